@@ -1,0 +1,209 @@
+//! `$group` accumulators: `$sum $avg $min $max $first $last $push $addToSet $count $stdDevPop
+//! $stdDevSamp $median $percentile $top $bottom $topN $bottomN $firstN $lastN $maxN $minN`.
+//!
+//! An [`Accumulator`] is the compiled specification; an [`AccState`] is the running state of one
+//! group. States snapshot to and restore from a [`Value`] so checkpoints can hold them.
+
+mod snapshot;
+mod state;
+
+use crate::expr::{compile, CompileError, Expr, ExprError, Input, Scope, SortSpec};
+use crate::{Document, Value};
+
+pub use state::AccState;
+
+/// Which accumulator, with its constant parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccKind {
+    /// `$sum`
+    Sum,
+    /// `$avg`
+    Avg,
+    /// `$min`
+    Min,
+    /// `$max`
+    Max,
+    /// `$first`
+    First,
+    /// `$last`
+    Last,
+    /// `$push`
+    Push,
+    /// `$addToSet`
+    AddToSet,
+    /// `$count: {}`
+    Count,
+    /// `$stdDevPop`
+    StdDevPop,
+    /// `$stdDevSamp`
+    StdDevSamp,
+    /// `$median` (a single value)
+    Median,
+    /// `$percentile` with its requested percentiles in [0, 1]
+    Percentile(Vec<f64>),
+    /// `$top` (n = 1, single value) / `$topN`; `bottom` reverses the order
+    Top { n: usize, single: bool, bottom: bool, sort: SortSpec },
+    /// `$firstN`
+    FirstN(usize),
+    /// `$lastN`
+    LastN(usize),
+    /// `$maxN`
+    MaxN(usize),
+    /// `$minN`
+    MinN(usize),
+}
+
+/// A compiled accumulator: its kind and the expression it accumulates.
+#[derive(Debug, Clone)]
+pub struct Accumulator {
+    /// The accumulator and its parameters.
+    pub kind: AccKind,
+    /// The input expression (`output` for `$top*`).
+    pub input: Expr,
+    /// The operator name, for messages (`"$sum"`).
+    pub name: &'static str,
+}
+
+const NAMES: &[&str] = &[
+    "$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet", "$count", "$stdDevPop", "$stdDevSamp",
+    "$median", "$percentile", "$top", "$bottom", "$topN", "$bottomN", "$firstN", "$lastN", "$maxN", "$minN",
+];
+
+fn named<'v>(op: &str, arg: &'v Value, allowed: &[&str]) -> Result<&'v Document, CompileError> {
+    let d = arg.as_document().ok_or_else(|| CompileError(format!("{} expects an object", op)))?;
+    if let Some(k) = d.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(CompileError(format!("{} found an unknown argument: {}", op, k)));
+    }
+    Ok(d)
+}
+
+fn field<'v>(op: &str, d: &'v Document, key: &str) -> Result<&'v Value, CompileError> {
+    d.get(key).ok_or_else(|| CompileError(format!("{} requires '{}'", op, key)))
+}
+
+fn const_n(op: &str, v: &Value) -> Result<usize, CompileError> {
+    match v.as_exact_i64() {
+        Some(n) if n > 0 => Ok(n as usize),
+        _ => Err(CompileError(format!("{}: 'n' must be a positive integer constant, found {:?}", op, v))),
+    }
+}
+
+fn percentiles(op: &str, v: &Value) -> Result<Vec<f64>, CompileError> {
+    let items = v.as_array().ok_or_else(|| CompileError(format!("{}: 'p' must be an array of numbers", op)))?;
+    items
+        .iter()
+        .map(|x| match x.as_f64() {
+            Some(p) if (0.0..=1.0).contains(&p) => Ok(p),
+            _ => Err(CompileError(format!("{}: every 'p' must be a number between 0.0 and 1.0, found {:?}", op, x))),
+        })
+        .collect()
+}
+
+fn check_method(op: &str, d: &Document) -> Result<(), CompileError> {
+    match d.get("method").and_then(Value::as_str) {
+        Some("approximate") | Some("discrete") | Some("continuous") => Ok(()),
+        _ => Err(CompileError(format!("{}: 'method' must be \"approximate\", \"discrete\" or \"continuous\"", op))),
+    }
+}
+
+impl Accumulator {
+    /// True when `name` is an accumulator operator.
+    pub fn is_accumulator(name: &str) -> bool {
+        NAMES.contains(&name)
+    }
+
+    /// Compiles `{$op: arg}` as found in a `$group` field.
+    pub fn compile(op: &str, arg: &Value) -> Result<Accumulator, CompileError> {
+        let name = NAMES
+            .iter()
+            .copied()
+            .find(|n| *n == op)
+            .ok_or_else(|| CompileError(format!("unknown group operator '{}'", op)))?;
+        let simple = |kind: AccKind| -> Result<Accumulator, CompileError> {
+            if matches!(arg, Value::Array(_)) {
+                return Err(CompileError(format!("The {} accumulator is a unary operator", op)));
+            }
+            Ok(Accumulator { kind, input: compile(arg)?, name })
+        };
+        match op {
+            "$sum" => simple(AccKind::Sum),
+            "$avg" => simple(AccKind::Avg),
+            "$min" => simple(AccKind::Min),
+            "$max" => simple(AccKind::Max),
+            "$first" => simple(AccKind::First),
+            "$last" => simple(AccKind::Last),
+            "$push" => simple(AccKind::Push),
+            "$addToSet" => simple(AccKind::AddToSet),
+            "$stdDevPop" => simple(AccKind::StdDevPop),
+            "$stdDevSamp" => simple(AccKind::StdDevSamp),
+            "$count" => match arg {
+                Value::Document(d) if d.is_empty() => {
+                    Ok(Accumulator { kind: AccKind::Count, input: Expr::Literal(Value::Int32(1)), name })
+                }
+                _ => Err(CompileError("$count takes no arguments, i.e. $count:{}".into())),
+            },
+            "$median" => {
+                let d = named(op, arg, &["input", "method"])?;
+                check_method(op, d)?;
+                Ok(Accumulator { kind: AccKind::Median, input: compile(field(op, d, "input")?)?, name })
+            }
+            "$percentile" => {
+                let d = named(op, arg, &["input", "p", "method"])?;
+                check_method(op, d)?;
+                let p = percentiles(op, field(op, d, "p")?)?;
+                Ok(Accumulator { kind: AccKind::Percentile(p), input: compile(field(op, d, "input")?)?, name })
+            }
+            "$top" | "$bottom" | "$topN" | "$bottomN" => {
+                let single = matches!(op, "$top" | "$bottom");
+                let allowed: &[&str] = if single { &["sortBy", "output"] } else { &["n", "sortBy", "output"] };
+                let d = named(op, arg, allowed)?;
+                let n = if single { 1 } else { const_n(op, field(op, d, "n")?)? };
+                let sort = SortSpec::parse(field(op, d, "sortBy")?)?;
+                if matches!(sort, SortSpec::Whole(_)) {
+                    return Err(CompileError(format!("{}: 'sortBy' must be an object of fields", op)));
+                }
+                let kind = AccKind::Top { n, single, bottom: op.starts_with("$bottom"), sort };
+                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name })
+            }
+            _ => {
+                // $firstN $lastN $maxN $minN
+                let d = named(op, arg, &["input", "n"])?;
+                let n = const_n(op, field(op, d, "n")?)?;
+                let kind = match op {
+                    "$firstN" => AccKind::FirstN(n),
+                    "$lastN" => AccKind::LastN(n),
+                    "$maxN" => AccKind::MaxN(n),
+                    _ => AccKind::MinN(n),
+                };
+                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name })
+            }
+        }
+    }
+
+    /// A fresh state for a new group.
+    pub fn new_state(&self) -> AccState {
+        AccState::new(&self.kind)
+    }
+
+    /// Evaluates the input for one document and folds it into `state`.
+    pub fn accumulate(&self, state: &mut AccState, input: &Input<'_>, scope: &mut Scope) -> Result<(), ExprError> {
+        let v = self.input.eval(input, scope)?;
+        match &self.kind {
+            AccKind::Top { sort: SortSpec::Fields(fields), .. } => {
+                // The sort key comes from the input document, not from `output`.
+                let key: Vec<Value> = fields.iter().map(|(p, _)| p.resolve(input.root).into_owned()).collect();
+                state.add_keyed(&self.kind, key, v.into_owned());
+            }
+            _ => state.add(&self.kind, &v),
+        }
+        Ok(())
+    }
+
+    /// The accumulated result of a group.
+    pub fn finish(&self, state: &AccState) -> Value {
+        state.finish(&self.kind)
+    }
+}
+
+#[cfg(test)]
+mod tests;

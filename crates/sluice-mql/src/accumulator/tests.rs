@@ -1,0 +1,77 @@
+use super::*;
+use crate::json::{parse_document, parse_value};
+
+/// Runs an accumulator over documents and returns the result.
+fn run(spec: &str, docs: &[&str]) -> Value {
+    let d = parse_document(spec).expect("valid spec");
+    let (op, arg) = d.first().expect("one field");
+    let acc = Accumulator::compile(op, arg).expect("valid accumulator");
+    let mut state = acc.new_state();
+    let mut scope = Scope::default();
+    for doc in docs {
+        let doc = parse_document(doc).expect("valid doc");
+        acc.accumulate(&mut state, &Input::doc(&doc), &mut scope).expect("no error");
+    }
+    // Every state must survive a snapshot round trip unchanged.
+    let restored = AccState::restore(&state.snapshot()).expect("restorable");
+    assert_eq!(restored, state);
+    acc.finish(&state)
+}
+
+fn v(json: &str) -> Value {
+    parse_value(json).expect("valid value")
+}
+
+const DOCS: [&str; 4] = [r#"{"x": 4, "s": "a"}"#, r#"{"x": 1.5, "s": "b"}"#, r#"{"s": "a"}"#, r#"{"x": 10, "s": "c"}"#];
+
+#[test]
+fn sum_avg_min_max_count() {
+    assert_eq!(run(r#"{"$sum": "$x"}"#, &DOCS), v("15.5"));
+    assert_eq!(run(r#"{"$sum": 1}"#, &DOCS), v("4"));
+    assert_eq!(run(r#"{"$avg": "$x"}"#, &DOCS), v("5.166666666666667"));
+    assert_eq!(run(r#"{"$avg": "$nope"}"#, &DOCS), Value::Null);
+    assert_eq!(run(r#"{"$min": "$x"}"#, &DOCS), v("1.5"));
+    assert_eq!(run(r#"{"$max": "$x"}"#, &DOCS), v("10"));
+    assert_eq!(run(r#"{"$count": {}}"#, &DOCS), v("4"));
+}
+
+#[test]
+fn first_last_push_add_to_set() {
+    assert_eq!(run(r#"{"$first": "$x"}"#, &DOCS), v("4"));
+    assert_eq!(run(r#"{"$last": "$s"}"#, &DOCS), v(r#""c""#));
+    assert_eq!(run(r#"{"$push": "$x"}"#, &DOCS), v("[4, 1.5, 10]"));
+    assert_eq!(run(r#"{"$addToSet": "$s"}"#, &DOCS), v(r#"["a", "b", "c"]"#));
+}
+
+#[test]
+fn statistics() {
+    // Population std dev of 4, 1.5, 10: mean 5.1667, variance 12.722.
+    let pop = run(r#"{"$stdDevPop": "$x"}"#, &DOCS).as_f64().expect("number");
+    assert!((pop - 3.566_822_5).abs() < 1e-6, "{}", pop);
+    let samp = run(r#"{"$stdDevSamp": "$x"}"#, &DOCS).as_f64().expect("number");
+    assert!((samp - 4.368_447).abs() < 1e-5, "{}", samp);
+    assert_eq!(run(r#"{"$median": {"input": "$x", "method": "approximate"}}"#, &DOCS), v("4.0"));
+    assert_eq!(
+        run(r#"{"$percentile": {"input": "$x", "p": [0.1, 0.9], "method": "approximate"}}"#, &DOCS),
+        v("[1.5, 10.0]")
+    );
+}
+
+#[test]
+fn ranked_accumulators() {
+    assert_eq!(run(r#"{"$top": {"sortBy": {"x": -1}, "output": "$s"}}"#, &DOCS), v(r#""c""#));
+    assert_eq!(run(r#"{"$bottom": {"sortBy": {"x": -1}, "output": "$s"}}"#, &DOCS), v(r#""a""#));
+    assert_eq!(run(r#"{"$topN": {"n": 2, "sortBy": {"x": 1}, "output": "$x"}}"#, &DOCS), v("[null, 1.5]"));
+    assert_eq!(run(r#"{"$bottomN": {"n": 2, "sortBy": {"x": 1}, "output": "$x"}}"#, &DOCS), v("[10, 4]"));
+    assert_eq!(run(r#"{"$firstN": {"input": "$x", "n": 2}}"#, &DOCS), v("[4, 1.5]"));
+    assert_eq!(run(r#"{"$lastN": {"input": "$x", "n": 2}}"#, &DOCS), v("[null, 10]"));
+    assert_eq!(run(r#"{"$maxN": {"input": "$x", "n": 2}}"#, &DOCS), v("[10, 4]"));
+    assert_eq!(run(r#"{"$minN": {"input": "$x", "n": 5}}"#, &DOCS), v("[1.5, 4, 10]"));
+}
+
+#[test]
+fn bad_specs_are_compile_errors() {
+    for (op, arg) in [("$sum", "[1, 2]"), ("$count", "1"), ("$topN", r#"{"n": 0, "sortBy": {"x": 1}, "output": "$x"}"#), ("$nope", "1")] {
+        assert!(Accumulator::compile(op, &v(arg)).is_err(), "{} {}", op, arg);
+    }
+}

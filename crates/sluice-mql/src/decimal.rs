@@ -1,0 +1,628 @@
+//! IEEE 754-2008 decimal128 (BID encoding, as BSON stores it) with the arithmetic MQL needs.
+//!
+//! Values keep their cohort (trailing zeros), as MongoDB does: `1.0 + 1.00 = 2.00`.
+//! Results are rounded to 34 significant digits, half to even.
+
+use std::cmp::Ordering;
+
+const MAX_DIGITS: u32 = 34;
+const EXP_MIN: i32 = -6176;
+const EXP_MAX: i32 = 6111;
+const BIAS: i32 = 6176;
+
+/// A decimal128 number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decimal128 {
+    /// sign (true = negative), coefficient (< 10^34), exponent.
+    Finite(bool, u128, i32),
+    /// Infinity with its sign.
+    Infinity(bool),
+    /// Not a number.
+    NaN,
+}
+
+fn pow10(n: u32) -> u128 {
+    10u128.pow(n)
+}
+
+fn digits(mut c: u128) -> u32 {
+    let mut n = 1;
+    while c >= 10 {
+        c /= 10;
+        n += 1;
+    }
+    n
+}
+
+/// A 256-bit unsigned integer, little-endian limbs; just enough for exact products and quotients.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct U256([u64; 4]);
+
+impl U256 {
+    fn from_u128(v: u128) -> U256 {
+        U256([v as u64, (v >> 64) as u64, 0, 0])
+    }
+    fn is_zero(&self) -> bool {
+        self.0 == [0; 4]
+    }
+    fn to_u128(self) -> Option<u128> {
+        if self.0[2] == 0 && self.0[3] == 0 {
+            Some(u128::from(self.0[0]) | (u128::from(self.0[1]) << 64))
+        } else {
+            None
+        }
+    }
+    fn cmp_u256(&self, o: &U256) -> Ordering {
+        self.0.iter().rev().cmp(o.0.iter().rev())
+    }
+    fn mul_small(self, m: u64) -> Option<U256> {
+        let mut out = [0u64; 4];
+        let mut carry = 0u128;
+        for i in 0..4 {
+            let p = u128::from(self.0[i]) * u128::from(m) + carry;
+            out[i] = p as u64;
+            carry = p >> 64;
+        }
+        (carry == 0).then_some(U256(out))
+    }
+    fn mul_pow10(mut self, n: u32) -> Option<U256> {
+        for _ in 0..n {
+            self = self.mul_small(10)?;
+        }
+        Some(self)
+    }
+    fn mul(a: u128, b: u128) -> U256 {
+        let a = [a as u64, (a >> 64) as u64];
+        let b = [b as u64, (b >> 64) as u64];
+        let mut out = [0u64; 4];
+        for i in 0..2 {
+            let mut carry = 0u128;
+            for j in 0..2 {
+                let cur = u128::from(out[i + j]) + u128::from(a[i]) * u128::from(b[j]) + carry;
+                out[i + j] = cur as u64;
+                carry = cur >> 64;
+            }
+            out[i + 2] = carry as u64;
+        }
+        U256(out)
+    }
+    fn add(self, o: U256) -> Option<U256> {
+        let mut out = [0u64; 4];
+        let mut carry = 0u128;
+        for i in 0..4 {
+            let s = u128::from(self.0[i]) + u128::from(o.0[i]) + carry;
+            out[i] = s as u64;
+            carry = s >> 64;
+        }
+        (carry == 0).then_some(U256(out))
+    }
+    /// self - o, requires self >= o.
+    fn sub(self, o: U256) -> U256 {
+        let mut out = [0u64; 4];
+        let mut borrow = 0i128;
+        for i in 0..4 {
+            let d = i128::from(self.0[i]) - i128::from(o.0[i]) - borrow;
+            if d < 0 {
+                out[i] = (d + (1i128 << 64)) as u64;
+                borrow = 1;
+            } else {
+                out[i] = d as u64;
+                borrow = 0;
+            }
+        }
+        U256(out)
+    }
+    fn div_small(self, d: u64) -> (U256, u64) {
+        let mut out = [0u64; 4];
+        let mut rem = 0u128;
+        for i in (0..4).rev() {
+            let cur = (rem << 64) | u128::from(self.0[i]);
+            out[i] = (cur / u128::from(d)) as u64;
+            rem = cur % u128::from(d);
+        }
+        (U256(out), rem as u64)
+    }
+    fn bit(&self, i: usize) -> bool {
+        (self.0[i / 64] >> (i % 64)) & 1 == 1
+    }
+    fn shl1(self) -> U256 {
+        let mut out = [0u64; 4];
+        for i in 0..4 {
+            out[i] = (self.0[i] << 1) | if i > 0 { self.0[i - 1] >> 63 } else { 0 };
+        }
+        U256(out)
+    }
+    /// Long division by a u128 divisor, bit by bit: (quotient, remainder is non-zero).
+    fn div_u128(self, d: u128) -> (U256, bool) {
+        let d = U256::from_u128(d);
+        let mut q = U256([0; 4]);
+        let mut r = U256([0; 4]);
+        for i in (0..256).rev() {
+            r = r.shl1();
+            if self.bit(i) {
+                r.0[0] |= 1;
+            }
+            if r.cmp_u256(&d) != Ordering::Less {
+                r = r.sub(d);
+                q.0[i / 64] |= 1 << (i % 64);
+            }
+        }
+        (q, !r.is_zero())
+    }
+}
+
+impl Decimal128 {
+    /// Zero with exponent 0.
+    pub const ZERO: Decimal128 = Decimal128::Finite(false, 0, 0);
+
+    /// Rounds an exact (sign, coefficient, exponent) to 34 digits, half to even; `sticky` says a
+    /// non-zero remainder was already dropped below the coefficient.
+    fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Decimal128 {
+        let limit = U256::from_u128(pow10(MAX_DIGITS));
+        let mut last_dropped = 0u64;
+        let mut dropped_any = false;
+        while c.cmp_u256(&limit) != Ordering::Less || exp < EXP_MIN {
+            if dropped_any {
+                sticky |= last_dropped != 0;
+            }
+            let (q, r) = c.div_small(10);
+            c = q;
+            last_dropped = r;
+            dropped_any = true;
+            exp += 1;
+            if c.is_zero() && exp >= EXP_MIN {
+                break;
+            }
+        }
+        let mut coef = c.to_u128().unwrap_or(0);
+        if dropped_any && (last_dropped > 5 || (last_dropped == 5 && (sticky || coef % 2 == 1))) {
+            coef += 1;
+            if coef == pow10(MAX_DIGITS) {
+                coef /= 10;
+                exp += 1;
+            }
+        }
+        if exp > EXP_MAX {
+            // Clamp by padding the coefficient with zeros when possible, else overflow.
+            while exp > EXP_MAX && coef != 0 && coef * 10 < pow10(MAX_DIGITS) {
+                coef *= 10;
+                exp -= 1;
+            }
+            if exp > EXP_MAX {
+                return if coef == 0 { Decimal128::Finite(neg, 0, EXP_MAX) } else { Decimal128::Infinity(neg) };
+            }
+        }
+        Decimal128::Finite(neg, coef, exp)
+    }
+
+    /// Exact conversion of a 64-bit integer.
+    pub fn from_i64(v: i64) -> Decimal128 {
+        Decimal128::Finite(v < 0, u128::from(v.unsigned_abs()), 0)
+    }
+
+    /// Conversion of a double with 15 significant digits, as MongoDB's `$toDecimal` does.
+    pub fn from_f64(v: f64) -> Decimal128 {
+        if v.is_nan() {
+            return Decimal128::NaN;
+        }
+        if v.is_infinite() {
+            return Decimal128::Infinity(v < 0.0);
+        }
+        if v == 0.0 {
+            return Decimal128::Finite(v.is_sign_negative(), 0, 0);
+        }
+        let s = format!("{:.14e}", v);
+        let mut d = Decimal128::parse(&s).unwrap_or(Decimal128::NaN);
+        // Drop the trailing zeros that the fixed 15-digit format added.
+        if let Decimal128::Finite(neg, mut c, mut e) = d {
+            while c != 0 && c % 10 == 0 && e < 0 {
+                c /= 10;
+                e += 1;
+            }
+            while c != 0 && c % 10 == 0 && e >= 0 && c >= pow10(15) {
+                c /= 10;
+                e += 1;
+            }
+            d = Decimal128::Finite(neg, c, e);
+        }
+        d
+    }
+
+    /// Parses a decimal string: `"-12.50"`, `"1E+3"`, `"Infinity"`, `"NaN"`.
+    pub fn parse(s: &str) -> Option<Decimal128> {
+        let (neg, body) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        match body.to_ascii_lowercase().as_str() {
+            "inf" | "infinity" => return Some(Decimal128::Infinity(neg)),
+            "nan" => return Some(Decimal128::NaN),
+            _ => {}
+        }
+        let (mantissa, exp_part) = match body.find(['e', 'E']) {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        let mut exp: i32 = match exp_part {
+            Some(e) => e.parse().ok()?,
+            None => 0,
+        };
+        let mut c = U256([0; 4]);
+        let mut seen_digit = false;
+        let mut seen_point = false;
+        let mut sticky = false;
+        let mut extra = 0i32;
+        for b in mantissa.bytes() {
+            match b {
+                b'0'..=b'9' => {
+                    seen_digit = true;
+                    let next = c.mul_small(10).and_then(|m| m.add(U256::from_u128(u128::from(b - b'0'))));
+                    match next {
+                        Some(n) if n.cmp_u256(&U256::from_u128(pow10(38))) == Ordering::Less => {
+                            c = n;
+                            if seen_point {
+                                exp -= 1;
+                            }
+                        }
+                        _ => {
+                            // Too many digits: keep the magnitude, remember the tail for rounding.
+                            sticky |= b != b'0';
+                            if !seen_point {
+                                extra += 1;
+                            }
+                        }
+                    }
+                }
+                b'.' if !seen_point => seen_point = true,
+                _ => return None,
+            }
+        }
+        if !seen_digit {
+            return None;
+        }
+        Some(Decimal128::round(neg, c, exp + extra, sticky))
+    }
+
+    /// True for a (positive or negative) zero.
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Decimal128::Finite(_, 0, _))
+    }
+
+    /// True for NaN.
+    pub fn is_nan(&self) -> bool {
+        matches!(self, Decimal128::NaN)
+    }
+
+    /// True when negative (not NaN).
+    pub fn is_negative(&self) -> bool {
+        matches!(self, Decimal128::Finite(true, _, _) | Decimal128::Infinity(true))
+    }
+
+    /// The nearest f64.
+    pub fn to_f64(&self) -> f64 {
+        match *self {
+            Decimal128::NaN => f64::NAN,
+            Decimal128::Infinity(n) => {
+                if n {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                }
+            }
+            Decimal128::Finite(..) => self.to_string().parse().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The value as i64 if it is integral and in range.
+    pub fn to_exact_i64(&self) -> Option<i64> {
+        let Decimal128::Finite(neg, mut c, mut e) = *self else { return None };
+        while e < 0 {
+            if c % 10 != 0 {
+                return None;
+            }
+            c /= 10;
+            e += 1;
+        }
+        while e > 0 {
+            c = c.checked_mul(10)?;
+            e -= 1;
+        }
+        let v = i128::try_from(c).ok()?;
+        i64::try_from(if neg { -v } else { v }).ok()
+    }
+
+    /// Truncates toward zero to an integer-valued decimal (exponent 0).
+    pub fn trunc(&self) -> Decimal128 {
+        match *self {
+            Decimal128::Finite(neg, mut c, mut e) if e < 0 => {
+                while e < 0 {
+                    c /= 10;
+                    e += 1;
+                }
+                Decimal128::Finite(neg, c, 0)
+            }
+            other => other,
+        }
+    }
+
+    /// Negation.
+    pub fn neg(&self) -> Decimal128 {
+        match *self {
+            Decimal128::Finite(n, c, e) => Decimal128::Finite(!n, c, e),
+            Decimal128::Infinity(n) => Decimal128::Infinity(!n),
+            Decimal128::NaN => Decimal128::NaN,
+        }
+    }
+
+    /// Sum, exact then rounded to 34 digits.
+    pub fn add(&self, other: &Decimal128) -> Decimal128 {
+        use Decimal128::*;
+        match (*self, *other) {
+            (NaN, _) | (_, NaN) => NaN,
+            (Infinity(a), Infinity(b)) => {
+                if a == b {
+                    Infinity(a)
+                } else {
+                    NaN
+                }
+            }
+            (Infinity(a), _) | (_, Infinity(a)) => Infinity(a),
+            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => {
+                // Align on the smaller exponent; an operand too small to matter becomes sticky.
+                let (hi, lo) = if ea >= eb { ((sa, ca, ea), (sb, cb, eb)) } else { ((sb, cb, eb), (sa, ca, ea)) };
+                let shift = (hi.2 - lo.2) as u32;
+                let scaled = if shift <= 40 { U256::from_u128(hi.1).mul_pow10(shift) } else { None };
+                let (a, b, exp, sticky) = match scaled {
+                    Some(h) => (h, U256::from_u128(lo.1), lo.2, false),
+                    None => {
+                        // hi dominates: keep hi's digits with room below them, the low operand is sticky.
+                        let room = MAX_DIGITS + 3 - digits(hi.1).min(MAX_DIGITS);
+                        let h = U256::from_u128(hi.1).mul_pow10(room).unwrap_or(U256::from_u128(hi.1));
+                        (h, U256([0; 4]), hi.2 - room as i32, lo.1 != 0)
+                    }
+                };
+                let (neg, mag) = if hi.0 == lo.0 {
+                    (hi.0, a.add(b).unwrap_or(a))
+                } else if a.cmp_u256(&b) != Ordering::Less {
+                    (hi.0, a.sub(b))
+                } else {
+                    (lo.0, b.sub(a))
+                };
+                let neg = if mag.is_zero() && !sticky { sa && sb } else { neg };
+                Decimal128::round(neg, mag, exp, sticky)
+            }
+        }
+    }
+
+    /// Difference.
+    pub fn sub(&self, other: &Decimal128) -> Decimal128 {
+        self.add(&other.neg())
+    }
+
+    /// Product, exact then rounded.
+    pub fn mul(&self, other: &Decimal128) -> Decimal128 {
+        use Decimal128::*;
+        match (*self, *other) {
+            (NaN, _) | (_, NaN) => NaN,
+            (Infinity(_), f) | (f, Infinity(_)) if f.is_zero() => NaN,
+            (Infinity(a), o) | (o, Infinity(a)) => Infinity(a != o.is_negative()),
+            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => Decimal128::round(sa != sb, U256::mul(ca, cb), ea + eb, false),
+        }
+    }
+
+    /// Quotient rounded to 34 digits, with trailing zeros reduced toward the ideal exponent.
+    /// Returns `None` for division by zero (MongoDB raises an error).
+    pub fn div(&self, other: &Decimal128) -> Option<Decimal128> {
+        use Decimal128::*;
+        Some(match (*self, *other) {
+            (NaN, _) | (_, NaN) => NaN,
+            (Infinity(_), Infinity(_)) => NaN,
+            (Infinity(a), o) => Infinity(a != o.is_negative()),
+            (Finite(sa, _, _), Infinity(b)) => Finite(sa != b, 0, 0),
+            (Finite(_, _, _), Finite(_, 0, _)) => return None,
+            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => {
+                let ideal = ea - eb;
+                if ca == 0 {
+                    return Some(Finite(sa != sb, 0, ideal.clamp(EXP_MIN, EXP_MAX)));
+                }
+                let k = MAX_DIGITS + 2 + digits(cb) - digits(ca).min(digits(cb));
+                let num = U256::from_u128(ca).mul_pow10(k).unwrap_or(U256::from_u128(ca));
+                let (q, inexact) = num.div_u128(cb);
+                let mut r = Decimal128::round(sa != sb, q, ideal - k as i32, inexact);
+                if !inexact {
+                    if let Finite(n, mut c, mut e) = r {
+                        while e < ideal && c != 0 && c % 10 == 0 {
+                            c /= 10;
+                            e += 1;
+                        }
+                        r = Finite(n, c, e);
+                    }
+                }
+                r
+            }
+        })
+    }
+
+    /// Numeric comparison (NaN sorts below everything, as in MongoDB).
+    pub fn cmp_value(&self, other: &Decimal128) -> Ordering {
+        use Decimal128::*;
+        match (*self, *other) {
+            (NaN, NaN) => Ordering::Equal,
+            (NaN, _) => Ordering::Less,
+            (_, NaN) => Ordering::Greater,
+            (Infinity(a), Infinity(b)) => b.cmp(&a),
+            (Infinity(a), _) => if a { Ordering::Less } else { Ordering::Greater },
+            (_, Infinity(b)) => if b { Ordering::Greater } else { Ordering::Less },
+            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => {
+                let za = ca == 0;
+                let zb = cb == 0;
+                if za && zb {
+                    return Ordering::Equal;
+                }
+                let na = sa && !za;
+                let nb = sb && !zb;
+                if na != nb {
+                    return if na { Ordering::Less } else { Ordering::Greater };
+                }
+                let mag = Self::cmp_magnitude(ca, ea, cb, eb);
+                if na { mag.reverse() } else { mag }
+            }
+        }
+    }
+
+    fn cmp_magnitude(ca: u128, ea: i32, cb: u128, eb: i32) -> Ordering {
+        if ca == 0 || cb == 0 {
+            return ca.cmp(&cb);
+        }
+        let adj_a = ea + digits(ca) as i32;
+        let adj_b = eb + digits(cb) as i32;
+        if adj_a != adj_b {
+            return adj_a.cmp(&adj_b);
+        }
+        // Same magnitude order: at most 33 digits apart, aligning fits in 256 bits.
+        let (a, b) = if ea >= eb {
+            (U256::from_u128(ca).mul_pow10((ea - eb) as u32), Some(U256::from_u128(cb)))
+        } else {
+            (Some(U256::from_u128(ca)), U256::from_u128(cb).mul_pow10((eb - ea) as u32))
+        };
+        match (a, b) {
+            (Some(a), Some(b)) => a.cmp_u256(&b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// The 16 bytes of the BSON (BID, little-endian) encoding.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let (hi, lo): (u64, u64) = match *self {
+            Decimal128::NaN => (0x7c00_0000_0000_0000, 0),
+            Decimal128::Infinity(n) => (0x7800_0000_0000_0000 | (u64::from(n) << 63), 0),
+            Decimal128::Finite(n, c, e) => {
+                let biased = (e + BIAS) as u64;
+                ((u64::from(n) << 63) | (biased << 49) | ((c >> 64) as u64 & ((1 << 49) - 1)), c as u64)
+            }
+        };
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&lo.to_le_bytes());
+        b[8..].copy_from_slice(&hi.to_le_bytes());
+        b
+    }
+
+    /// Decodes the 16 bytes of the BSON encoding.
+    pub fn from_bytes(b: [u8; 16]) -> Decimal128 {
+        let mut lo_b = [0u8; 8];
+        let mut hi_b = [0u8; 8];
+        lo_b.copy_from_slice(&b[..8]);
+        hi_b.copy_from_slice(&b[8..]);
+        let lo = u64::from_le_bytes(lo_b);
+        let hi = u64::from_le_bytes(hi_b);
+        let neg = hi >> 63 == 1;
+        let comb = (hi >> 58) & 0x1f;
+        if comb == 0x1f {
+            return Decimal128::NaN;
+        }
+        if comb == 0x1e {
+            return Decimal128::Infinity(neg);
+        }
+        if (hi >> 61) & 3 == 3 {
+            // Non-canonical large-coefficient form: the coefficient exceeds 10^34, so it is zero.
+            let e = ((hi >> 47) & 0x3fff) as i32 - BIAS;
+            return Decimal128::Finite(neg, 0, e);
+        }
+        let e = ((hi >> 49) & 0x3fff) as i32 - BIAS;
+        let c = (u128::from(hi & ((1 << 49) - 1)) << 64) | u128::from(lo);
+        if c >= pow10(MAX_DIGITS) {
+            return Decimal128::Finite(neg, 0, e);
+        }
+        Decimal128::Finite(neg, c, e)
+    }
+}
+
+impl std::fmt::Display for Decimal128 {
+    /// The IEEE "to-scientific-string" form MongoDB prints: `1.50`, `1.5E+10`, `-Infinity`, `NaN`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (neg, c, e) = match *self {
+            Decimal128::NaN => return f.write_str("NaN"),
+            Decimal128::Infinity(n) => return f.write_str(if n { "-Infinity" } else { "Infinity" }),
+            Decimal128::Finite(n, c, e) => (n, c, e),
+        };
+        if neg {
+            f.write_str("-")?;
+        }
+        let ds = c.to_string();
+        let n = ds.len() as i32;
+        let adjusted = e + n - 1;
+        if e <= 0 && adjusted >= -6 {
+            if e == 0 {
+                return f.write_str(&ds);
+            }
+            let point = n + e;
+            if point > 0 {
+                write!(f, "{}.{}", &ds[..point as usize], &ds[point as usize..])
+            } else {
+                write!(f, "0.{}{}", "0".repeat((-point) as usize), ds)
+            }
+        } else {
+            let (head, tail) = ds.split_at(1);
+            if tail.is_empty() {
+                write!(f, "{}E{}{}", head, if adjusted >= 0 { "+" } else { "" }, adjusted)
+            } else {
+                write!(f, "{}.{}E{}{}", head, tail, if adjusted >= 0 { "+" } else { "" }, adjusted)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal128 {
+        Decimal128::parse(s).expect("valid decimal")
+    }
+
+    #[test]
+    fn parse_and_print_keep_the_cohort() {
+        for s in ["0", "1.0", "-12.50", "0.001", "1E+3", "1.5E+10", "1E-7", "Infinity", "-Infinity", "NaN"] {
+            assert_eq!(d(s).to_string(), s);
+        }
+        assert_eq!(d("1000").to_string(), "1000");
+        assert_eq!(d(".5").to_string(), "0.5");
+        assert!(Decimal128::parse("1.2.3").is_none());
+    }
+
+    #[test]
+    fn arithmetic_is_exact_and_rounds_half_even() {
+        assert_eq!(d("1.0").add(&d("1.00")).to_string(), "2.00");
+        assert_eq!(d("0.1").add(&d("0.2")).to_string(), "0.3");
+        assert_eq!(d("1.5").mul(&d("2")).to_string(), "3.0");
+        assert_eq!(d("10").div(&d("4")).map(|x| x.to_string()), Some("2.5".into()));
+        assert_eq!(d("1").div(&d("3")).map(|x| x.to_string()), Some("0.3333333333333333333333333333333333".into()));
+        assert_eq!(d("1").div(&d("0")), None);
+        assert_eq!(d("5").sub(&d("7.5")).to_string(), "-2.5");
+        // 35 nines round up to 1E+35.
+        assert_eq!(d("99999999999999999999999999999999999").to_string(), "1.000000000000000000000000000000000E+35");
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        for s in ["0", "1.0", "-12.50", "1E+3", "Infinity", "NaN", "9999999999999999999999999999999999"] {
+            assert_eq!(Decimal128::from_bytes(d(s).to_bytes()).to_string(), s);
+        }
+        // BSON spec: 1 is 0x3040000000000000 0000000000000001.
+        let one = d("1").to_bytes();
+        assert_eq!(one[0], 1);
+        assert_eq!(one[15], 0x30);
+        assert_eq!(one[14], 0x40);
+    }
+
+    #[test]
+    fn comparison_ignores_cohort() {
+        assert_eq!(d("1.0").cmp_value(&d("1")), Ordering::Equal);
+        assert_eq!(d("-1").cmp_value(&d("0.5")), Ordering::Less);
+        assert_eq!(d("1E+3").cmp_value(&d("999.9")), Ordering::Greater);
+        assert_eq!(Decimal128::from_f64(0.1).to_string(), "0.1");
+        assert_eq!(d("42").to_exact_i64(), Some(42));
+        assert_eq!(d("4.2").to_exact_i64(), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! Evaluation of a compiled expression tree.
+
+use std::borrow::Cow;
+
+use smallvec::SmallVec;
+
+use super::{Expr, ExprError, Input, Scope};
+use crate::{Document, Value};
+
+pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Result<Cow<'a, Value>, ExprError> {
+    Ok(match e {
+        Expr::Literal(v) => Cow::Borrowed(v),
+        Expr::Field(p) => p.resolve(input.root),
+        Expr::Root(None) => Cow::Owned(Value::Document(input.root.clone())),
+        Expr::Root(Some(p)) => p.resolve(input.root),
+        Expr::Var(name, path) => {
+            let v = scope.get(name).cloned().unwrap_or(Value::Missing);
+            match path {
+                None => Cow::Owned(v),
+                Some(p) => Cow::Owned(p.resolve_in(&v).into_owned()),
+            }
+        }
+        Expr::Now => Cow::Owned(Value::DateTime(scope.now)),
+        Expr::Object(fields) => {
+            let mut d = Document::with_capacity(fields.len());
+            for (k, fe) in fields {
+                let v = eval(fe, input, scope)?;
+                d.push_unique(k.clone(), v.into_owned());
+            }
+            Cow::Owned(Value::Document(d))
+        }
+        Expr::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for ie in items {
+                let v = eval(ie, input, scope)?.into_owned();
+                out.push(if v.is_missing() { Value::Null } else { v });
+            }
+            Cow::Owned(Value::Array(out))
+        }
+        Expr::Call(_, f, args) => {
+            let mut vals: SmallVec<[Cow<'a, Value>; 4]> = SmallVec::with_capacity(args.len());
+            for a in args {
+                vals.push(eval(a, input, scope)?);
+            }
+            Cow::Owned(f(&vals)?)
+        }
+        Expr::Special(s) => s.eval(input, scope)?,
+    })
+}

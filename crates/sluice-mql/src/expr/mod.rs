@@ -1,0 +1,143 @@
+//! Aggregation expressions: compiled once from their JSON form into an [`Expr`] tree, then
+//! evaluated per document with MongoDB semantics.
+
+mod arithmetic;
+mod array;
+mod compile;
+mod comparison;
+mod convert;
+mod date;
+mod eval;
+mod numeric;
+mod object;
+mod registry;
+mod special;
+mod string;
+mod timezone;
+
+use std::borrow::Cow;
+
+use crate::{Document, FieldPath, Str, Value};
+
+pub use compile::compile;
+pub(crate) use convert::to_string_value;
+pub(crate) use numeric::{add_numbers, divide_numbers};
+pub use special::SortSpec;
+pub use timezone::Timezone;
+
+/// Signature of an eagerly evaluated operator: arguments in, value out.
+pub(crate) type FuncImpl = fn(&[Cow<'_, Value>]) -> Result<Value, ExprError>;
+
+/// A compiled aggregation expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// A constant (also the result of constant folding).
+    Literal(Value),
+    /// `"$a.b"`: a field path from the current document.
+    Field(FieldPath),
+    /// `"$$ROOT"` / `"$$CURRENT"`, optionally followed by a path.
+    Root(Option<FieldPath>),
+    /// `"$$name"` or `"$$name.path"`: a variable bound by `$let`, `$map`, `$filter`, `$reduce`.
+    Var(Str, Option<FieldPath>),
+    /// `"$$NOW"`: the time the evaluation started.
+    Now,
+    /// `{a: expr, b: expr}`: a document built from expressions; missing values drop their field.
+    Object(Vec<(Str, Expr)>),
+    /// `[expr, ...]`: an array built from expressions; missing elements become null.
+    Array(Vec<Expr>),
+    /// An eagerly evaluated operator over positional arguments.
+    Call(&'static str, FuncImpl, Vec<Expr>),
+    /// An operator that evaluates its arguments lazily or binds variables.
+    Special(Box<special::Special>),
+}
+
+/// An error raised while evaluating an expression: the event goes to the DLQ with this reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{op}: {message}")]
+pub struct ExprError {
+    /// The operator that failed (`$divide`).
+    pub op: &'static str,
+    /// What went wrong, in MongoDB's words where it has them.
+    pub message: String,
+}
+
+impl ExprError {
+    /// Builds an error for an operator.
+    pub fn new(op: &'static str, message: impl Into<String>) -> ExprError {
+        ExprError { op, message: message.into() }
+    }
+}
+
+/// An expression that cannot be compiled: unknown operator, wrong arguments, undefined variable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(pub String);
+
+/// What an expression reads: the current document and its stream metadata.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The current document (`$$ROOT`).
+    pub root: &'a Document,
+    /// The stream metadata (`{$meta: "stream"}`), if the engine attached any.
+    pub meta: Option<&'a Document>,
+}
+
+impl<'a> Input<'a> {
+    /// An input with no stream metadata.
+    pub fn doc(root: &'a Document) -> Input<'a> {
+        Input { root, meta: None }
+    }
+}
+
+/// Variable bindings and evaluation-wide values (`$$NOW`).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    vars: Vec<(Str, Value)>,
+    /// `$$NOW` in milliseconds since the epoch.
+    pub now: i64,
+}
+
+impl Scope {
+    /// A scope with no variables and the given `$$NOW`.
+    pub fn new(now: i64) -> Scope {
+        Scope { vars: Vec::new(), now }
+    }
+
+    pub(crate) fn push(&mut self, name: Str, v: Value) {
+        self.vars.push((name, v));
+    }
+
+    pub(crate) fn pop(&mut self) {
+        self.vars.pop();
+    }
+
+    pub(crate) fn set_top(&mut self, v: Value) {
+        if let Some(last) = self.vars.last_mut() {
+            last.1 = v;
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl Expr {
+    /// Evaluates the expression against one input document.
+    pub fn eval<'a>(&'a self, input: &Input<'a>, scope: &mut Scope) -> Result<Cow<'a, Value>, ExprError> {
+        eval::eval(self, input, scope)
+    }
+
+    /// Evaluates and returns an owned value.
+    pub fn eval_owned(&self, input: &Input<'_>, scope: &mut Scope) -> Result<Value, ExprError> {
+        eval::eval(self, input, scope).map(Cow::into_owned)
+    }
+
+    /// True when the expression is a constant.
+    pub fn is_literal(&self) -> bool {
+        matches!(self, Expr::Literal(_))
+    }
+}
+
+#[cfg(test)]
+mod tests;

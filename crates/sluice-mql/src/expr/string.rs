@@ -1,0 +1,293 @@
+//! String operators: `$concat $substrCP $substrBytes $substr $toLower $toUpper $split $trim $ltrim $rtrim
+//! $regexMatch $regexFind $regexFindAll $strLenCP $strLenBytes $indexOfCP $replaceAll $replaceOne $strcasecmp`.
+
+use std::borrow::Cow;
+
+use super::registry::{type_name, Arity, FuncDef};
+use super::ExprError;
+use crate::{compile_regex, Document, Str, Value};
+
+type Args<'a, 'b> = &'a [Cow<'b, Value>];
+
+const REGEX_ARGS: &[&str] = &["input", "regex", "options"];
+const REPLACE_ARGS: &[&str] = &["input", "find", "replacement"];
+const TRIM_ARGS: &[&str] = &["input", "chars"];
+
+pub(crate) const FUNCS: &[FuncDef] = &[
+    FuncDef { name: "$concat", arity: Arity::Any, f: concat },
+    FuncDef { name: "$substrCP", arity: Arity::Exact(3), f: substr_cp },
+    FuncDef { name: "$substrBytes", arity: Arity::Exact(3), f: substr_bytes },
+    FuncDef { name: "$substr", arity: Arity::Exact(3), f: substr_bytes },
+    FuncDef { name: "$toLower", arity: Arity::Exact(1), f: to_lower },
+    FuncDef { name: "$toUpper", arity: Arity::Exact(1), f: to_upper },
+    FuncDef { name: "$split", arity: Arity::Exact(2), f: split },
+    FuncDef { name: "$trim", arity: Arity::Named(TRIM_ARGS, 1), f: trim },
+    FuncDef { name: "$ltrim", arity: Arity::Named(TRIM_ARGS, 1), f: ltrim },
+    FuncDef { name: "$rtrim", arity: Arity::Named(TRIM_ARGS, 1), f: rtrim },
+    FuncDef { name: "$regexMatch", arity: Arity::Named(REGEX_ARGS, 2), f: regex_match },
+    FuncDef { name: "$regexFind", arity: Arity::Named(REGEX_ARGS, 2), f: regex_find },
+    FuncDef { name: "$regexFindAll", arity: Arity::Named(REGEX_ARGS, 2), f: regex_find_all },
+    FuncDef { name: "$strLenCP", arity: Arity::Exact(1), f: str_len_cp },
+    FuncDef { name: "$strLenBytes", arity: Arity::Exact(1), f: str_len_bytes },
+    FuncDef { name: "$indexOfCP", arity: Arity::Range(2, 4), f: index_of_cp },
+    FuncDef { name: "$replaceAll", arity: Arity::Named(REPLACE_ARGS, 3), f: replace_all },
+    FuncDef { name: "$replaceOne", arity: Arity::Named(REPLACE_ARGS, 3), f: replace_one },
+    FuncDef { name: "$strcasecmp", arity: Arity::Exact(2), f: strcasecmp },
+];
+
+fn string_arg<'v>(op: &'static str, v: &'v Value) -> Result<&'v str, ExprError> {
+    v.as_str().ok_or_else(|| ExprError::new(op, format!("requires a string argument, found: {}", type_name(v))))
+}
+
+fn concat(args: Args) -> Result<Value, ExprError> {
+    let mut out = String::new();
+    for a in args {
+        match &**a {
+            v if v.is_nullish() => return Ok(Value::Null),
+            Value::String(s) => out.push_str(s),
+            v => {
+                return Err(ExprError::new(
+                    "$concat",
+                    format!("$concat only supports strings, not {}", type_name(v)),
+                ))
+            }
+        }
+    }
+    Ok(Value::String(Str::from(out)))
+}
+
+fn int_arg(op: &'static str, what: &str, v: &Value) -> Result<i64, ExprError> {
+    v.as_exact_i64()
+        .ok_or_else(|| ExprError::new(op, format!("{} must be a numeric integer, found {}", what, type_name(v))))
+}
+
+/// Converts a scalar to the string `$substr*`/`$toLower` operate on (numbers and dates print).
+fn stringish(op: &'static str, v: &Value) -> Result<Option<String>, ExprError> {
+    Ok(match v {
+        v if v.is_nullish() => None,
+        Value::String(s) => Some(s.to_string()),
+        Value::Int32(_) | Value::Int64(_) | Value::Double(_) | Value::Decimal(_) | Value::DateTime(_) => {
+            super::to_string_value(v).ok().and_then(|s| s.as_str().map(str::to_string))
+        }
+        v => return Err(ExprError::new(op, format!("can't convert from BSON type {} to String", type_name(v)))),
+    })
+}
+
+fn substr_cp(args: Args) -> Result<Value, ExprError> {
+    let Some(s) = stringish("$substrCP", &args[0])? else { return Ok(Value::str("")) };
+    let start = int_arg("$substrCP", "starting index", &args[1])?;
+    let len = int_arg("$substrCP", "length", &args[2])?;
+    if start < 0 {
+        return Err(ExprError::new("$substrCP", "starting index must be non-negative"));
+    }
+    let taken: String = if len < 0 {
+        s.chars().skip(start as usize).collect()
+    } else {
+        s.chars().skip(start as usize).take(len as usize).collect()
+    };
+    Ok(Value::String(Str::from(taken)))
+}
+
+fn substr_bytes(args: Args) -> Result<Value, ExprError> {
+    let Some(s) = stringish("$substrBytes", &args[0])? else { return Ok(Value::str("")) };
+    let start = int_arg("$substrBytes", "starting index", &args[1])?;
+    let len = int_arg("$substrBytes", "length", &args[2])?;
+    if start < 0 {
+        return Err(ExprError::new("$substrBytes", "starting index must be non-negative"));
+    }
+    let start = (start as usize).min(s.len());
+    let end = if len < 0 { s.len() } else { start.saturating_add(len as usize).min(s.len()) };
+    let part = s.get(start..end).ok_or_else(|| {
+        ExprError::new("$substrBytes", "byte index is in the middle of a UTF-8 character")
+    })?;
+    Ok(Value::str(part))
+}
+
+fn to_lower(args: Args) -> Result<Value, ExprError> {
+    Ok(Value::String(Str::from(stringish("$toLower", &args[0])?.unwrap_or_default().to_lowercase())))
+}
+
+fn to_upper(args: Args) -> Result<Value, ExprError> {
+    Ok(Value::String(Str::from(stringish("$toUpper", &args[0])?.unwrap_or_default().to_uppercase())))
+}
+
+fn split(args: Args) -> Result<Value, ExprError> {
+    if args[0].is_nullish() {
+        return Ok(Value::Null);
+    }
+    let s = string_arg("$split", &args[0])?;
+    let sep = string_arg("$split", &args[1])?;
+    if sep.is_empty() {
+        return Err(ExprError::new("$split", "requires a non-empty separator"));
+    }
+    Ok(Value::Array(s.split(sep).map(Value::str).collect()))
+}
+
+fn trim_with(op: &'static str, args: Args, left: bool, right: bool) -> Result<Value, ExprError> {
+    if args[0].is_nullish() {
+        return Ok(Value::Null);
+    }
+    let s = string_arg(op, &args[0])?;
+    let chars: Option<Vec<char>> = match &*args[1] {
+        Value::Missing => None,
+        v if v.is_nullish() => return Ok(Value::Null),
+        v => Some(string_arg(op, v)?.chars().collect()),
+    };
+    // Default: whitespace as MongoDB defines it (ASCII and Unicode spaces, and NUL).
+    let is_trim = |c: char| match &chars {
+        Some(set) => set.contains(&c),
+        None => c.is_whitespace() || c == '\0',
+    };
+    let mut out = s;
+    if left {
+        out = out.trim_start_matches(is_trim);
+    }
+    if right {
+        out = out.trim_end_matches(is_trim);
+    }
+    Ok(Value::str(out))
+}
+
+fn trim(args: Args) -> Result<Value, ExprError> {
+    trim_with("$trim", args, true, true)
+}
+fn ltrim(args: Args) -> Result<Value, ExprError> {
+    trim_with("$ltrim", args, true, false)
+}
+fn rtrim(args: Args) -> Result<Value, ExprError> {
+    trim_with("$rtrim", args, false, true)
+}
+
+/// The input string and compiled regex of a `$regex*` call; `None` when the input is null.
+fn regex_args(op: &'static str, args: Args) -> Result<Option<(String, regex::Regex)>, ExprError> {
+    let input = match &*args[0] {
+        v if v.is_nullish() => return Ok(None),
+        Value::String(s) => s.to_string(),
+        v => return Err(ExprError::new(op, format!("input must be of type string, found {}", type_name(v)))),
+    };
+    let (pattern, mut options) = match &*args[1] {
+        Value::String(s) => (s.to_string(), String::new()),
+        Value::Regex(r) => (r.0.to_string(), r.1.to_string()),
+        v if v.is_nullish() => return Ok(None),
+        v => return Err(ExprError::new(op, format!("regex must be of type string or regex, found {}", type_name(v)))),
+    };
+    match &*args[2] {
+        Value::String(o) => {
+            if !options.is_empty() {
+                return Err(ExprError::new(op, "options set in both regex and options"));
+            }
+            options = o.to_string();
+        }
+        v if v.is_nullish() => {}
+        v => return Err(ExprError::new(op, format!("options must be of type string, found {}", type_name(v)))),
+    }
+    let re = compile_regex(&pattern, &options).map_err(|m| ExprError::new(op, m))?;
+    Ok(Some((input, re)))
+}
+
+fn regex_match(args: Args) -> Result<Value, ExprError> {
+    Ok(Value::Bool(match regex_args("$regexMatch", args)? {
+        Some((input, re)) => re.is_match(&input),
+        None => false,
+    }))
+}
+
+fn match_document(input: &str, caps: &regex::Captures) -> Value {
+    let whole = caps.get(0).map(|m| m.as_str()).unwrap_or("");
+    let idx = caps.get(0).map(|m| input[..m.start()].chars().count()).unwrap_or(0);
+    let captures: Vec<Value> = caps
+        .iter()
+        .skip(1)
+        .map(|c| c.map(|m| Value::str(m.as_str())).unwrap_or(Value::Null))
+        .collect();
+    let mut d = Document::with_capacity(3);
+    d.push_unique(Str::from("match"), Value::str(whole));
+    d.push_unique(Str::from("idx"), Value::Int32(idx as i32));
+    d.push_unique(Str::from("captures"), Value::Array(captures));
+    Value::Document(d)
+}
+
+fn regex_find(args: Args) -> Result<Value, ExprError> {
+    Ok(match regex_args("$regexFind", args)? {
+        Some((input, re)) => re.captures(&input).map(|c| match_document(&input, &c)).unwrap_or(Value::Null),
+        None => Value::Null,
+    })
+}
+
+fn regex_find_all(args: Args) -> Result<Value, ExprError> {
+    Ok(Value::Array(match regex_args("$regexFindAll", args)? {
+        Some((input, re)) => re.captures_iter(&input).map(|c| match_document(&input, &c)).collect(),
+        None => Vec::new(),
+    }))
+}
+
+fn str_len_cp(args: Args) -> Result<Value, ExprError> {
+    let s = args[0].as_str().ok_or_else(|| {
+        ExprError::new("$strLenCP", format!("$strLenCP requires a string argument, found: {}", type_name(&args[0])))
+    })?;
+    Ok(Value::Int32(s.chars().count() as i32))
+}
+
+fn str_len_bytes(args: Args) -> Result<Value, ExprError> {
+    let s = args[0].as_str().ok_or_else(|| {
+        ExprError::new("$strLenBytes", format!("$strLenBytes requires a string argument, found: {}", type_name(&args[0])))
+    })?;
+    Ok(Value::Int32(s.len() as i32))
+}
+
+fn index_of_cp(args: Args) -> Result<Value, ExprError> {
+    if args[0].is_nullish() {
+        return Ok(Value::Null);
+    }
+    let s = string_arg("$indexOfCP", &args[0])?;
+    let needle = string_arg("$indexOfCP", &args[1])?;
+    let chars: Vec<char> = s.chars().collect();
+    let start = match args.get(2) {
+        Some(v) => int_arg("$indexOfCP", "starting index", v)?,
+        None => 0,
+    };
+    let end = match args.get(3) {
+        Some(v) => int_arg("$indexOfCP", "ending index", v)?,
+        None => chars.len() as i64,
+    };
+    if start < 0 || end < 0 {
+        return Err(ExprError::new("$indexOfCP", "index must be non-negative"));
+    }
+    let needle: Vec<char> = needle.chars().collect();
+    let (start, end) = (start as usize, (end as usize).min(chars.len()));
+    let mut i = start;
+    while i + needle.len() <= end {
+        if chars[i..i + needle.len()] == needle[..] {
+            return Ok(Value::Int32(i as i32));
+        }
+        i += 1;
+    }
+    Ok(Value::Int32(-1))
+}
+
+fn replace(op: &'static str, args: Args, all: bool) -> Result<Value, ExprError> {
+    if args.iter().any(|a| a.is_nullish()) {
+        return Ok(Value::Null);
+    }
+    let input = string_arg(op, &args[0])?;
+    let find = string_arg(op, &args[1])?;
+    let with = string_arg(op, &args[2])?;
+    Ok(Value::String(Str::from(if all { input.replace(find, with) } else { input.replacen(find, with, 1) })))
+}
+
+fn replace_all(args: Args) -> Result<Value, ExprError> {
+    replace("$replaceAll", args, true)
+}
+fn replace_one(args: Args) -> Result<Value, ExprError> {
+    replace("$replaceOne", args, false)
+}
+
+fn strcasecmp(args: Args) -> Result<Value, ExprError> {
+    let a = stringish("$strcasecmp", &args[0])?.unwrap_or_default().to_uppercase();
+    let b = stringish("$strcasecmp", &args[1])?.unwrap_or_default().to_uppercase();
+    Ok(Value::Int32(match a.cmp(&b) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    }))
+}

@@ -1,0 +1,32 @@
+//! MongoDB documents and the MongoDB Query Language, as Atlas Stream Processing uses them.
+//!
+//! - [`Value`] and [`Document`]: ordered, BSON-compatible values that keep their numeric types.
+//! - [`json`]: MongoDB Extended JSON v2 in and out (relaxed by default, canonical on request).
+//! - [`query`]: the `$match` query language.
+//! - [`expr`]: aggregation expressions, compiled once and evaluated per document.
+//! - [`accumulator`]: `$group` accumulators.
+//!
+//! Semantics follow MongoDB: BSON comparison order across types, numeric type promotion,
+//! null versus missing, implicit array traversal on dotted paths in queries.
+
+pub mod accumulator;
+mod compare;
+mod datetime;
+mod decimal;
+mod document;
+pub mod expr;
+pub mod json;
+mod objectid;
+mod path;
+mod regex_cache;
+pub mod query;
+mod value;
+
+pub use compare::{compare_values, values_equal};
+pub use datetime::{days_in_month, format_iso_millis, parse_iso_datetime, parse_iso_local, CivilDateTime};
+pub use decimal::Decimal128;
+pub use document::Document;
+pub use objectid::ObjectId;
+pub use path::FieldPath;
+pub use regex_cache::compile_regex;
+pub use value::{BsonType, Str, Value};
