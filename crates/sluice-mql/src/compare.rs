@@ -127,7 +127,9 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
             }
             x.len().cmp(&y.len())
         }
-        (Value::Binary(sx, bx), Value::Binary(sy, by)) => bx.len().cmp(&by.len()).then(sx.cmp(sy)).then_with(|| bx.cmp(by)),
+        (Value::Binary(sx, bx), Value::Binary(sy, by)) => {
+            bx.len().cmp(&by.len()).then(sx.cmp(sy)).then_with(|| bx.cmp(by))
+        }
         (Value::ObjectId(x), Value::ObjectId(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::DateTime(x), Value::DateTime(y)) => x.cmp(y),

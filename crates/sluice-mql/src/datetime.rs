@@ -110,10 +110,7 @@ impl CivilDateTime {
 /// Formats UTC milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (the form Extended JSON uses).
 pub fn format_iso_millis(ms: i64) -> String {
     let c = CivilDateTime::from_millis(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, c.millis
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour, c.minute, c.second, c.millis)
 }
 
 struct Cursor<'a> {

@@ -38,6 +38,8 @@ fn digits(mut c: u128) -> u32 {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 struct U256([u64; 4]);
 
+// Limb loops index several arrays in step (carries, borrows): ranges read clearer than zips here.
+#[allow(clippy::needless_range_loop)]
 impl U256 {
     fn from_u128(v: u128) -> U256 {
         U256([v as u64, (v >> 64) as u64, 0, 0])
@@ -452,8 +454,20 @@ impl Decimal128 {
             (NaN, _) => Ordering::Less,
             (_, NaN) => Ordering::Greater,
             (Infinity(a), Infinity(b)) => b.cmp(&a),
-            (Infinity(a), _) => if a { Ordering::Less } else { Ordering::Greater },
-            (_, Infinity(b)) => if b { Ordering::Greater } else { Ordering::Less },
+            (Infinity(a), _) => {
+                if a {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (_, Infinity(b)) => {
+                if b {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
             (Finite(sa, ca, ea), Finite(sb, cb, eb)) => {
                 let za = ca == 0;
                 let zb = cb == 0;
@@ -466,7 +480,11 @@ impl Decimal128 {
                     return if na { Ordering::Less } else { Ordering::Greater };
                 }
                 let mag = Self::cmp_magnitude(ca, ea, cb, eb);
-                if na { mag.reverse() } else { mag }
+                if na {
+                    mag.reverse()
+                } else {
+                    mag
+                }
             }
         }
     }

@@ -119,11 +119,7 @@ impl BsonType {
         if self == BsonType::Missing {
             return "missing";
         }
-        Self::ALL
-            .iter()
-            .find(|(_, _, t)| *t == self)
-            .map(|(a, _, _)| *a)
-            .unwrap_or("missing")
+        Self::ALL.iter().find(|(_, _, t)| *t == self).map(|(a, _, _)| *a).unwrap_or("missing")
     }
 
     /// Looks a type up by alias (`"int"`) or by BSON number (`16`).

@@ -65,8 +65,27 @@ pub struct Accumulator {
 }
 
 const NAMES: &[&str] = &[
-    "$sum", "$avg", "$min", "$max", "$first", "$last", "$push", "$addToSet", "$count", "$stdDevPop", "$stdDevSamp",
-    "$median", "$percentile", "$top", "$bottom", "$topN", "$bottomN", "$firstN", "$lastN", "$maxN", "$minN",
+    "$sum",
+    "$avg",
+    "$min",
+    "$max",
+    "$first",
+    "$last",
+    "$push",
+    "$addToSet",
+    "$count",
+    "$stdDevPop",
+    "$stdDevSamp",
+    "$median",
+    "$percentile",
+    "$top",
+    "$bottom",
+    "$topN",
+    "$bottomN",
+    "$firstN",
+    "$lastN",
+    "$maxN",
+    "$minN",
 ];
 
 fn named<'v>(op: &str, arg: &'v Value, allowed: &[&str]) -> Result<&'v Document, CompileError> {

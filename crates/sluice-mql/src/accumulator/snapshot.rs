@@ -39,20 +39,18 @@ impl AccState {
             AccState::Last(v) => tagged("last", vec![("v", v.clone())]),
             AccState::List(items) => tagged("list", vec![("v", Value::Array(items.clone()))]),
             AccState::Count(n) => tagged("count", vec![("n", Value::Int64(*n))]),
-            AccState::Moments(n, mean, m2) => tagged(
-                "mom",
-                vec![("n", Value::Int64(*n)), ("mean", Value::Double(*mean)), ("m2", Value::Double(*m2))],
-            ),
-            AccState::Samples(s) => tagged("samples", vec![("v", Value::Array(s.iter().map(|x| Value::Double(*x)).collect()))]),
+            AccState::Moments(n, mean, m2) => {
+                tagged("mom", vec![("n", Value::Int64(*n)), ("mean", Value::Double(*mean)), ("m2", Value::Double(*m2))])
+            }
+            AccState::Samples(s) => {
+                tagged("samples", vec![("v", Value::Array(s.iter().map(|x| Value::Double(*x)).collect()))])
+            }
             AccState::Ranked(items) => tagged(
                 "ranked",
                 vec![(
                     "v",
                     Value::Array(
-                        items
-                            .iter()
-                            .map(|(k, o)| Value::Array(vec![Value::Array(k.clone()), o.clone()]))
-                            .collect(),
+                        items.iter().map(|(k, o)| Value::Array(vec![Value::Array(k.clone()), o.clone()])).collect(),
                     ),
                 )],
             ),

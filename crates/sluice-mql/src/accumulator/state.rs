@@ -34,7 +34,11 @@ pub enum AccState {
 }
 
 fn non_missing(v: &Value) -> Value {
-    if v.is_missing() { Value::Null } else { v.clone() }
+    if v.is_missing() {
+        Value::Null
+    } else {
+        v.clone()
+    }
 }
 
 fn key_order(sort: &SortSpec, a: &[Value], b: &[Value]) -> Ordering {
@@ -70,19 +74,15 @@ impl AccState {
     /// Folds one input value in.
     pub fn add(&mut self, kind: &AccKind, v: &Value) {
         match (self, kind) {
-            (AccState::Sum(sum), _) => {
-                if v.is_number() {
-                    if let Some(s) = add_numbers(sum, v) {
-                        *sum = s;
-                    }
+            (AccState::Sum(sum), _) if v.is_number() => {
+                if let Some(s) = add_numbers(sum, v) {
+                    *sum = s;
                 }
             }
-            (AccState::Avg(sum, n), _) => {
-                if v.is_number() {
-                    if let Some(s) = add_numbers(sum, v) {
-                        *sum = s;
-                        *n += 1;
-                    }
+            (AccState::Avg(sum, n), _) if v.is_number() => {
+                if let Some(s) = add_numbers(sum, v) {
+                    *sum = s;
+                    *n += 1;
                 }
             }
             (AccState::Extreme(best), AccKind::Min | AccKind::Max) => {
@@ -94,27 +94,15 @@ impl AccState {
                     *best = Some(v.clone());
                 }
             }
-            (AccState::First(first), _) => {
-                if first.is_none() {
-                    *first = Some(non_missing(v));
-                }
-            }
+            (AccState::First(first), _) if first.is_none() => *first = Some(non_missing(v)),
             (AccState::Last(last), _) => *last = non_missing(v),
-            (AccState::List(items), AccKind::Push) => {
-                if !v.is_missing() {
-                    items.push(v.clone());
-                }
+            (AccState::List(items), AccKind::Push) if !v.is_missing() => items.push(v.clone()),
+            (AccState::List(items), AccKind::AddToSet)
+                if !v.is_missing() && !items.iter().any(|x| values_equal(x, v) && x.bson_type() == v.bson_type()) =>
+            {
+                items.push(v.clone())
             }
-            (AccState::List(items), AccKind::AddToSet) => {
-                if !v.is_missing() && !items.iter().any(|x| values_equal(x, v) && x.bson_type() == v.bson_type()) {
-                    items.push(v.clone());
-                }
-            }
-            (AccState::List(items), AccKind::FirstN(n)) => {
-                if items.len() < *n {
-                    items.push(non_missing(v));
-                }
-            }
+            (AccState::List(items), AccKind::FirstN(n)) if items.len() < *n => items.push(non_missing(v)),
             (AccState::List(items), AccKind::LastN(n)) => {
                 items.push(non_missing(v));
                 if items.len() > *n {
@@ -144,7 +132,11 @@ impl AccState {
                     .iter()
                     .position(|x| {
                         let o = compare_values(v, x);
-                        if max { o == Ordering::Greater } else { o == Ordering::Less }
+                        if max {
+                            o == Ordering::Greater
+                        } else {
+                            o == Ordering::Less
+                        }
                     })
                     .unwrap_or(items.len());
                 if pos < *n {
@@ -161,7 +153,11 @@ impl AccState {
         let (AccState::Ranked(items), AccKind::Top { n, bottom, sort, .. }) = (self, kind) else { return };
         let better = |a: &[Value], b: &[Value]| {
             let o = key_order(sort, a, b);
-            if *bottom { o == Ordering::Greater } else { o == Ordering::Less }
+            if *bottom {
+                o == Ordering::Greater
+            } else {
+                o == Ordering::Less
+            }
         };
         let pos = items.iter().position(|(k, _)| better(&key, k)).unwrap_or(items.len());
         if pos < *n {
@@ -182,10 +178,18 @@ impl AccState {
             (AccState::List(items), _) => Value::Array(items.clone()),
             (AccState::Count(c), _) => i32::try_from(*c).map(Value::Int32).unwrap_or(Value::Int64(*c)),
             (AccState::Moments(n, _, m2), AccKind::StdDevPop) => {
-                if *n == 0 { Value::Null } else { Value::Double((m2 / *n as f64).sqrt()) }
+                if *n == 0 {
+                    Value::Null
+                } else {
+                    Value::Double((m2 / *n as f64).sqrt())
+                }
             }
             (AccState::Moments(n, _, m2), _) => {
-                if *n < 2 { Value::Null } else { Value::Double((m2 / (*n - 1) as f64).sqrt()) }
+                if *n < 2 {
+                    Value::Null
+                } else {
+                    Value::Double((m2 / (*n - 1) as f64).sqrt())
+                }
             }
             (AccState::Samples(s), AccKind::Percentile(ps)) => {
                 if s.is_empty() {
@@ -215,7 +219,9 @@ impl AccState {
             AccState::Extreme(v) | AccState::First(v) => v.as_ref().map_or(0, Value::approx_size),
             AccState::List(items) | AccState::Extremes(items) => items.iter().map(Value::approx_size).sum(),
             AccState::Samples(s) => s.len() * 8,
-            AccState::Ranked(items) => items.iter().map(|(k, o)| o.approx_size() + k.iter().map(Value::approx_size).sum::<usize>()).sum(),
+            AccState::Ranked(items) => {
+                items.iter().map(|(k, o)| o.approx_size() + k.iter().map(Value::approx_size).sum::<usize>()).sum()
+            }
             AccState::Count(_) | AccState::Moments(..) => 8,
         }
     }

@@ -71,7 +71,12 @@ fn ranked_accumulators() {
 
 #[test]
 fn bad_specs_are_compile_errors() {
-    for (op, arg) in [("$sum", "[1, 2]"), ("$count", "1"), ("$topN", r#"{"n": 0, "sortBy": {"x": 1}, "output": "$x"}"#), ("$nope", "1")] {
+    for (op, arg) in [
+        ("$sum", "[1, 2]"),
+        ("$count", "1"),
+        ("$topN", r#"{"n": 0, "sortBy": {"x": 1}, "output": "$x"}"#),
+        ("$nope", "1"),
+    ] {
         assert!(Accumulator::compile(op, &v(arg)).is_err(), "{} {}", op, arg);
     }
 }

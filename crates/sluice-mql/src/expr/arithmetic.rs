@@ -51,7 +51,12 @@ fn add(args: Args) -> Result<Value, ExprError> {
                 date = Some(*ms);
             }
             v if v.is_number() => acc = add_numbers(&acc, v).ok_or_else(|| not_numeric("$add", v))?,
-            v => return Err(ExprError::new("$add", format!("only supports numeric or date types, not {}", type_name(v)))),
+            v => {
+                return Err(ExprError::new(
+                    "$add",
+                    format!("only supports numeric or date types, not {}", type_name(v)),
+                ))
+            }
         }
     }
     if saw_null {
@@ -81,10 +86,7 @@ fn subtract(args: Args) -> Result<Value, ExprError> {
             Ok(Value::DateTime(a.wrapping_sub(delta)))
         }
         (a, b) => subtract_numbers(a, b).ok_or_else(|| {
-            ExprError::new(
-                "$subtract",
-                format!("cannot $subtract a {} from a {}", type_name(b), type_name(a)),
-            )
+            ExprError::new("$subtract", format!("cannot $subtract a {} from a {}", type_name(b), type_name(a)))
         }),
     }
 }
@@ -202,7 +204,11 @@ fn round_to(v: &Value, place: i64, truncate: bool) -> Option<Value> {
         } else {
             let r = x.round();
             // Half to even: x.round() rounds half away from zero.
-            if (x - x.trunc()).abs() == 0.5 { 2.0 * (x / 2.0).round() } else { r }
+            if (x - x.trunc()).abs() == 0.5 {
+                2.0 * (x / 2.0).round()
+            } else {
+                r
+            }
         };
         r / m
     };
@@ -296,9 +302,9 @@ fn pow(args: Args) -> Result<Value, ExprError> {
         }
     }
     match (a, b) {
-        (Value::Decimal(_), _) | (_, Value::Decimal(_)) => Ok(Value::Decimal(Decimal128::from_f64(
-            a.as_f64().unwrap_or(0.0).powf(b.as_f64().unwrap_or(0.0)),
-        ))),
+        (Value::Decimal(_), _) | (_, Value::Decimal(_)) => {
+            Ok(Value::Decimal(Decimal128::from_f64(a.as_f64().unwrap_or(0.0).powf(b.as_f64().unwrap_or(0.0)))))
+        }
         _ => Ok(Value::Double(a.as_f64().unwrap_or(0.0).powf(b.as_f64().unwrap_or(0.0)))),
     }
 }

@@ -42,8 +42,9 @@ fn size(args: Args) -> Result<Value, ExprError> {
 }
 
 fn index_arg(op: &'static str, v: &Value) -> Result<i64, ExprError> {
-    v.as_exact_i64()
-        .ok_or_else(|| ExprError::new(op, format!("index must be representable as a 64-bit integer, found {}", type_name(v))))
+    v.as_exact_i64().ok_or_else(|| {
+        ExprError::new(op, format!("index must be representable as a 64-bit integer, found {}", type_name(v)))
+    })
 }
 
 fn array_elem_at(args: Args) -> Result<Value, ExprError> {
@@ -88,7 +89,11 @@ fn slice(args: Args) -> Result<Value, ExprError> {
     let len = arr.len() as i64;
     let (start, count) = if args.len() == 2 {
         let n = index_arg("$slice", &args[1])?;
-        if n >= 0 { (0, n) } else { ((len + n).max(0), -n) }
+        if n >= 0 {
+            (0, n)
+        } else {
+            ((len + n).max(0), -n)
+        }
     } else {
         let p = index_arg("$slice", &args[1])?;
         let n = index_arg("$slice", &args[2])?;
@@ -130,9 +135,9 @@ fn reverse_array(args: Args) -> Result<Value, ExprError> {
 
 fn range(args: Args) -> Result<Value, ExprError> {
     let int32 = |v: &Value, what: &str| -> Result<i64, ExprError> {
-        v.as_exact_i64()
-            .filter(|i| i32::try_from(*i).is_ok())
-            .ok_or_else(|| ExprError::new("$range", format!("{} must be a 32-bit integer, found {}", what, type_name(v))))
+        v.as_exact_i64().filter(|i| i32::try_from(*i).is_ok()).ok_or_else(|| {
+            ExprError::new("$range", format!("{} must be a 32-bit integer, found {}", what, type_name(v)))
+        })
     };
     let start = int32(&args[0], "starting value")?;
     let end = int32(&args[1], "ending value")?;
@@ -165,12 +170,8 @@ fn index_of_array(args: Args) -> Result<Value, ExprError> {
         Some(v) => (index_arg("$indexOfArray", v)?.max(0) as usize).min(arr.len()),
         None => arr.len(),
     };
-    for i in start..end {
-        if values_equal(&arr[i], &args[1]) {
-            return Ok(Value::Int32(i as i32));
-        }
-    }
-    Ok(Value::Int32(-1))
+    let found = arr.iter().enumerate().take(end).skip(start).find(|(_, v)| values_equal(v, &args[1]));
+    Ok(Value::Int32(found.map_or(-1, |(i, _)| i as i32)))
 }
 
 /// The values an expression-form accumulator runs over: the elements of a single array argument,

@@ -33,8 +33,8 @@ pub(crate) fn compile_in(v: &Value, scope: &mut CompileScope) -> Result<Expr, Co
     match v {
         Value::String(s) if s.starts_with("$$") => compile_variable(&s[2..], scope),
         Value::String(s) if s.starts_with('$') => {
-            let path = FieldPath::parse(&s[1..])
-                .ok_or_else(|| CompileError(format!("'{}' is not a valid field path", s)))?;
+            let path =
+                FieldPath::parse(&s[1..]).ok_or_else(|| CompileError(format!("'{}' is not a valid field path", s)))?;
             Ok(Expr::Field(path))
         }
         Value::Document(d) => match d.first() {
@@ -76,7 +76,8 @@ fn fold_array(items: Vec<Expr>) -> Expr {
 fn compile_variable(rest: &str, scope: &CompileScope) -> Result<Expr, CompileError> {
     let (name, path) = match rest.split_once('.') {
         Some((n, p)) => {
-            let fp = FieldPath::parse(p).ok_or_else(|| CompileError(format!("'$${}' is not a valid variable path", rest)))?;
+            let fp = FieldPath::parse(p)
+                .ok_or_else(|| CompileError(format!("'$${}' is not a valid variable path", rest)))?;
             (n, Some(fp))
         }
         None => (rest, None),
@@ -85,6 +86,10 @@ fn compile_variable(rest: &str, scope: &CompileScope) -> Result<Expr, CompileErr
         "ROOT" | "CURRENT" => Ok(Expr::Root(path)),
         "REMOVE" => Ok(Expr::Literal(Value::Missing)),
         "NOW" => Ok(Expr::Now),
+        // $redact's verdicts: compiled to marker strings the stage recognises.
+        "DESCEND" | "PRUNE" | "KEEP" if path.is_none() => {
+            Ok(Expr::Literal(Value::String(Str::from(format!("$${}", name)))))
+        }
         _ if scope.has(name) => Ok(Expr::Var(Str::from(name), path)),
         _ => Err(CompileError(format!("Use of undefined variable: {}", name))),
     }
@@ -167,7 +172,11 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
                 _ => {
                     let list = positional(arg);
                     if list.len() != 1 {
-                        return Err(CompileError(format!("Expression {} takes exactly 1 arguments. {} were passed in.", def.name, list.len())));
+                        return Err(CompileError(format!(
+                            "Expression {} takes exactly 1 arguments. {} were passed in.",
+                            def.name,
+                            list.len()
+                        )));
                     }
                     vec![compile_in(list[0], scope)?, Expr::Literal(Value::Missing)]
                 }

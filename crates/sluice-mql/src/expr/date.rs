@@ -19,14 +19,22 @@ pub(crate) const FUNCS: &[FuncDef] = &[
         arity: Arity::Named(&["dateString", "format", "timezone", "onError", "onNull"], 1),
         f: date_from_string,
     },
-    FuncDef { name: "$dateToString", arity: Arity::Named(&["date", "format", "timezone", "onNull"], 1), f: date_to_string },
+    FuncDef {
+        name: "$dateToString",
+        arity: Arity::Named(&["date", "format", "timezone", "onNull"], 1),
+        f: date_to_string,
+    },
     FuncDef {
         name: "$dateTrunc",
         arity: Arity::Named(&["date", "unit", "binSize", "timezone", "startOfWeek"], 2),
         f: date_trunc,
     },
     FuncDef { name: "$dateAdd", arity: Arity::Named(&["startDate", "unit", "amount", "timezone"], 3), f: date_add },
-    FuncDef { name: "$dateSubtract", arity: Arity::Named(&["startDate", "unit", "amount", "timezone"], 3), f: date_subtract },
+    FuncDef {
+        name: "$dateSubtract",
+        arity: Arity::Named(&["startDate", "unit", "amount", "timezone"], 3),
+        f: date_subtract,
+    },
     FuncDef {
         name: "$dateDiff",
         arity: Arity::Named(&["startDate", "endDate", "unit", "timezone", "startOfWeek"], 3),
@@ -154,7 +162,13 @@ fn date_to_string(args: Args) -> Result<Value, ExprError> {
     };
     let Some(zone) = tz(op, &args[2])? else { return Ok(Value::Null) };
     let format = match &*args[1] {
-        Value::Missing => if zone == Timezone::UTC { "%Y-%m-%dT%H:%M:%S.%LZ" } else { "%Y-%m-%dT%H:%M:%S.%L" },
+        Value::Missing => {
+            if zone == Timezone::UTC {
+                "%Y-%m-%dT%H:%M:%S.%LZ"
+            } else {
+                "%Y-%m-%dT%H:%M:%S.%L"
+            }
+        }
         Value::String(s) => s.as_str(),
         v if v.is_nullish() => return Ok(Value::Null),
         v => return Err(ExprError::new(op, format!("format must be a string, found {}", type_name(v)))),
@@ -194,7 +208,9 @@ fn parse_with_format(s: &str, format: &str) -> Option<(i64, Option<i64>)> {
             'L' => ms = num(&mut i, 3)? as u32,
             'z' | 'Z' => {
                 let rest = s.get(i..)?;
-                let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '+' || c == '-' || c == ':')).unwrap_or(rest.len());
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_digit() || c == '+' || c == '-' || c == ':'))
+                    .unwrap_or(rest.len());
                 let tz = if rest.starts_with('Z') { Timezone::UTC } else { Timezone::parse(&rest[..end]).ok()? };
                 i += if rest.starts_with('Z') { 1 } else { end };
                 offset = Some(tz.offset_ms);
@@ -229,7 +245,9 @@ fn date_from_string(args: Args) -> Result<Value, ExprError> {
             return Ok(if args[4].is_missing() { Value::Null } else { args[4].clone().into_owned() });
         }
         Value::String(s) => s,
-        v => return on_error(format!("$dateFromString requires that 'dateString' be a string, found: {}", type_name(v))),
+        v => {
+            return on_error(format!("$dateFromString requires that 'dateString' be a string, found: {}", type_name(v)))
+        }
     };
     let Some(zone) = tz(op, &args[2])? else { return Ok(Value::Null) };
     let parsed = match &*args[1] {
@@ -313,8 +331,16 @@ fn months_of(local: i64) -> i64 {
 }
 
 fn from_months(m: i64) -> i64 {
-    CivilDateTime { year: m.div_euclid(12), month: (m.rem_euclid(12) + 1) as u32, day: 1, hour: 0, minute: 0, second: 0, millis: 0 }
-        .to_millis()
+    CivilDateTime {
+        year: m.div_euclid(12),
+        month: (m.rem_euclid(12) + 1) as u32,
+        day: 1,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        millis: 0,
+    }
+    .to_millis()
 }
 
 /// First instant (local) of the week containing `local`, weeks starting on `sow` (0 = Sunday).

@@ -3,8 +3,8 @@
 
 mod arithmetic;
 mod array;
-mod compile;
 mod comparison;
+mod compile;
 mod convert;
 mod date;
 mod eval;

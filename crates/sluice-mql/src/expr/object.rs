@@ -122,7 +122,10 @@ fn array_to_object(args: Args) -> Result<Value, ExprError> {
             }
         };
         let Value::String(k) = k else {
-            return Err(ExprError::new("$arrayToObject", format!("requires keys of type string, found: {}", type_name(k))));
+            return Err(ExprError::new(
+                "$arrayToObject",
+                format!("requires keys of type string, found: {}", type_name(k)),
+            ));
         };
         out.insert(k.clone(), v);
     }

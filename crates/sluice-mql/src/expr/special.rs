@@ -71,8 +71,7 @@ impl SortSpec {
         let mut fields = Vec::with_capacity(doc.len());
         for (k, dir) in doc.iter() {
             let path = FieldPath::parse(k).ok_or_else(|| CompileError(format!("invalid sort field '{}'", k)))?;
-            let d = direction(dir)
-                .ok_or_else(|| CompileError(format!("sort order for '{}' must be 1 or -1", k)))?;
+            let d = direction(dir).ok_or_else(|| CompileError(format!("sort order for '{}' must be 1 or -1", k)))?;
             fields.push((path, d));
         }
         Ok(SortSpec::Fields(fields))
@@ -83,7 +82,11 @@ impl SortSpec {
         match self {
             SortSpec::Whole(asc) => {
                 let o = compare_values(a, b);
-                if *asc { o } else { o.reverse() }
+                if *asc {
+                    o
+                } else {
+                    o.reverse()
+                }
             }
             SortSpec::Fields(fields) => {
                 let empty = Document::new();
@@ -109,7 +112,11 @@ impl SortSpec {
         match self {
             SortSpec::Whole(asc) => {
                 let o = compare_values(&Value::Document(a.clone()), &Value::Document(b.clone()));
-                if *asc { o } else { o.reverse() }
+                if *asc {
+                    o
+                } else {
+                    o.reverse()
+                }
             }
             SortSpec::Fields(fields) => self.compare_documents(a, b, fields),
         }
@@ -170,7 +177,10 @@ pub(crate) fn compile_special(name: &str, arg: &Value, scope: &mut CompileScope)
             _ => {
                 let mut a = list(scope)?;
                 if a.len() != 3 {
-                    return Err(CompileError(format!("Expression $cond takes exactly 3 arguments. {} were passed in.", a.len())));
+                    return Err(CompileError(format!(
+                        "Expression $cond takes exactly 3 arguments. {} were passed in.",
+                        a.len()
+                    )));
                 }
                 let e = a.pop().unwrap_or(Expr::Literal(Value::Null));
                 let t = a.pop().unwrap_or(Expr::Literal(Value::Null));
@@ -186,7 +196,9 @@ pub(crate) fn compile_special(name: &str, arg: &Value, scope: &mut CompileScope)
                 .ok_or_else(|| CompileError("$switch expected an array for 'branches'".into()))?;
             let mut out = Vec::with_capacity(branches.len());
             for b in branches {
-                let bd = b.as_document().ok_or_else(|| CompileError("$switch expected each branch to be an object".into()))?;
+                let bd = b
+                    .as_document()
+                    .ok_or_else(|| CompileError("$switch expected each branch to be an object".into()))?;
                 check_keys(name, bd, &["case", "then"])?;
                 out.push((compile_in(req(name, bd, "case")?, scope)?, compile_in(req(name, bd, "then")?, scope)?));
             }
@@ -249,13 +261,20 @@ pub(crate) fn compile_special(name: &str, arg: &Value, scope: &mut CompileScope)
         "$meta" => match arg.as_str() {
             Some("stream") => Special::Meta(None),
             Some(s) if s.starts_with("stream.") => Special::Meta(FieldPath::parse(&s[7..])),
-            _ => return Err(CompileError(format!("$meta: unsupported metadata {:?}; Atlas Stream Processing supports \"stream\"", arg))),
+            _ => {
+                return Err(CompileError(format!(
+                    "$meta: unsupported metadata {:?}; Atlas Stream Processing supports \"stream\"",
+                    arg
+                )))
+            }
         },
         "$getField" => {
             // `{$getField: "name"}` and an absent `input` read the current document.
             let def = lookup("$getField").ok_or_else(|| CompileError("$getField is not registered".into()))?;
             let mut args = match arg {
-                Value::Document(d) if d.contains_key("field") => compile_named(name, &["field", "input"], 1, arg, scope)?,
+                Value::Document(d) if d.contains_key("field") => {
+                    compile_named(name, &["field", "input"], 1, arg, scope)?
+                }
                 other => vec![compile_in(other, scope)?, Expr::Literal(Value::Missing)],
             };
             if matches!(args.get(1), Some(Expr::Literal(Value::Missing))) {
@@ -337,10 +356,7 @@ impl Special {
                 }
             }
             Special::Let(vars, body) => {
-                let values = vars
-                    .iter()
-                    .map(|(_, e)| e.eval_owned(input, scope))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let values = vars.iter().map(|(_, e)| e.eval_owned(input, scope)).collect::<Result<Vec<_>, _>>()?;
                 for ((name, _), v) in vars.iter().zip(values) {
                     scope.push(name.clone(), v);
                 }
@@ -355,7 +371,12 @@ impl Special {
                 let items = match &*arr {
                     v if v.is_nullish() => return Ok(Cow::Owned(Value::Null)),
                     Value::Array(items) => items,
-                    v => return Err(ExprError::new("$filter", format!("input to $filter must be an array not {}", type_name(v)))),
+                    v => {
+                        return Err(ExprError::new(
+                            "$filter",
+                            format!("input to $filter must be an array not {}", type_name(v)),
+                        ))
+                    }
                 };
                 let limit = match limit {
                     None => usize::MAX,
@@ -388,7 +409,12 @@ impl Special {
                 let items = match &*arr {
                     v if v.is_nullish() => return Ok(Cow::Owned(Value::Null)),
                     Value::Array(items) => items,
-                    v => return Err(ExprError::new("$map", format!("input to $map must be an array not {}", type_name(v)))),
+                    v => {
+                        return Err(ExprError::new(
+                            "$map",
+                            format!("input to $map must be an array not {}", type_name(v)),
+                        ))
+                    }
                 };
                 let mut out = Vec::with_capacity(items.len());
                 scope.push(var.clone(), Value::Null);
@@ -410,7 +436,12 @@ impl Special {
                 let items = match &*arr {
                     v if v.is_nullish() => return Ok(Cow::Owned(Value::Null)),
                     Value::Array(items) => items,
-                    v => return Err(ExprError::new("$reduce", format!("input to $reduce must be an array not {}", type_name(v)))),
+                    v => {
+                        return Err(ExprError::new(
+                            "$reduce",
+                            format!("input to $reduce must be an array not {}", type_name(v)),
+                        ))
+                    }
                 };
                 let mut acc = init.eval_owned(input, scope)?;
                 for item in items {
@@ -432,7 +463,12 @@ impl Special {
                         sorted.sort_by(|a, b| spec.compare(a, b));
                         Cow::Owned(Value::Array(sorted))
                     }
-                    v => return Err(ExprError::new("$sortArray", format!("$sortArray requires an array, found {}", type_name(v)))),
+                    v => {
+                        return Err(ExprError::new(
+                            "$sortArray",
+                            format!("$sortArray requires an array, found {}", type_name(v)),
+                        ))
+                    }
                 }
             }
             Special::Convert(inp, to, on_error, on_null) => {
@@ -444,7 +480,8 @@ impl Special {
                     };
                 }
                 let target = to.eval(input, scope)?;
-                let result = target_type(&target).and_then(|t| convert_to(&v, t).map_err(|m| ExprError::new("$convert", m)));
+                let result =
+                    target_type(&target).and_then(|t| convert_to(&v, t).map_err(|m| ExprError::new("$convert", m)));
                 match (result, on_error) {
                     (Ok(r), _) => Cow::Owned(r),
                     (Err(_), Some(e)) => e.eval(input, scope)?,

@@ -45,12 +45,7 @@ fn concat(args: Args) -> Result<Value, ExprError> {
         match &**a {
             v if v.is_nullish() => return Ok(Value::Null),
             Value::String(s) => out.push_str(s),
-            v => {
-                return Err(ExprError::new(
-                    "$concat",
-                    format!("$concat only supports strings, not {}", type_name(v)),
-                ))
-            }
+            v => return Err(ExprError::new("$concat", format!("$concat only supports strings, not {}", type_name(v)))),
         }
     }
     Ok(Value::String(Str::from(out)))
@@ -97,9 +92,9 @@ fn substr_bytes(args: Args) -> Result<Value, ExprError> {
     }
     let start = (start as usize).min(s.len());
     let end = if len < 0 { s.len() } else { start.saturating_add(len as usize).min(s.len()) };
-    let part = s.get(start..end).ok_or_else(|| {
-        ExprError::new("$substrBytes", "byte index is in the middle of a UTF-8 character")
-    })?;
+    let part = s
+        .get(start..end)
+        .ok_or_else(|| ExprError::new("$substrBytes", "byte index is in the middle of a UTF-8 character"))?;
     Ok(Value::str(part))
 }
 
@@ -195,11 +190,8 @@ fn regex_match(args: Args) -> Result<Value, ExprError> {
 fn match_document(input: &str, caps: &regex::Captures) -> Value {
     let whole = caps.get(0).map(|m| m.as_str()).unwrap_or("");
     let idx = caps.get(0).map(|m| input[..m.start()].chars().count()).unwrap_or(0);
-    let captures: Vec<Value> = caps
-        .iter()
-        .skip(1)
-        .map(|c| c.map(|m| Value::str(m.as_str())).unwrap_or(Value::Null))
-        .collect();
+    let captures: Vec<Value> =
+        caps.iter().skip(1).map(|c| c.map(|m| Value::str(m.as_str())).unwrap_or(Value::Null)).collect();
     let mut d = Document::with_capacity(3);
     d.push_unique(Str::from("match"), Value::str(whole));
     d.push_unique(Str::from("idx"), Value::Int32(idx as i32));
@@ -230,7 +222,10 @@ fn str_len_cp(args: Args) -> Result<Value, ExprError> {
 
 fn str_len_bytes(args: Args) -> Result<Value, ExprError> {
     let s = args[0].as_str().ok_or_else(|| {
-        ExprError::new("$strLenBytes", format!("$strLenBytes requires a string argument, found: {}", type_name(&args[0])))
+        ExprError::new(
+            "$strLenBytes",
+            format!("$strLenBytes requires a string argument, found: {}", type_name(&args[0])),
+        )
     })?;
     Ok(Value::Int32(s.len() as i32))
 }

@@ -87,7 +87,9 @@ fn comparison_boolean_and_conditionals() {
     assert_eq!(ok(r#"{"$cond": [false, 1, 2]}"#), v("2"));
     assert_eq!(ok(r#"{"$ifNull": ["$n", "$nope", "x"]}"#), v(r#""x""#));
     assert_eq!(
-        ok(r#"{"$switch": {"branches": [{"case": {"$lt": ["$a", 0]}, "then": "neg"}, {"case": {"$gt": ["$a", 0]}, "then": "pos"}], "default": "zero"}}"#),
+        ok(
+            r#"{"$switch": {"branches": [{"case": {"$lt": ["$a", 0]}, "then": "neg"}, {"case": {"$gt": ["$a", 0]}, "then": "pos"}], "default": "zero"}}"#
+        ),
         v(r#""pos""#)
     );
     assert!(eval(r#"{"$switch": {"branches": [{"case": false, "then": 1}]}}"#).is_err());
@@ -134,9 +136,15 @@ fn arrays() {
     assert_eq!(ok(r#"{"$filter": {"input": "$arr", "as": "x", "cond": {"$gte": ["$$x", 2]}}}"#), v("[3, 2]"));
     assert_eq!(ok(r#"{"$filter": {"input": "$arr", "cond": {"$gte": ["$$this", 2]}, "limit": 1}}"#), v("[3]"));
     assert_eq!(ok(r#"{"$map": {"input": "$arr", "as": "x", "in": {"$multiply": ["$$x", 10]}}}"#), v("[30, 10, 20]"));
-    assert_eq!(ok(r#"{"$reduce": {"input": "$arr", "initialValue": 0, "in": {"$add": ["$$value", "$$this"]}}}"#), v("6"));
+    assert_eq!(
+        ok(r#"{"$reduce": {"input": "$arr", "initialValue": 0, "in": {"$add": ["$$value", "$$this"]}}}"#),
+        v("6")
+    );
     assert_eq!(ok(r#"{"$sortArray": {"input": "$arr", "sortBy": -1}}"#), v("[3, 2, 1]"));
-    assert_eq!(ok(r#"{"$sortArray": {"input": "$objs", "sortBy": {"v": -1}}}"#), v(r#"[{"k": "y", "v": 2}, {"k": "x", "v": 1}]"#));
+    assert_eq!(
+        ok(r#"{"$sortArray": {"input": "$objs", "sortBy": {"v": -1}}}"#),
+        v(r#"[{"k": "y", "v": 2}, {"k": "x", "v": 1}]"#)
+    );
     assert_eq!(ok(r#"{"$sum": "$arr"}"#), v("6"));
     assert_eq!(ok(r#"{"$max": ["$a", "$b", "$n"]}"#), v("5"));
     assert_eq!(ok(r#"{"$range": [0, 6, 2]}"#), v("[0, 2, 4]"));
@@ -177,7 +185,10 @@ fn dates() {
     assert_eq!(ok(r#"{"$second": "$t"}"#), v("1"));
     assert_eq!(ok(r#"{"$millisecond": "$t"}"#), v("788"));
     assert_eq!(ok(r#"{"$dayOfWeek": "$t"}"#), v("2"));
-    assert_eq!(ok(r#"{"$dateToString": {"date": "$t", "format": "%Y/%m/%d %H:%M:%S.%L %j %V"}}"#), v(r#""2024/08/12 21:41:01.788 225 33""#));
+    assert_eq!(
+        ok(r#"{"$dateToString": {"date": "$t", "format": "%Y/%m/%d %H:%M:%S.%L %j %V"}}"#),
+        v(r#""2024/08/12 21:41:01.788 225 33""#)
+    );
     assert_eq!(ok(r#"{"$dateToString": {"date": "$t"}}"#), v(r#""2024-08-12T21:41:01.788Z""#));
     assert_eq!(ok(r#"{"$dateFromString": {"dateString": "2024-08-12T21:41:01.788+00:00"}}"#), ok(r#""$t""#));
     assert_eq!(
@@ -187,7 +198,10 @@ fn dates() {
     assert_eq!(ok(r#"{"$dateFromString": {"dateString": "nonsense", "onError": "bad"}}"#), v(r#""bad""#));
     assert!(eval(r#"{"$dateFromString": {"dateString": "nonsense"}}"#).is_err());
     assert_eq!(ok(r#"{"$dateTrunc": {"date": "$t", "unit": "hour"}}"#), v(r#"{"$date": "2024-08-12T21:00:00Z"}"#));
-    assert_eq!(ok(r#"{"$dateTrunc": {"date": "$t", "unit": "minute", "binSize": 15}}"#), v(r#"{"$date": "2024-08-12T21:30:00Z"}"#));
+    assert_eq!(
+        ok(r#"{"$dateTrunc": {"date": "$t", "unit": "minute", "binSize": 15}}"#),
+        v(r#"{"$date": "2024-08-12T21:30:00Z"}"#)
+    );
     assert_eq!(ok(r#"{"$dateTrunc": {"date": "$t", "unit": "month"}}"#), v(r#"{"$date": "2024-08-01T00:00:00Z"}"#));
     assert_eq!(ok(r#"{"$dateTrunc": {"date": "$t", "unit": "week"}}"#), v(r#"{"$date": "2024-08-11T00:00:00Z"}"#));
     assert_eq!(ok(r#"{"$dateTrunc": {"date": "$t", "unit": "quarter"}}"#), v(r#"{"$date": "2024-07-01T00:00:00Z"}"#));
@@ -200,7 +214,9 @@ fn dates() {
         v(r#"{"$date": "2024-07-31T21:41:01.788Z"}"#)
     );
     assert_eq!(
-        ok(r#"{"$dateDiff": {"startDate": {"$date": "2023-12-31T23:59:00Z"}, "endDate": {"$date": "2024-01-01T00:01:00Z"}, "unit": "year"}}"#),
+        ok(
+            r#"{"$dateDiff": {"startDate": {"$date": "2023-12-31T23:59:00Z"}, "endDate": {"$date": "2024-01-01T00:01:00Z"}, "unit": "year"}}"#
+        ),
         Value::Int64(1)
     );
     assert_eq!(
@@ -215,7 +231,10 @@ fn objects() {
     assert_eq!(ok(r#"{"$mergeObjects": ["$obs", {"temp": 20, "x": 1}]}"#), v(r#"{"watts": 252, "temp": 20, "x": 1}"#));
     assert_eq!(ok(r#"{"$getField": "a"}"#), v("5"));
     assert_eq!(ok(r#"{"$getField": {"field": "temp", "input": "$obs"}}"#), v("17"));
-    assert_eq!(ok(r#"{"$setField": {"field": "z", "input": "$obs", "value": 1}}"#), v(r#"{"watts": 252, "temp": 17, "z": 1}"#));
+    assert_eq!(
+        ok(r#"{"$setField": {"field": "z", "input": "$obs", "value": 1}}"#),
+        v(r#"{"watts": 252, "temp": 17, "z": 1}"#)
+    );
     assert_eq!(ok(r#"{"$objectToArray": "$obs"}"#), v(r#"[{"k": "watts", "v": 252}, {"k": "temp", "v": 17}]"#));
     assert_eq!(ok(r#"{"$arrayToObject": [[["a", 1], ["b", 2]]]}"#), v(r#"{"a": 1, "b": 2}"#));
     assert_eq!(ok(r#"{"$arrayToObject": "$objs"}"#), v(r#"{"x": 1, "y": 2}"#));
@@ -223,7 +242,14 @@ fn objects() {
 
 #[test]
 fn compile_errors() {
-    for bad in [r#"{"$bogus": 1}"#, r#"{"$add": 1, "$sub": 2}"#, r#""$""#, r#""$$nope""#, r#"{"$subtract": [1]}"#, r#"{"$meta": "textScore"}"#] {
+    for bad in [
+        r#"{"$bogus": 1}"#,
+        r#"{"$add": 1, "$sub": 2}"#,
+        r#""$""#,
+        r#""$$nope""#,
+        r#"{"$subtract": [1]}"#,
+        r#"{"$meta": "textScore"}"#,
+    ] {
         assert!(compile(&v(bad)).is_err(), "{} should not compile", bad);
     }
 }

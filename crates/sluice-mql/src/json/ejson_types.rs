@@ -12,7 +12,11 @@ pub fn typed_value(doc: &Document) -> Result<Option<Value>, String> {
     }
     let single = doc.len() == 1;
     let s = v.as_str();
-    let bad = |what: &str| Err(format!("invalid Extended JSON {}: {:?}", what, v));
+    let bad = |what: &str| {
+        let mut shown = String::new();
+        super::write_value(&mut shown, v, super::JsonMode::Relaxed);
+        Err(format!("invalid Extended JSON {}: {}", what, shown))
+    };
     let value = match (key.as_str(), single) {
         ("$oid", true) => match s.and_then(ObjectId::parse_hex) {
             Some(id) => Value::ObjectId(id),
@@ -55,7 +59,8 @@ pub fn typed_value(doc: &Document) -> Result<Option<Value>, String> {
         }
         ("$uuid", true) => {
             let hex: String = s.unwrap_or("").chars().filter(|c| *c != '-').collect();
-            let bytes: Option<Vec<u8>> = (0..hex.len() / 2).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+            let bytes: Option<Vec<u8>> =
+                (0..hex.len() / 2).map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect();
             match bytes {
                 Some(b) if b.len() == 16 => Value::Binary(4, b),
                 _ => return bad("$uuid"),

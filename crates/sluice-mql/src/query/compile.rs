@@ -108,7 +108,8 @@ fn compile_ops(d: &Document) -> Result<Pred, QueryError> {
             },
             "$elemMatch" => {
                 let sub = v.as_document().ok_or_else(|| QueryError("$elemMatch needs an Object".into()))?;
-                let ops_only = sub.keys().all(|k| k.starts_with('$') && !matches!(k.as_str(), "$and" | "$or" | "$nor" | "$expr"));
+                let ops_only =
+                    sub.keys().all(|k| k.starts_with('$') && !matches!(k.as_str(), "$and" | "$or" | "$nor" | "$expr"));
                 if ops_only && !sub.is_empty() {
                     match compile_ops(sub)? {
                         Pred::AllOf(p) => Pred::ElemMatchOps(p),
@@ -146,7 +147,9 @@ fn type_tests(v: &Value) -> Result<Vec<TypeTest>, QueryError> {
     let one = |t: &Value| -> Result<TypeTest, QueryError> {
         match t {
             Value::String(s) if s == "number" => Ok(TypeTest::Number),
-            Value::String(s) => BsonType::from_alias(s).map(TypeTest::Is).ok_or_else(|| QueryError(format!("unknown type name alias: {}", s))),
+            Value::String(s) => BsonType::from_alias(s)
+                .map(TypeTest::Is)
+                .ok_or_else(|| QueryError(format!("unknown type name alias: {}", s))),
             n => n
                 .as_exact_i64()
                 .and_then(BsonType::from_number)

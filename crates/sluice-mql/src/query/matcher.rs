@@ -103,7 +103,10 @@ fn pred_matches_candidates(pred: &Pred, cands: &[Option<&Value>]) -> bool {
         Pred::AllOf(ps) => ps.iter().all(|p| pred_matches_candidates(p, cands)),
         Pred::Exists(want) => cands.iter().any(Option::is_some) == *want,
         Pred::All(values) => {
-            !values.is_empty() && values.iter().all(|v| cands.iter().any(|c| scalar_or_elements(*c, |x| values_equal(x, v) && !x.is_missing())))
+            !values.is_empty()
+                && values
+                    .iter()
+                    .all(|v| cands.iter().any(|c| scalar_or_elements(*c, |x| values_equal(x, v) && !x.is_missing())))
         }
         Pred::Size(n) => cands.iter().any(|c| matches!(c, Some(Value::Array(a)) if a.len() as i64 == *n)),
         Pred::ElemMatchQuery(node) => cands.iter().any(|c| match c {
@@ -114,7 +117,9 @@ fn pred_matches_candidates(pred: &Pred, cands: &[Option<&Value>]) -> bool {
             _ => false,
         }),
         Pred::ElemMatchOps(ps) => cands.iter().any(|c| match c {
-            Some(Value::Array(items)) => items.iter().any(|i| ps.iter().all(|p| pred_matches_candidates(p, &[Some(i)]))),
+            Some(Value::Array(items)) => {
+                items.iter().any(|i| ps.iter().all(|p| pred_matches_candidates(p, &[Some(i)])))
+            }
             _ => false,
         }),
         Pred::Eq(Value::Null) => cands.iter().any(|c| match c {
@@ -153,8 +158,13 @@ fn leaf_matches(pred: &Pred, v: &Value) -> bool {
         Pred::Lt(x) => cmp_in_bracket(v, x) == Some(Ordering::Less),
         Pred::Lte(x) => matches!(cmp_in_bracket(v, x), Some(Ordering::Less | Ordering::Equal)),
         Pred::In(values, regexes) => {
-            values.iter().any(|x| if x.is_nullish() { v.is_nullish() } else { bracket(v) == bracket(x) && values_equal(v, x) })
-                || (!regexes.is_empty() && v.as_str().is_some_and(|s| regexes.iter().any(|r| r.is_match(s))))
+            values.iter().any(|x| {
+                if x.is_nullish() {
+                    v.is_nullish()
+                } else {
+                    bracket(v) == bracket(x) && values_equal(v, x)
+                }
+            }) || (!regexes.is_empty() && v.as_str().is_some_and(|s| regexes.iter().any(|r| r.is_match(s))))
         }
         Pred::Type(tests) => tests.iter().any(|t| match t {
             TypeTest::Number => v.is_number(),

@@ -69,7 +69,13 @@ fn type_regex_mod_and_expr() {
 
 #[test]
 fn bad_queries_are_errors() {
-    for q in [r#"{"$foo": 1}"#, r#"{"a": {"$bogus": 1}}"#, r#"{"$or": []}"#, r#"{"a": {"$mod": [0, 1]}}"#, r#"{"a": {"$size": -1}}"#] {
+    for q in [
+        r#"{"$foo": 1}"#,
+        r#"{"a": {"$bogus": 1}}"#,
+        r#"{"$or": []}"#,
+        r#"{"a": {"$mod": [0, 1]}}"#,
+        r#"{"a": {"$size": -1}}"#,
+    ] {
         let parsed = parse_document(q).expect("valid json");
         assert!(compile_filter(&parsed).is_err(), "{} should not compile", q);
     }
