@@ -1,1 +1,23 @@
-//! placeholder
+//! The stream engine: runs a [`sluice_pipeline::Plan`] as source → operators → sink.
+//!
+//! Operators are synchronous functions over batches of [`Event`]s so they can be tested without
+//! a runtime. Each event carries the source watermark as it stood before the event was read, so
+//! windows close at the same point of the stream whatever the batch boundaries are: the output
+//! of a run does not depend on how the source batched its input.
+
+mod build;
+mod dlq;
+mod event;
+mod executor;
+mod operator;
+mod ops;
+mod sink;
+mod source;
+
+pub use build::{build_operators, BuildError};
+pub use dlq::DlqRecord;
+pub use event::Event;
+pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
+pub use operator::{OpContext, Operator, OperatorStats};
+pub use sink::{Sink, SinkError};
+pub use source::{Source, SourceError, SourceRecord, SourceStatus};

@@ -1,0 +1,352 @@
+//! Runs source → operators → sink, one batch at a time, with event time and watermarks.
+
+use std::sync::Arc;
+
+use sluice_mql::expr::{Expr, Input, Scope};
+use sluice_mql::{Document, Str, Value};
+use sluice_pipeline::{Boundary, Plan, Stage};
+use sluice_types::EventTime;
+
+use crate::{
+    build_operators, BuildError, DlqRecord, Event, OpContext, Operator, OperatorStats, Sink, SinkError, Source,
+    SourceError, SourceRecord, SourceStatus,
+};
+
+/// A clock in milliseconds since the epoch; injectable so tests control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Settings of one executor.
+#[derive(Clone)]
+pub struct ExecutorConfig {
+    /// The processor name written into DLQ records.
+    pub processor_name: String,
+    /// How many records to read per batch.
+    pub batch_size: usize,
+    /// The clock for ingestion time, `$$NOW`, idle timeouts and `dlqTime`.
+    pub clock: Clock,
+}
+
+impl ExecutorConfig {
+    /// Defaults: batches of 1024, the system clock.
+    pub fn new(processor_name: &str) -> ExecutorConfig {
+        ExecutorConfig { processor_name: processor_name.to_string(), batch_size: 1024, clock: Arc::new(system_now) }
+    }
+}
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Processor-level counters, as the stats API reports them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutorStats {
+    /// Records read from the source.
+    pub input_messages: u64,
+    /// Bytes read from the source.
+    pub input_bytes: u64,
+    /// Documents written to the sink.
+    pub output_messages: u64,
+    /// Approximate bytes written to the sink.
+    pub output_bytes: u64,
+    /// Documents written to the DLQ.
+    pub dlq_messages: u64,
+    /// Approximate bytes written to the DLQ.
+    pub dlq_bytes: u64,
+    /// The source watermark (max event time seen).
+    pub watermark: Option<EventTime>,
+    /// Per-operator counters, in pipeline order.
+    pub operators: Vec<OperatorStats>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// A batch was processed.
+    Progress,
+    /// The source had nothing; call again later.
+    Idle,
+    /// The source ended and everything was flushed.
+    Finished,
+}
+
+/// Why a run stopped with an error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// The plan could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A sink failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// A checkpoint could not be restored.
+    #[error("cannot restore checkpoint: {0}")]
+    Restore(String),
+}
+
+/// Runs one pipeline.
+pub struct Executor {
+    config: ExecutorConfig,
+    source: Box<dyn Source>,
+    ops: Vec<Box<dyn Operator>>,
+    op_stats: Vec<OperatorStats>,
+    sink: Box<dyn Sink>,
+    dlq: Box<dyn Sink>,
+    time_field: Option<Expr>,
+    ts_field: Str,
+    processing_time: bool,
+    idle_timeout_ms: Option<i64>,
+    max_seen: EventTime,
+    last_input_at: Option<i64>,
+    stats: ExecutorStats,
+    records: Vec<SourceRecord>,
+    ctx: OpContext,
+}
+
+impl Executor {
+    /// Builds an executor for a plan with its connectors already resolved.
+    pub fn new(
+        plan: &Plan,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+        dlq: Box<dyn Sink>,
+        config: ExecutorConfig,
+    ) -> Result<Executor, EngineError> {
+        let ops = build_operators(plan)?;
+        let op_stats = ops.iter().map(|o| OperatorStats { name: o.name().to_string(), ..Default::default() }).collect();
+        let window = plan.stages.iter().find_map(|s| match s {
+            Stage::Window(w) => Some(w),
+            _ => None,
+        });
+        Ok(Executor {
+            source,
+            ops,
+            op_stats,
+            sink,
+            dlq,
+            time_field: plan.source.time_field.clone(),
+            ts_field: plan.source.ts_field_name.clone(),
+            processing_time: window.is_some_and(|w| w.boundary == Boundary::ProcessingTime),
+            idle_timeout_ms: window.and_then(|w| w.idle_timeout_ms),
+            max_seen: i64::MIN,
+            last_input_at: None,
+            stats: ExecutorStats::default(),
+            records: Vec::with_capacity(config.batch_size),
+            ctx: OpContext::default(),
+            config,
+        })
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ExecutorStats {
+        let mut s = self.stats.clone();
+        s.watermark = (self.max_seen != i64::MIN).then_some(self.max_seen);
+        s.operators = self
+            .op_stats
+            .iter()
+            .zip(&self.ops)
+            .map(|(st, op)| OperatorStats {
+                state_size_bytes: op.state_size() as u64,
+                watermark: op.watermark().filter(|w| *w != i64::MIN),
+                ..st.clone()
+            })
+            .collect();
+        s
+    }
+
+    /// Reads and processes one batch.
+    pub fn step(&mut self) -> Result<StepOutcome, EngineError> {
+        let now = (self.config.clock)();
+        self.ctx.scope = Scope::new(now);
+        self.records.clear();
+        let status = self.source.poll(self.config.batch_size, &mut self.records)?;
+        let records = std::mem::take(&mut self.records);
+        let had_input = !records.is_empty();
+        let mut events = Vec::with_capacity(records.len());
+        for rec in records.into_iter() {
+            self.stats.input_messages += 1;
+            match rec {
+                SourceRecord::Doc(doc, bytes) => {
+                    self.stats.input_bytes += bytes as u64;
+                    if let Some(ev) = self.admit(doc, now) {
+                        events.push(ev);
+                    }
+                }
+                SourceRecord::Malformed { raw, error } => {
+                    self.stats.input_bytes += raw.len() as u64;
+                    self.ctx.dlq.push(DlqRecord {
+                        operator_name: "$source".into(),
+                        reason: error,
+                        doc: None,
+                        raw: Some(raw),
+                        meta: None,
+                    });
+                }
+            }
+        }
+        if had_input {
+            self.last_input_at = Some(now);
+        }
+        let mut watermark = self.max_seen;
+        if status == SourceStatus::End {
+            watermark = i64::MAX;
+        } else if !had_input {
+            // Atlas idleTimeout: while the source is quiet, event time advances with the clock so
+            // open windows can close.
+            if let (Some(timeout), Some(since)) = (self.idle_timeout_ms, self.last_input_at) {
+                let idle = now - since;
+                if idle >= timeout && self.max_seen != i64::MIN {
+                    watermark = self.max_seen.saturating_add(idle);
+                }
+            }
+        }
+        self.run_ops(events, watermark)?;
+        Ok(match status {
+            SourceStatus::End => {
+                self.sink.flush()?;
+                self.dlq.flush()?;
+                StepOutcome::Finished
+            }
+            _ if had_input => StepOutcome::Progress,
+            _ => StepOutcome::Idle,
+        })
+    }
+
+    /// Assigns event time and the watermark before the event; `None` sends it to the DLQ.
+    fn admit(&mut self, mut doc: Document, now: i64) -> Option<Event> {
+        let time = if self.processing_time {
+            now
+        } else {
+            match &self.time_field {
+                None => now,
+                Some(e) => match e.eval(&Input::doc(&doc), &mut self.ctx.scope) {
+                    Ok(v) => match &*v {
+                        Value::DateTime(ms) => *ms,
+                        other => {
+                            let reason =
+                                format!("timeField must evaluate to a date, found {}", other.bson_type().alias());
+                            self.ctx.dlq.push(DlqRecord {
+                                operator_name: "$source".into(),
+                                reason,
+                                doc: Some(doc),
+                                raw: None,
+                                meta: None,
+                            });
+                            return None;
+                        }
+                    },
+                    Err(e) => {
+                        self.ctx.dlq.push(DlqRecord {
+                            operator_name: "$source".into(),
+                            reason: e.to_string(),
+                            doc: Some(doc),
+                            raw: None,
+                            meta: None,
+                        });
+                        return None;
+                    }
+                },
+            }
+        };
+        doc.insert(self.ts_field.clone(), Value::DateTime(time));
+        let watermark = self.max_seen;
+        self.max_seen = self.max_seen.max(time);
+        Some(Event { doc, time, watermark, meta: None })
+    }
+
+    fn run_ops(&mut self, events: Vec<Event>, watermark: EventTime) -> Result<(), EngineError> {
+        let mut batch = events;
+        for (op, st) in self.ops.iter_mut().zip(self.op_stats.iter_mut()) {
+            let dlq_before = self.ctx.dlq.len();
+            st.input_messages += batch.len() as u64;
+            let mut out = Vec::with_capacity(batch.len());
+            op.process(batch, &mut out, &mut self.ctx);
+            if watermark != i64::MIN {
+                op.on_watermark(watermark, &mut out, &mut self.ctx);
+            }
+            st.output_messages += out.len() as u64;
+            st.dlq_messages += (self.ctx.dlq.len() - dlq_before) as u64;
+            batch = out;
+        }
+        if !batch.is_empty() {
+            let docs: Vec<Document> = batch.into_iter().map(output_document).collect();
+            self.stats.output_messages += docs.len() as u64;
+            self.stats.output_bytes += docs.iter().map(|d| d.approx_size() as u64).sum::<u64>();
+            self.sink.write(&docs)?;
+        }
+        if !self.ctx.dlq.is_empty() {
+            let now = (self.config.clock)();
+            let docs: Vec<Document> =
+                self.ctx.dlq.drain(..).map(|r| r.to_document(&self.config.processor_name, now)).collect();
+            self.stats.dlq_messages += docs.len() as u64;
+            self.stats.dlq_bytes += docs.iter().map(|d| d.approx_size() as u64).sum::<u64>();
+            self.dlq.write(&docs)?;
+        }
+        Ok(())
+    }
+
+    /// Runs until the source ends or `keep_going` returns false; idles by calling `on_idle`.
+    pub fn run(
+        &mut self,
+        mut keep_going: impl FnMut(&ExecutorStats) -> bool,
+        mut on_idle: impl FnMut(),
+    ) -> Result<ExecutorStats, EngineError> {
+        loop {
+            match self.step()? {
+                StepOutcome::Finished => return Ok(self.stats()),
+                StepOutcome::Idle => on_idle(),
+                StepOutcome::Progress => {}
+            }
+            if !keep_going(&self.stats) {
+                self.sink.flush()?;
+                self.dlq.flush()?;
+                return Ok(self.stats());
+            }
+        }
+    }
+
+    /// The whole pipeline's state as one value: source position, watermark, each operator's state.
+    pub fn snapshot(&self) -> Value {
+        let ops = self.ops.iter().map(|o| o.snapshot()).collect();
+        [
+            (Str::from("source"), self.source.position()),
+            (Str::from("maxSeen"), Value::Int64(self.max_seen)),
+            (Str::from("operators"), Value::Array(ops)),
+        ]
+        .into_iter()
+        .collect::<Document>()
+        .into()
+    }
+
+    /// Restores a state written by [`Executor::snapshot`].
+    pub fn restore(&mut self, state: &Value) -> Result<(), EngineError> {
+        let d = state.as_document().ok_or_else(|| EngineError::Restore("state must be a document".into()))?;
+        let ops =
+            d.get("operators").and_then(Value::as_array).ok_or_else(|| EngineError::Restore("no operators".into()))?;
+        if ops.len() != self.ops.len() {
+            return Err(EngineError::Restore(format!(
+                "checkpoint has {} operators, pipeline has {}",
+                ops.len(),
+                self.ops.len()
+            )));
+        }
+        for (op, s) in self.ops.iter_mut().zip(ops) {
+            op.restore(s).map_err(EngineError::Restore)?;
+        }
+        self.max_seen =
+            d.get("maxSeen").and_then(Value::as_exact_i64).ok_or_else(|| EngineError::Restore("no maxSeen".into()))?;
+        self.source.seek(d.get("source").unwrap_or(&Value::Null))?;
+        Ok(())
+    }
+}
+
+/// The document a sink receives: the event's document with `_stream_meta` when it has metadata.
+fn output_document(ev: Event) -> Document {
+    let mut doc = ev.doc;
+    if let Some(meta) = ev.meta {
+        doc.insert("_stream_meta", Value::Document(*meta));
+    }
+    doc
+}

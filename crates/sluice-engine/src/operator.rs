@@ -1,0 +1,80 @@
+//! The operator interface every stage implements.
+
+use sluice_mql::expr::Scope;
+use sluice_mql::Value;
+use sluice_types::EventTime;
+
+use crate::{DlqRecord, Event};
+
+/// What an operator may use and report while processing: the expression scope (with `$$NOW`)
+/// and the dead-letter queue.
+#[derive(Debug, Default)]
+pub struct OpContext {
+    /// Scope for expression evaluation.
+    pub scope: Scope,
+    /// Records for the dead-letter queue, drained by the executor after each batch.
+    pub dlq: Vec<DlqRecord>,
+}
+
+impl OpContext {
+    /// Sends an event to the DLQ.
+    pub fn dead_letter(&mut self, operator: &str, reason: impl Into<String>, ev: &Event) {
+        self.dlq.push(DlqRecord {
+            operator_name: operator.to_string(),
+            reason: reason.into(),
+            doc: Some(ev.doc.clone()),
+            raw: None,
+            meta: ev.meta.as_deref().cloned(),
+        });
+    }
+}
+
+/// Counters of one operator, as the stats API reports them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperatorStats {
+    /// The stage name.
+    pub name: String,
+    /// Events received.
+    pub input_messages: u64,
+    /// Events emitted.
+    pub output_messages: u64,
+    /// Events sent to the DLQ.
+    pub dlq_messages: u64,
+    /// Approximate bytes of state held.
+    pub state_size_bytes: u64,
+    /// The operator's watermark (windows), if it keeps one.
+    pub watermark: Option<EventTime>,
+}
+
+/// A pipeline stage at run time.
+pub trait Operator: Send {
+    /// The stage name, e.g. `$match`.
+    fn name(&self) -> &str;
+
+    /// Processes a batch; output events are appended to `out`.
+    fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext);
+
+    /// The source watermark advanced to `watermark` (or, at the end of a bounded input, to
+    /// `i64::MAX`): emit whatever that completes.
+    fn on_watermark(&mut self, _watermark: EventTime, _out: &mut Vec<Event>, _ctx: &mut OpContext) {}
+
+    /// Approximate bytes of state held.
+    fn state_size(&self) -> usize {
+        0
+    }
+
+    /// The operator's own watermark, if it keeps one.
+    fn watermark(&self) -> Option<EventTime> {
+        None
+    }
+
+    /// The operator's state as a value, for checkpoints (`Null` for stateless operators).
+    fn snapshot(&self) -> Value {
+        Value::Null
+    }
+
+    /// Restores state written by [`Operator::snapshot`].
+    fn restore(&mut self, _state: &Value) -> Result<(), String> {
+        Ok(())
+    }
+}

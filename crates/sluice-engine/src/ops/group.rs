@@ -1,0 +1,161 @@
+//! `$group` state of one window, and producing a window's output through its post-group stages.
+
+use rustc_hash::FxHashMap;
+use sluice_mql::accumulator::AccState;
+use sluice_mql::expr::{ExprError, Input, Scope};
+use sluice_mql::{Document, GroupKey, Str, Value};
+use sluice_pipeline::{Stage, WindowSpec};
+
+use super::stateless::{apply_stage, count_doc};
+use crate::{Event, OpContext};
+
+/// The groups of one window, in the order their keys were first seen (so output is deterministic).
+#[derive(Debug, Default)]
+pub(crate) struct Groups {
+    index: FxHashMap<GroupKey, usize>,
+    entries: Vec<(GroupKey, Vec<AccState>)>,
+}
+
+impl Groups {
+    /// Folds one document into its group.
+    pub(crate) fn add(
+        &mut self,
+        spec: &WindowSpec,
+        doc: &Document,
+        meta: Option<&Document>,
+        scope: &mut Scope,
+    ) -> Result<(), ExprError> {
+        let input = Input { root: doc, meta };
+        let key = GroupKey(spec.group_id.eval_owned(&input, scope)?);
+        let idx = match self.index.get(&key) {
+            Some(i) => *i,
+            None => {
+                let states = spec.accumulators.iter().map(|(_, a)| a.new_state()).collect();
+                self.entries.push((key.clone(), states));
+                self.index.insert(key, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        let states = &mut self.entries[idx].1;
+        for ((_, acc), state) in spec.accumulators.iter().zip(states.iter_mut()) {
+            acc.accumulate(state, &input, scope)?;
+        }
+        Ok(())
+    }
+
+    /// True when no document was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Approximate bytes of state.
+    pub(crate) fn approx_size(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|(k, s)| 48 + k.0.approx_size() + s.iter().map(AccState::approx_size).sum::<usize>())
+            .sum()
+    }
+
+    /// The group documents `{_id, field: result, ...}`.
+    fn results(&self, spec: &WindowSpec) -> Vec<Document> {
+        self.entries
+            .iter()
+            .map(|(key, states)| {
+                let mut d = Document::with_capacity(states.len() + 1);
+                d.push_unique(Str::from("_id"), key.output());
+                for ((name, acc), state) in spec.accumulators.iter().zip(states) {
+                    d.insert(name.clone(), acc.finish(state));
+                }
+                d
+            })
+            .collect()
+    }
+
+    /// Encodes the groups for a checkpoint: `[[key, [state, ...]], ...]`.
+    pub(crate) fn snapshot(&self) -> Value {
+        Value::Array(
+            self.entries
+                .iter()
+                .map(|(k, states)| {
+                    Value::Array(vec![k.0.clone(), Value::Array(states.iter().map(AccState::snapshot).collect())])
+                })
+                .collect(),
+        )
+    }
+
+    /// Decodes groups written by [`Groups::snapshot`].
+    pub(crate) fn restore(v: &Value) -> Result<Groups, String> {
+        let mut g = Groups::default();
+        for entry in v.as_array().ok_or("groups must be an array")? {
+            let [key, states] = entry.as_array().ok_or("group entry must be an array")? else {
+                return Err("group entry must be [key, states]".into());
+            };
+            let states = states
+                .as_array()
+                .ok_or("group states must be an array")?
+                .iter()
+                .map(|s| AccState::restore(s).ok_or_else(|| "invalid accumulator state".to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            g.entries.push((GroupKey(key.clone()), states));
+            g.index.insert(GroupKey(key.clone()), g.entries.len() - 1);
+        }
+        Ok(g)
+    }
+}
+
+/// The `_stream_meta` of a window's output.
+pub(crate) fn window_meta(start: i64, end: i64) -> Box<Document> {
+    let mut w = Document::with_capacity(2);
+    w.push_unique(Str::from("start"), Value::DateTime(start));
+    w.push_unique(Str::from("end"), Value::DateTime(end));
+    let mut m = Document::with_capacity(1);
+    m.push_unique(Str::from("window"), Value::Document(w));
+    Box::new(m)
+}
+
+/// Emits a closed window: group results through the post-group stages, with window metadata.
+pub(crate) fn emit_window(
+    spec: &WindowSpec,
+    name: &str,
+    groups: &Groups,
+    start: i64,
+    end: i64,
+    out: &mut Vec<Event>,
+    ctx: &mut OpContext,
+) {
+    let mut docs = groups.results(spec);
+    let mut events: Option<Vec<Event>> = None;
+    let to_events = |docs: Vec<Document>| -> Vec<Event> {
+        docs.into_iter()
+            .map(|doc| Event { doc, time: end, watermark: end, meta: Some(window_meta(start, end)) })
+            .collect()
+    };
+    for stage in &spec.post_group {
+        match stage {
+            Stage::Sort(sort) => {
+                let mut evs = events.take().unwrap_or_else(|| to_events(std::mem::take(&mut docs)));
+                // Stable: ties keep the groups' first-seen order.
+                evs.sort_by(|a, b| sort.compare_docs(&a.doc, &b.doc));
+                events = Some(evs);
+            }
+            Stage::Limit(n) => {
+                let mut evs = events.take().unwrap_or_else(|| to_events(std::mem::take(&mut docs)));
+                evs.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
+                events = Some(evs);
+            }
+            Stage::Count(field) => {
+                let n = events.as_ref().map_or(docs.len(), Vec::len);
+                events = Some(to_events(vec![count_doc(field, n)]));
+            }
+            other => {
+                let evs = events.take().unwrap_or_else(|| to_events(std::mem::take(&mut docs)));
+                let mut next = Vec::with_capacity(evs.len());
+                for ev in evs {
+                    apply_stage(other, name, ev, &mut next, ctx);
+                }
+                events = Some(next);
+            }
+        }
+    }
+    out.extend(events.unwrap_or_else(|| to_events(docs)));
+}

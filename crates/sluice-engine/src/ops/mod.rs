@@ -1,0 +1,11 @@
+//! Operators: one per stage kind.
+
+mod group;
+mod project;
+mod session_window;
+mod stateless;
+mod time_window;
+
+pub(crate) use session_window::SessionWindowOp;
+pub(crate) use stateless::StatelessOp;
+pub(crate) use time_window::TimeWindowOp;

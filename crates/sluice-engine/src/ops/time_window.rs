@@ -1,0 +1,146 @@
+//! `$tumblingWindow` and `$hoppingWindow`: fixed windows on event time, closed by the watermark.
+
+use std::collections::BTreeMap;
+
+use sluice_mql::{Str, Value};
+use sluice_pipeline::{WindowKind, WindowSpec};
+use sluice_types::EventTime;
+
+use super::group::{emit_window, Groups};
+use super::stateless::apply_stage;
+use crate::{Event, OpContext, Operator};
+
+/// A tumbling or hopping window operator.
+pub(crate) struct TimeWindowOp {
+    name: String,
+    spec: WindowSpec,
+    size: i64,
+    hop: i64,
+    offset: i64,
+    /// Open windows by start time.
+    windows: BTreeMap<i64, Groups>,
+    watermark: EventTime,
+}
+
+impl TimeWindowOp {
+    pub(crate) fn new(name: &str, spec: WindowSpec) -> TimeWindowOp {
+        let (size, hop, offset) = match spec.kind {
+            WindowKind::Tumbling { size_ms, offset_ms } => (size_ms, size_ms, offset_ms),
+            WindowKind::Hopping { size_ms, hop_ms, offset_ms } => (size_ms, hop_ms, offset_ms),
+            WindowKind::Session { .. } => (1, 1, 0),
+        };
+        TimeWindowOp { name: name.to_string(), spec, size, hop, offset, windows: BTreeMap::new(), watermark: i64::MIN }
+    }
+
+    /// Closes every window whose end plus allowed lateness the watermark has reached.
+    fn advance(&mut self, wm: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {
+        if wm <= self.watermark {
+            return;
+        }
+        self.watermark = wm;
+        while let Some((&start, _)) = self.windows.first_key_value() {
+            let end = start.saturating_add(self.size);
+            if end.saturating_add(self.spec.allowed_lateness_ms) > wm {
+                break;
+            }
+            if let Some(groups) = self.windows.remove(&start) {
+                emit_window(&self.spec, &self.name, &groups, start, end, out, ctx);
+            }
+        }
+    }
+
+    fn closed(&self, start: i64) -> bool {
+        start.saturating_add(self.size).saturating_add(self.spec.allowed_lateness_ms) <= self.watermark
+    }
+
+    fn add(&mut self, ev: Event, ctx: &mut OpContext) {
+        // The latest window containing t starts at the hop boundary at or before t.
+        let t = ev.time;
+        let last_start = (t - self.offset).div_euclid(self.hop) * self.hop + self.offset;
+        let mut start = last_start;
+        let mut any_open = false;
+        let mut error = None;
+        while start > t - self.size {
+            if !self.closed(start) {
+                any_open = true;
+                let groups = self.windows.entry(start).or_default();
+                if let Err(e) = groups.add(&self.spec, &ev.doc, ev.meta.as_deref(), &mut ctx.scope) {
+                    error = Some(e.to_string());
+                    if groups.is_empty() {
+                        self.windows.remove(&start);
+                    }
+                    break;
+                }
+            }
+            start -= self.hop;
+        }
+        match error {
+            Some(reason) => ctx.dead_letter(&self.name, reason, &ev),
+            None if !any_open => ctx.dead_letter(&self.name, "late event: its window had already closed", &ev),
+            None => {}
+        }
+    }
+}
+
+impl Operator for TimeWindowOp {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
+        let mut staged = Vec::new();
+        for ev in batch {
+            self.advance(ev.watermark, out, ctx);
+            if self.spec.pre_group.is_empty() {
+                self.add(ev, ctx);
+                continue;
+            }
+            staged.push(ev);
+            for stage in &self.spec.pre_group {
+                let mut next = Vec::with_capacity(staged.len());
+                for e in staged.drain(..) {
+                    apply_stage(stage, &self.name, e, &mut next, ctx);
+                }
+                staged = next;
+            }
+            for e in staged.drain(..) {
+                self.add(e, ctx);
+            }
+        }
+    }
+
+    fn on_watermark(&mut self, watermark: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {
+        self.advance(watermark, out, ctx);
+    }
+
+    fn state_size(&self) -> usize {
+        self.windows.values().map(Groups::approx_size).sum()
+    }
+
+    fn watermark(&self) -> Option<EventTime> {
+        Some(self.watermark)
+    }
+
+    fn snapshot(&self) -> Value {
+        let windows =
+            self.windows.iter().map(|(start, g)| Value::Array(vec![Value::Int64(*start), g.snapshot()])).collect();
+        [(Str::from("watermark"), Value::Int64(self.watermark)), (Str::from("windows"), Value::Array(windows))]
+            .into_iter()
+            .collect::<sluice_mql::Document>()
+            .into()
+    }
+
+    fn restore(&mut self, state: &Value) -> Result<(), String> {
+        let d = state.as_document().ok_or("window state must be a document")?;
+        self.watermark = d.get("watermark").and_then(Value::as_exact_i64).ok_or("window state lacks a watermark")?;
+        self.windows.clear();
+        for w in d.get("windows").and_then(Value::as_array).ok_or("window state lacks windows")? {
+            let [start, groups] = w.as_array().ok_or("window entry must be an array")? else {
+                return Err("window entry must be [start, groups]".into());
+            };
+            let start = start.as_exact_i64().ok_or("window start must be an integer")?;
+            self.windows.insert(start, Groups::restore(groups)?);
+        }
+        Ok(())
+    }
+}
