@@ -1,1 +1,14 @@
-//! placeholder
+//! Connectors behind the engine's [`sluice_engine::Source`] and [`sluice_engine::Sink`] traits.
+//! A connector never knows about the API.
+
+mod documents;
+mod json_lines;
+mod memory_sink;
+mod resolve;
+mod solar;
+
+pub use documents::DocumentsSource;
+pub use json_lines::{JsonLinesSink, JsonLinesSource};
+pub use memory_sink::{MemorySink, TestLog};
+pub use resolve::{open_source, ConnectorError, SAMPLE_SOLAR};
+pub use solar::{SolarConfig, SolarSource};
