@@ -72,8 +72,7 @@ impl Interval {
         if size < 0 {
             return Err(IntervalError::NotPositive(size));
         }
-        size.checked_mul(unit.millis())
-            .ok_or(IntervalError::Overflow(size, unit))?;
+        size.checked_mul(unit.millis()).ok_or(IntervalError::Overflow(size, unit))?;
         Ok(Interval { size, unit })
     }
 
