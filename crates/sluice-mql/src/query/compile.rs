@@ -35,6 +35,10 @@ fn compile_doc(query: &Document) -> Result<Node, QueryError> {
                 }
             }
             "$expr" => Node::Expr(compile_expr(v).map_err(|e| QueryError(format!("$expr: {}", e)))?),
+            "$jsonSchema" => {
+                let schema = v.as_document().ok_or_else(|| QueryError("$jsonSchema must be an object".into()))?;
+                Node::Schema(Box::new(super::json_schema::compile_schema(schema)?))
+            }
             "$comment" => continue,
             op if op.starts_with('$') => return Err(QueryError(format!("unknown top level operator: {}", op))),
             path => {

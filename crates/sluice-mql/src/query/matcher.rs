@@ -44,6 +44,7 @@ fn node_matches(n: &Node, input: &Input<'_>, scope: &mut Scope) -> bool {
         Node::Or(ns) => ns.iter().any(|n| node_matches(n, input, scope)),
         Node::Nor(ns) => !ns.iter().any(|n| node_matches(n, input, scope)),
         Node::Expr(e) => e.eval(input, scope).map(|v| v.truthy()).unwrap_or(false),
+        Node::Schema(s) => s.validate_document(input.root),
         Node::Path(parts, pred) => path_matches(input.root, parts, pred),
     }
 }

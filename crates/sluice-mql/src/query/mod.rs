@@ -3,6 +3,7 @@
 //! brackets for comparisons).
 
 mod compile;
+mod json_schema;
 mod matcher;
 
 use regex::Regex;
@@ -11,6 +12,7 @@ use crate::expr::Expr;
 use crate::{BsonType, Str, Value};
 
 pub use compile::compile_filter;
+pub use json_schema::{compile_schema, Schema};
 
 /// A compiled query.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ enum Node {
     Or(Vec<Node>),
     Nor(Vec<Node>),
     Expr(Expr),
+    /// `$jsonSchema` on the whole document.
+    Schema(Box<json_schema::Schema>),
     /// A predicate on the values found at a dotted path.
     Path(Vec<Str>, Pred),
 }

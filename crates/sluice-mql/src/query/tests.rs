@@ -80,3 +80,37 @@ fn bad_queries_are_errors() {
         assert!(compile_filter(&parsed).is_err(), "{} should not compile", q);
     }
 }
+
+#[test]
+fn json_schema_validates_types_ranges_and_structure() {
+    let schema = r#"{"$jsonSchema": {"bsonType": "object", "required": ["device_id", "obs"],
+        "properties": {
+            "device_id": {"bsonType": "string", "pattern": "^device_[0-9]+$"},
+            "group_id": {"bsonType": ["int", "long"], "minimum": 0, "maximum": 10, "exclusiveMaximum": true},
+            "obs": {"bsonType": "object", "required": ["watts"], "additionalProperties": false,
+                    "properties": {"watts": {"bsonType": "number", "minimum": 0}, "temp": {"type": "number"}}},
+            "tags": {"bsonType": "array", "items": {"bsonType": "string"}, "maxItems": 2, "uniqueItems": true},
+            "kind": {"enum": ["a", "b"]}}}}"#;
+    assert!(m(
+        schema,
+        r#"{"device_id": "device_1", "group_id": 3, "obs": {"watts": 2.5, "temp": 1}, "tags": ["x"], "kind": "a"}"#
+    ));
+    assert!(!m(schema, r#"{"device_id": "dev", "obs": {"watts": 1}}"#), "pattern");
+    assert!(!m(schema, r#"{"device_id": "device_1"}"#), "required");
+    assert!(!m(schema, r#"{"device_id": "device_1", "obs": {"watts": -1}}"#), "minimum");
+    assert!(!m(schema, r#"{"device_id": "device_1", "obs": {"watts": 1, "x": 1}}"#), "additionalProperties");
+    assert!(!m(schema, r#"{"device_id": "device_1", "group_id": 10, "obs": {"watts": 1}}"#), "exclusiveMaximum");
+    assert!(!m(schema, r#"{"device_id": "device_1", "group_id": 1.5, "obs": {"watts": 1}}"#), "bsonType int");
+    assert!(!m(schema, r#"{"device_id": "device_1", "obs": {"watts": 1}, "tags": ["x", "x"]}"#), "uniqueItems");
+    assert!(!m(schema, r#"{"device_id": "device_1", "obs": {"watts": 1}, "tags": ["x", 1]}"#), "items");
+    assert!(!m(schema, r#"{"device_id": "device_1", "obs": {"watts": 1}, "kind": "c"}"#), "enum");
+    assert!(m(
+        r#"{"$jsonSchema": {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}, "c": 1}"#,
+        r#"{"b": 1, "c": 1}"#
+    ));
+    assert!(!m(r#"{"$jsonSchema": {"not": {"required": ["a"]}}}"#, r#"{"a": 1}"#));
+    let bad = parse_document(r#"{"$jsonSchema": {"bsonType": "nonsense"}}"#).expect("valid json");
+    assert!(compile_filter(&bad).is_err());
+    let bad = parse_document(r#"{"$jsonSchema": {"$ref": "x"}}"#).expect("valid json");
+    assert!(compile_filter(&bad).is_err());
+}
