@@ -10,9 +10,9 @@ const EXP_MIN: i32 = -6176;
 const EXP_MAX: i32 = 6111;
 const BIAS: i32 = 6176;
 
-/// A decimal128 number.
+/// A decimal128 number, unpacked for arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Decimal128 {
+enum Dec {
     /// sign (true = negative), coefficient (< 10^34), exponent.
     Finite(bool, u128, i32),
     /// Infinity with its sign.
@@ -153,13 +153,13 @@ impl U256 {
     }
 }
 
-impl Decimal128 {
+impl Dec {
     /// Zero with exponent 0.
-    pub const ZERO: Decimal128 = Decimal128::Finite(false, 0, 0);
+    const ZERO: Dec = Dec::Finite(false, 0, 0);
 
     /// Rounds an exact (sign, coefficient, exponent) to 34 digits, half to even; `sticky` says a
     /// non-zero remainder was already dropped below the coefficient.
-    fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Decimal128 {
+    fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Dec {
         let limit = U256::from_u128(pow10(MAX_DIGITS));
         let mut last_dropped = 0u64;
         let mut dropped_any = false;
@@ -191,32 +191,32 @@ impl Decimal128 {
                 exp -= 1;
             }
             if exp > EXP_MAX {
-                return if coef == 0 { Decimal128::Finite(neg, 0, EXP_MAX) } else { Decimal128::Infinity(neg) };
+                return if coef == 0 { Dec::Finite(neg, 0, EXP_MAX) } else { Dec::Infinity(neg) };
             }
         }
-        Decimal128::Finite(neg, coef, exp)
+        Dec::Finite(neg, coef, exp)
     }
 
     /// Exact conversion of a 64-bit integer.
-    pub fn from_i64(v: i64) -> Decimal128 {
-        Decimal128::Finite(v < 0, u128::from(v.unsigned_abs()), 0)
+    fn from_i64(v: i64) -> Dec {
+        Dec::Finite(v < 0, u128::from(v.unsigned_abs()), 0)
     }
 
     /// Conversion of a double with 15 significant digits, as MongoDB's `$toDecimal` does.
-    pub fn from_f64(v: f64) -> Decimal128 {
+    fn from_f64(v: f64) -> Dec {
         if v.is_nan() {
-            return Decimal128::NaN;
+            return Dec::NaN;
         }
         if v.is_infinite() {
-            return Decimal128::Infinity(v < 0.0);
+            return Dec::Infinity(v < 0.0);
         }
         if v == 0.0 {
-            return Decimal128::Finite(v.is_sign_negative(), 0, 0);
+            return Dec::Finite(v.is_sign_negative(), 0, 0);
         }
         let s = format!("{:.14e}", v);
-        let mut d = Decimal128::parse(&s).unwrap_or(Decimal128::NaN);
+        let mut d = Dec::parse(&s).unwrap_or(Dec::NaN);
         // Drop the trailing zeros that the fixed 15-digit format added.
-        if let Decimal128::Finite(neg, mut c, mut e) = d {
+        if let Dec::Finite(neg, mut c, mut e) = d {
             while c != 0 && c % 10 == 0 && e < 0 {
                 c /= 10;
                 e += 1;
@@ -225,21 +225,21 @@ impl Decimal128 {
                 c /= 10;
                 e += 1;
             }
-            d = Decimal128::Finite(neg, c, e);
+            d = Dec::Finite(neg, c, e);
         }
         d
     }
 
     /// Parses a decimal string: `"-12.50"`, `"1E+3"`, `"Infinity"`, `"NaN"`.
-    pub fn parse(s: &str) -> Option<Decimal128> {
+    fn parse(s: &str) -> Option<Dec> {
         let (neg, body) = match s.as_bytes().first()? {
             b'-' => (true, &s[1..]),
             b'+' => (false, &s[1..]),
             _ => (false, s),
         };
         match body.to_ascii_lowercase().as_str() {
-            "inf" | "infinity" => return Some(Decimal128::Infinity(neg)),
-            "nan" => return Some(Decimal128::NaN),
+            "inf" | "infinity" => return Some(Dec::Infinity(neg)),
+            "nan" => return Some(Dec::NaN),
             _ => {}
         }
         let (mantissa, exp_part) = match body.find(['e', 'E']) {
@@ -283,42 +283,42 @@ impl Decimal128 {
         if !seen_digit {
             return None;
         }
-        Some(Decimal128::round(neg, c, exp + extra, sticky))
+        Some(Dec::round(neg, c, exp + extra, sticky))
     }
 
     /// True for a (positive or negative) zero.
-    pub fn is_zero(&self) -> bool {
-        matches!(self, Decimal128::Finite(_, 0, _))
+    fn is_zero(&self) -> bool {
+        matches!(self, Dec::Finite(_, 0, _))
     }
 
     /// True for NaN.
-    pub fn is_nan(&self) -> bool {
-        matches!(self, Decimal128::NaN)
+    fn is_nan(&self) -> bool {
+        matches!(self, Dec::NaN)
     }
 
     /// True when negative (not NaN).
-    pub fn is_negative(&self) -> bool {
-        matches!(self, Decimal128::Finite(true, _, _) | Decimal128::Infinity(true))
+    fn is_negative(&self) -> bool {
+        matches!(self, Dec::Finite(true, _, _) | Dec::Infinity(true))
     }
 
     /// The nearest f64.
-    pub fn to_f64(&self) -> f64 {
+    fn to_f64(&self) -> f64 {
         match *self {
-            Decimal128::NaN => f64::NAN,
-            Decimal128::Infinity(n) => {
+            Dec::NaN => f64::NAN,
+            Dec::Infinity(n) => {
                 if n {
                     f64::NEG_INFINITY
                 } else {
                     f64::INFINITY
                 }
             }
-            Decimal128::Finite(..) => self.to_string().parse().unwrap_or(f64::NAN),
+            Dec::Finite(..) => self.to_string().parse().unwrap_or(f64::NAN),
         }
     }
 
     /// The value as i64 if it is integral and in range.
-    pub fn to_exact_i64(&self) -> Option<i64> {
-        let Decimal128::Finite(neg, mut c, mut e) = *self else { return None };
+    fn to_exact_i64(&self) -> Option<i64> {
+        let Dec::Finite(neg, mut c, mut e) = *self else { return None };
         while e < 0 {
             if c % 10 != 0 {
                 return None;
@@ -335,31 +335,31 @@ impl Decimal128 {
     }
 
     /// Truncates toward zero to an integer-valued decimal (exponent 0).
-    pub fn trunc(&self) -> Decimal128 {
+    fn trunc(&self) -> Dec {
         match *self {
-            Decimal128::Finite(neg, mut c, mut e) if e < 0 => {
+            Dec::Finite(neg, mut c, mut e) if e < 0 => {
                 while e < 0 {
                     c /= 10;
                     e += 1;
                 }
-                Decimal128::Finite(neg, c, 0)
+                Dec::Finite(neg, c, 0)
             }
             other => other,
         }
     }
 
     /// Negation.
-    pub fn neg(&self) -> Decimal128 {
+    fn neg(&self) -> Dec {
         match *self {
-            Decimal128::Finite(n, c, e) => Decimal128::Finite(!n, c, e),
-            Decimal128::Infinity(n) => Decimal128::Infinity(!n),
-            Decimal128::NaN => Decimal128::NaN,
+            Dec::Finite(n, c, e) => Dec::Finite(!n, c, e),
+            Dec::Infinity(n) => Dec::Infinity(!n),
+            Dec::NaN => Dec::NaN,
         }
     }
 
     /// Sum, exact then rounded to 34 digits.
-    pub fn add(&self, other: &Decimal128) -> Decimal128 {
-        use Decimal128::*;
+    fn add(&self, other: &Dec) -> Dec {
+        use Dec::*;
         match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
             (Infinity(a), Infinity(b)) => {
@@ -392,31 +392,31 @@ impl Decimal128 {
                     (lo.0, b.sub(a))
                 };
                 let neg = if mag.is_zero() && !sticky { sa && sb } else { neg };
-                Decimal128::round(neg, mag, exp, sticky)
+                Dec::round(neg, mag, exp, sticky)
             }
         }
     }
 
     /// Difference.
-    pub fn sub(&self, other: &Decimal128) -> Decimal128 {
+    fn sub(&self, other: &Dec) -> Dec {
         self.add(&other.neg())
     }
 
     /// Product, exact then rounded.
-    pub fn mul(&self, other: &Decimal128) -> Decimal128 {
-        use Decimal128::*;
+    fn mul(&self, other: &Dec) -> Dec {
+        use Dec::*;
         match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
             (Infinity(_), f) | (f, Infinity(_)) if f.is_zero() => NaN,
             (Infinity(a), o) | (o, Infinity(a)) => Infinity(a != o.is_negative()),
-            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => Decimal128::round(sa != sb, U256::mul(ca, cb), ea + eb, false),
+            (Finite(sa, ca, ea), Finite(sb, cb, eb)) => Dec::round(sa != sb, U256::mul(ca, cb), ea + eb, false),
         }
     }
 
     /// Quotient rounded to 34 digits, with trailing zeros reduced toward the ideal exponent.
     /// Returns `None` for division by zero (MongoDB raises an error).
-    pub fn div(&self, other: &Decimal128) -> Option<Decimal128> {
-        use Decimal128::*;
+    fn div(&self, other: &Dec) -> Option<Dec> {
+        use Dec::*;
         Some(match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
             (Infinity(_), Infinity(_)) => NaN,
@@ -431,7 +431,7 @@ impl Decimal128 {
                 let k = MAX_DIGITS + 2 + digits(cb) - digits(ca).min(digits(cb));
                 let num = U256::from_u128(ca).mul_pow10(k).unwrap_or(U256::from_u128(ca));
                 let (q, inexact) = num.div_u128(cb);
-                let mut r = Decimal128::round(sa != sb, q, ideal - k as i32, inexact);
+                let mut r = Dec::round(sa != sb, q, ideal - k as i32, inexact);
                 if !inexact {
                     if let Finite(n, mut c, mut e) = r {
                         while e < ideal && c != 0 && c % 10 == 0 {
@@ -447,8 +447,8 @@ impl Decimal128 {
     }
 
     /// Numeric comparison (NaN sorts below everything, as in MongoDB).
-    pub fn cmp_value(&self, other: &Decimal128) -> Ordering {
-        use Decimal128::*;
+    fn cmp_value(&self, other: &Dec) -> Ordering {
+        use Dec::*;
         match (*self, *other) {
             (NaN, NaN) => Ordering::Equal,
             (NaN, _) => Ordering::Less,
@@ -511,11 +511,11 @@ impl Decimal128 {
     }
 
     /// The 16 bytes of the BSON (BID, little-endian) encoding.
-    pub fn to_bytes(&self) -> [u8; 16] {
+    fn to_bytes(&self) -> [u8; 16] {
         let (hi, lo): (u64, u64) = match *self {
-            Decimal128::NaN => (0x7c00_0000_0000_0000, 0),
-            Decimal128::Infinity(n) => (0x7800_0000_0000_0000 | (u64::from(n) << 63), 0),
-            Decimal128::Finite(n, c, e) => {
+            Dec::NaN => (0x7c00_0000_0000_0000, 0),
+            Dec::Infinity(n) => (0x7800_0000_0000_0000 | (u64::from(n) << 63), 0),
+            Dec::Finite(n, c, e) => {
                 let biased = (e + BIAS) as u64;
                 ((u64::from(n) << 63) | (biased << 49) | ((c >> 64) as u64 & ((1 << 49) - 1)), c as u64)
             }
@@ -527,7 +527,7 @@ impl Decimal128 {
     }
 
     /// Decodes the 16 bytes of the BSON encoding.
-    pub fn from_bytes(b: [u8; 16]) -> Decimal128 {
+    fn from_bytes(b: [u8; 16]) -> Dec {
         let mut lo_b = [0u8; 8];
         let mut hi_b = [0u8; 8];
         lo_b.copy_from_slice(&b[..8]);
@@ -537,32 +537,32 @@ impl Decimal128 {
         let neg = hi >> 63 == 1;
         let comb = (hi >> 58) & 0x1f;
         if comb == 0x1f {
-            return Decimal128::NaN;
+            return Dec::NaN;
         }
         if comb == 0x1e {
-            return Decimal128::Infinity(neg);
+            return Dec::Infinity(neg);
         }
         if (hi >> 61) & 3 == 3 {
             // Non-canonical large-coefficient form: the coefficient exceeds 10^34, so it is zero.
             let e = ((hi >> 47) & 0x3fff) as i32 - BIAS;
-            return Decimal128::Finite(neg, 0, e);
+            return Dec::Finite(neg, 0, e);
         }
         let e = ((hi >> 49) & 0x3fff) as i32 - BIAS;
         let c = (u128::from(hi & ((1 << 49) - 1)) << 64) | u128::from(lo);
         if c >= pow10(MAX_DIGITS) {
-            return Decimal128::Finite(neg, 0, e);
+            return Dec::Finite(neg, 0, e);
         }
-        Decimal128::Finite(neg, c, e)
+        Dec::Finite(neg, c, e)
     }
 }
 
-impl std::fmt::Display for Decimal128 {
+impl std::fmt::Display for Dec {
     /// The IEEE "to-scientific-string" form MongoDB prints: `1.50`, `1.5E+10`, `-Infinity`, `NaN`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (neg, c, e) = match *self {
-            Decimal128::NaN => return f.write_str("NaN"),
-            Decimal128::Infinity(n) => return f.write_str(if n { "-Infinity" } else { "Infinity" }),
-            Decimal128::Finite(n, c, e) => (n, c, e),
+            Dec::NaN => return f.write_str("NaN"),
+            Dec::Infinity(n) => return f.write_str(if n { "-Infinity" } else { "Infinity" }),
+            Dec::Finite(n, c, e) => (n, c, e),
         };
         if neg {
             f.write_str("-")?;
@@ -588,6 +588,126 @@ impl std::fmt::Display for Decimal128 {
                 write!(f, "{}.{}E{}{}", head, tail, if adjusted >= 0 { "+" } else { "" }, adjusted)
             }
         }
+    }
+}
+
+/// A decimal128 number, stored as its 16 BSON bytes (BID encoding, little-endian) so that it
+/// keeps [`crate::Value`] small: values are moved on every evaluation step, decimals are rare.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal128([u8; 16]);
+
+impl std::fmt::Debug for Decimal128 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decimal128({})", self.unpack())
+    }
+}
+
+impl From<Dec> for Decimal128 {
+    fn from(d: Dec) -> Decimal128 {
+        Decimal128(d.to_bytes())
+    }
+}
+
+impl Decimal128 {
+    /// Zero with exponent 0.
+    pub const ZERO: Decimal128 = Decimal128([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x30]);
+    /// Not a number.
+    pub const NAN: Decimal128 = Decimal128([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7c]);
+
+    fn unpack(&self) -> Dec {
+        Dec::from_bytes(self.0)
+    }
+
+    /// Exact conversion of a 64-bit integer.
+    pub fn from_i64(v: i64) -> Decimal128 {
+        Dec::from_i64(v).into()
+    }
+
+    /// Conversion of a double with 15 significant digits, as MongoDB's `$toDecimal` does.
+    pub fn from_f64(v: f64) -> Decimal128 {
+        Dec::from_f64(v).into()
+    }
+
+    /// Parses a decimal string: `"-12.50"`, `"1E+3"`, `"Infinity"`, `"NaN"`.
+    pub fn parse(s: &str) -> Option<Decimal128> {
+        Dec::parse(s).map(Decimal128::from)
+    }
+
+    /// True for a (positive or negative) zero.
+    pub fn is_zero(&self) -> bool {
+        self.unpack().is_zero()
+    }
+
+    /// True for NaN.
+    pub fn is_nan(&self) -> bool {
+        self.unpack().is_nan()
+    }
+
+    /// True when negative (not NaN).
+    pub fn is_negative(&self) -> bool {
+        self.unpack().is_negative()
+    }
+
+    /// The nearest f64.
+    pub fn to_f64(&self) -> f64 {
+        self.unpack().to_f64()
+    }
+
+    /// The value as i64 if it is integral and in range.
+    pub fn to_exact_i64(&self) -> Option<i64> {
+        self.unpack().to_exact_i64()
+    }
+
+    /// Truncates toward zero to an integer-valued decimal (exponent 0).
+    pub fn trunc(&self) -> Decimal128 {
+        self.unpack().trunc().into()
+    }
+
+    /// Negation.
+    pub fn neg(&self) -> Decimal128 {
+        self.unpack().neg().into()
+    }
+
+    /// Sum, exact then rounded to 34 digits.
+    pub fn add(&self, other: &Decimal128) -> Decimal128 {
+        self.unpack().add(&other.unpack()).into()
+    }
+
+    /// Difference.
+    pub fn sub(&self, other: &Decimal128) -> Decimal128 {
+        self.unpack().sub(&other.unpack()).into()
+    }
+
+    /// Product, exact then rounded.
+    pub fn mul(&self, other: &Decimal128) -> Decimal128 {
+        self.unpack().mul(&other.unpack()).into()
+    }
+
+    /// Quotient rounded to 34 digits; `None` for division by zero (MongoDB raises an error).
+    pub fn div(&self, other: &Decimal128) -> Option<Decimal128> {
+        self.unpack().div(&other.unpack()).map(Decimal128::from)
+    }
+
+    /// Numeric comparison (NaN sorts below everything, as in MongoDB).
+    pub fn cmp_value(&self, other: &Decimal128) -> Ordering {
+        self.unpack().cmp_value(&other.unpack())
+    }
+
+    /// The 16 bytes of the BSON encoding.
+    pub fn to_bytes(&self) -> [u8; 16] {
+        self.0
+    }
+
+    /// Decodes the 16 bytes of the BSON encoding (non-canonical coefficients read as zero).
+    pub fn from_bytes(b: [u8; 16]) -> Decimal128 {
+        Dec::from_bytes(b).into()
+    }
+}
+
+impl std::fmt::Display for Decimal128 {
+    /// The IEEE "to-scientific-string" form MongoDB prints: `1.50`, `1.5E+10`, `-Infinity`, `NaN`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.unpack().fmt(f)
     }
 }
 
@@ -620,6 +740,14 @@ mod tests {
         assert_eq!(d("5").sub(&d("7.5")).to_string(), "-2.5");
         // 35 nines round up to 1E+35.
         assert_eq!(d("99999999999999999999999999999999999").to_string(), "1.000000000000000000000000000000000E+35");
+    }
+
+    #[test]
+    fn constants_match_their_encodings() {
+        assert_eq!(Decimal128::ZERO, Decimal128::from_i64(0));
+        assert_eq!(Decimal128::NAN, d("NaN"));
+        // Value stays small because the decimal is stored as bytes.
+        assert!(std::mem::size_of::<crate::Value>() <= 32, "{}", std::mem::size_of::<crate::Value>());
     }
 
     #[test]

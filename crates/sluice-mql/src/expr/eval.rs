@@ -38,7 +38,9 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
             Cow::Owned(Value::Array(out))
         }
         Expr::Call(_, f, args) => {
-            let mut vals: SmallVec<[Cow<'a, Value>; 4]> = SmallVec::with_capacity(args.len());
+            // Inline room for every registered operator's argument count (named ones take up to 5),
+            // so no call allocates for its arguments.
+            let mut vals: SmallVec<[Cow<'a, Value>; 5]> = SmallVec::with_capacity(args.len());
             for a in args {
                 vals.push(eval(a, input, scope)?);
             }

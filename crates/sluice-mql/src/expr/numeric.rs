@@ -29,7 +29,7 @@ pub(crate) fn to_decimal(v: &Value) -> Decimal128 {
         Value::Int64(i) => Decimal128::from_i64(*i),
         Value::Double(d) => Decimal128::from_f64(*d),
         Value::Decimal(d) => *d,
-        _ => Decimal128::NaN,
+        _ => Decimal128::NAN,
     }
 }
 
