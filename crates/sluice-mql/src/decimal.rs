@@ -154,9 +154,6 @@ impl U256 {
 }
 
 impl Dec {
-    /// Zero with exponent 0.
-    const ZERO: Dec = Dec::Finite(false, 0, 0);
-
     /// Rounds an exact (sign, coefficient, exponent) to 34 digits, half to even; `sticky` says a
     /// non-zero remainder was already dropped below the coefficient.
     fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Dec {
@@ -302,8 +299,8 @@ impl Dec {
     }
 
     /// The nearest f64.
-    fn to_f64(&self) -> f64 {
-        match *self {
+    fn to_f64(self) -> f64 {
+        match self {
             Dec::NaN => f64::NAN,
             Dec::Infinity(n) => {
                 if n {
@@ -317,8 +314,8 @@ impl Dec {
     }
 
     /// The value as i64 if it is integral and in range.
-    fn to_exact_i64(&self) -> Option<i64> {
-        let Dec::Finite(neg, mut c, mut e) = *self else { return None };
+    fn to_exact_i64(self) -> Option<i64> {
+        let Dec::Finite(neg, mut c, mut e) = self else { return None };
         while e < 0 {
             if c % 10 != 0 {
                 return None;
@@ -511,8 +508,8 @@ impl Dec {
     }
 
     /// The 16 bytes of the BSON (BID, little-endian) encoding.
-    fn to_bytes(&self) -> [u8; 16] {
-        let (hi, lo): (u64, u64) = match *self {
+    fn to_bytes(self) -> [u8; 16] {
+        let (hi, lo): (u64, u64) = match self {
             Dec::NaN => (0x7c00_0000_0000_0000, 0),
             Dec::Infinity(n) => (0x7800_0000_0000_0000 | (u64::from(n) << 63), 0),
             Dec::Finite(n, c, e) => {
