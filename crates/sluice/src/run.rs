@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Events per second of the sample stream.
     #[arg(long, default_value_t = 5.0)]
     rate: f64,
+    /// Seed of the sample stream: the same seed gives the same devices and readings.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 fn writer(path: &Option<PathBuf>, default: Box<dyn Write + Send>) -> Result<Box<dyn Write + Send>, String> {
@@ -70,7 +73,12 @@ pub fn run(args: RunArgs) -> Result<(), String> {
             Box::new(JsonLinesSource::new(&p.display().to_string(), BufReader::new(f)))
         }
         None => {
-            let solar = SolarConfig { rate_per_sec: Some(args.rate), limit: args.limit, ..SolarConfig::default() };
+            let solar = SolarConfig {
+                seed: args.seed,
+                rate_per_sec: Some(args.rate),
+                limit: args.limit,
+                ..SolarConfig::default()
+            };
             open_source(&plan.source, solar).map_err(|e| e.to_string())?
         }
     };

@@ -1,0 +1,88 @@
+//! `sluice run` end to end: the real binary, real files, the sample stream.
+
+use std::path::Path;
+use std::process::Command;
+
+use sluice_mql::json::parse_document;
+use sluice_mql::{Document, Value};
+
+fn sluice() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path).display().to_string()
+}
+
+fn lines(text: &str) -> Vec<Document> {
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| parse_document(l).expect("JSON line")).collect()
+}
+
+#[test]
+fn runs_the_example_pipeline_on_the_sample_stream() {
+    let out = sluice()
+        .args(["run", "--pipeline", &repo("examples/solar-window.json"), "--limit", "3000", "--rate", "1000000"])
+        .output()
+        .expect("sluice runs");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let docs = lines(&String::from_utf8_lossy(&out.stdout));
+    assert!(!docs.is_empty(), "windows are emitted");
+    let mut total = 0;
+    for d in &docs {
+        assert!(d.get_path("_stream_meta.window.start").is_some_and(|v| matches!(v, Value::DateTime(_))));
+        assert!(d.get("_id").and_then(Value::as_str).is_some_and(|s| s.starts_with("device_")));
+        let max = d.get("maxWatts").and_then(Value::as_exact_i64).expect("maxWatts");
+        assert!((51..450).contains(&max), "$match keeps only watts > 50: {}", max);
+        let ratio = d.get("avgRatio").and_then(Value::as_f64).expect("avgRatio");
+        assert!(ratio > 50.0 / 450.0 && ratio < 1.0, "{}", ratio);
+        total += d.get("count").and_then(Value::as_exact_i64).expect("count");
+    }
+    // About 89% of uniform readings in 0..450 are above 50; all 3000 events were read.
+    assert!(total > 2400 && total < 3000, "{} events counted in windows", total);
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("in 3000"), "summary reports the input: {}", summary);
+}
+
+#[test]
+fn file_input_output_and_dlq() {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pipeline = dir.join("p.json");
+    let input = dir.join("in.jsonl");
+    let output = dir.join("out.jsonl");
+    let dlq = dir.join("dlq.jsonl");
+    std::fs::write(
+        &pipeline,
+        r#"[{"$source": {"connectionName": "file"}}, {"$project": {"_id": 0, "x": {"$divide": [1, "$d"]}}}]"#,
+    )
+    .expect("write");
+    std::fs::write(&input, "{\"d\": 4}\n{\"d\": 0}\nnot json\n{\"d\": {\"$numberLong\": \"2\"}}\n").expect("write");
+    let out = sluice()
+        .args(["run", "--pipeline", &pipeline.display().to_string(), "--input", &input.display().to_string()])
+        .args(["--output", &output.display().to_string(), "--dlq", &dlq.display().to_string(), "--canonical"])
+        .output()
+        .expect("sluice runs");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let written = std::fs::read_to_string(&output).expect("output file");
+    assert_eq!(written, "{\"x\":{\"$numberDouble\":\"0.25\"}}\n{\"x\":{\"$numberDouble\":\"0.5\"}}\n");
+    let dead = lines(&std::fs::read_to_string(&dlq).expect("dlq file"));
+    assert_eq!(dead.len(), 2);
+    // Within one batch, the source's DLQ records come before the operators' (docs/architecture.md).
+    let reasons: Vec<&str> = dead.iter().filter_map(|d| d.get_path("errInfo.reason").and_then(Value::as_str)).collect();
+    assert!(reasons.contains(&"$divide: can't $divide by zero"), "{:?}", reasons);
+    assert!(dead.iter().any(|d| d.get("raw").and_then(Value::as_str) == Some("not json")));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_invalid_pipeline_fails_with_the_stage_error() {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pipeline = dir.join("p.json");
+    std::fs::write(&pipeline, r#"[{"$source": {"connectionName": "sample_stream_solar"}}, {"$bogus": 1}]"#)
+        .expect("write");
+    let out = sluice().args(["run", "--pipeline", &pipeline.display().to_string()]).output().expect("sluice runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stage 1 ($bogus): Unrecognized pipeline stage name"));
+    std::fs::remove_dir_all(&dir).ok();
+}
