@@ -1,18 +1,17 @@
-//! IEEE 754-2008 decimal128 (BID encoding, as BSON stores it) with the arithmetic MQL needs.
-//!
-//! Values keep their cohort (trailing zeros), as MongoDB does: `1.0 + 1.00 = 2.00`.
-//! Results are rounded to 34 significant digits, half to even.
+//! The unpacked form of a decimal128 (sign, coefficient, exponent) and its exact arithmetic.
 
 use std::cmp::Ordering;
 
-const MAX_DIGITS: u32 = 34;
+use super::u256::U256;
+
+pub(super) const MAX_DIGITS: u32 = 34;
 const EXP_MIN: i32 = -6176;
 const EXP_MAX: i32 = 6111;
 const BIAS: i32 = 6176;
 
 /// A decimal128 number, unpacked for arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Dec {
+pub(super) enum Dec {
     /// sign (true = negative), coefficient (< 10^34), exponent.
     Finite(bool, u128, i32),
     /// Infinity with its sign.
@@ -34,129 +33,10 @@ fn digits(mut c: u128) -> u32 {
     n
 }
 
-/// A 256-bit unsigned integer, little-endian limbs; just enough for exact products and quotients.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct U256([u64; 4]);
-
-// Limb loops index several arrays in step (carries, borrows): ranges read clearer than zips here.
-#[allow(clippy::needless_range_loop)]
-impl U256 {
-    fn from_u128(v: u128) -> U256 {
-        U256([v as u64, (v >> 64) as u64, 0, 0])
-    }
-    fn is_zero(&self) -> bool {
-        self.0 == [0; 4]
-    }
-    fn to_u128(self) -> Option<u128> {
-        if self.0[2] == 0 && self.0[3] == 0 {
-            Some(u128::from(self.0[0]) | (u128::from(self.0[1]) << 64))
-        } else {
-            None
-        }
-    }
-    fn cmp_u256(&self, o: &U256) -> Ordering {
-        self.0.iter().rev().cmp(o.0.iter().rev())
-    }
-    fn mul_small(self, m: u64) -> Option<U256> {
-        let mut out = [0u64; 4];
-        let mut carry = 0u128;
-        for i in 0..4 {
-            let p = u128::from(self.0[i]) * u128::from(m) + carry;
-            out[i] = p as u64;
-            carry = p >> 64;
-        }
-        (carry == 0).then_some(U256(out))
-    }
-    fn mul_pow10(mut self, n: u32) -> Option<U256> {
-        for _ in 0..n {
-            self = self.mul_small(10)?;
-        }
-        Some(self)
-    }
-    fn mul(a: u128, b: u128) -> U256 {
-        let a = [a as u64, (a >> 64) as u64];
-        let b = [b as u64, (b >> 64) as u64];
-        let mut out = [0u64; 4];
-        for i in 0..2 {
-            let mut carry = 0u128;
-            for j in 0..2 {
-                let cur = u128::from(out[i + j]) + u128::from(a[i]) * u128::from(b[j]) + carry;
-                out[i + j] = cur as u64;
-                carry = cur >> 64;
-            }
-            out[i + 2] = carry as u64;
-        }
-        U256(out)
-    }
-    fn add(self, o: U256) -> Option<U256> {
-        let mut out = [0u64; 4];
-        let mut carry = 0u128;
-        for i in 0..4 {
-            let s = u128::from(self.0[i]) + u128::from(o.0[i]) + carry;
-            out[i] = s as u64;
-            carry = s >> 64;
-        }
-        (carry == 0).then_some(U256(out))
-    }
-    /// self - o, requires self >= o.
-    fn sub(self, o: U256) -> U256 {
-        let mut out = [0u64; 4];
-        let mut borrow = 0i128;
-        for i in 0..4 {
-            let d = i128::from(self.0[i]) - i128::from(o.0[i]) - borrow;
-            if d < 0 {
-                out[i] = (d + (1i128 << 64)) as u64;
-                borrow = 1;
-            } else {
-                out[i] = d as u64;
-                borrow = 0;
-            }
-        }
-        U256(out)
-    }
-    fn div_small(self, d: u64) -> (U256, u64) {
-        let mut out = [0u64; 4];
-        let mut rem = 0u128;
-        for i in (0..4).rev() {
-            let cur = (rem << 64) | u128::from(self.0[i]);
-            out[i] = (cur / u128::from(d)) as u64;
-            rem = cur % u128::from(d);
-        }
-        (U256(out), rem as u64)
-    }
-    fn bit(&self, i: usize) -> bool {
-        (self.0[i / 64] >> (i % 64)) & 1 == 1
-    }
-    fn shl1(self) -> U256 {
-        let mut out = [0u64; 4];
-        for i in 0..4 {
-            out[i] = (self.0[i] << 1) | if i > 0 { self.0[i - 1] >> 63 } else { 0 };
-        }
-        U256(out)
-    }
-    /// Long division by a u128 divisor, bit by bit: (quotient, remainder is non-zero).
-    fn div_u128(self, d: u128) -> (U256, bool) {
-        let d = U256::from_u128(d);
-        let mut q = U256([0; 4]);
-        let mut r = U256([0; 4]);
-        for i in (0..256).rev() {
-            r = r.shl1();
-            if self.bit(i) {
-                r.0[0] |= 1;
-            }
-            if r.cmp_u256(&d) != Ordering::Less {
-                r = r.sub(d);
-                q.0[i / 64] |= 1 << (i % 64);
-            }
-        }
-        (q, !r.is_zero())
-    }
-}
-
 impl Dec {
     /// Rounds an exact (sign, coefficient, exponent) to 34 digits, half to even; `sticky` says a
     /// non-zero remainder was already dropped below the coefficient.
-    fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Dec {
+    pub(super) fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Dec {
         let limit = U256::from_u128(pow10(MAX_DIGITS));
         let mut last_dropped = 0u64;
         let mut dropped_any = false;
@@ -195,12 +75,12 @@ impl Dec {
     }
 
     /// Exact conversion of a 64-bit integer.
-    fn from_i64(v: i64) -> Dec {
+    pub(super) fn from_i64(v: i64) -> Dec {
         Dec::Finite(v < 0, u128::from(v.unsigned_abs()), 0)
     }
 
     /// Conversion of a double with 15 significant digits, as MongoDB's `$toDecimal` does.
-    fn from_f64(v: f64) -> Dec {
+    pub(super) fn from_f64(v: f64) -> Dec {
         if v.is_nan() {
             return Dec::NaN;
         }
@@ -228,7 +108,7 @@ impl Dec {
     }
 
     /// Parses a decimal string: `"-12.50"`, `"1E+3"`, `"Infinity"`, `"NaN"`.
-    fn parse(s: &str) -> Option<Dec> {
+    pub(super) fn parse(s: &str) -> Option<Dec> {
         let (neg, body) = match s.as_bytes().first()? {
             b'-' => (true, &s[1..]),
             b'+' => (false, &s[1..]),
@@ -284,22 +164,22 @@ impl Dec {
     }
 
     /// True for a (positive or negative) zero.
-    fn is_zero(&self) -> bool {
+    pub(super) fn is_zero(&self) -> bool {
         matches!(self, Dec::Finite(_, 0, _))
     }
 
     /// True for NaN.
-    fn is_nan(&self) -> bool {
+    pub(super) fn is_nan(&self) -> bool {
         matches!(self, Dec::NaN)
     }
 
     /// True when negative (not NaN).
-    fn is_negative(&self) -> bool {
+    pub(super) fn is_negative(&self) -> bool {
         matches!(self, Dec::Finite(true, _, _) | Dec::Infinity(true))
     }
 
     /// The nearest f64.
-    fn to_f64(self) -> f64 {
+    pub(super) fn to_f64(self) -> f64 {
         match self {
             Dec::NaN => f64::NAN,
             Dec::Infinity(n) => {
@@ -314,7 +194,7 @@ impl Dec {
     }
 
     /// The value as i64 if it is integral and in range.
-    fn to_exact_i64(self) -> Option<i64> {
+    pub(super) fn to_exact_i64(self) -> Option<i64> {
         let Dec::Finite(neg, mut c, mut e) = self else { return None };
         while e < 0 {
             if c % 10 != 0 {
@@ -332,7 +212,7 @@ impl Dec {
     }
 
     /// Truncates toward zero to an integer-valued decimal (exponent 0).
-    fn trunc(&self) -> Dec {
+    pub(super) fn trunc(&self) -> Dec {
         match *self {
             Dec::Finite(neg, mut c, mut e) if e < 0 => {
                 while e < 0 {
@@ -346,7 +226,7 @@ impl Dec {
     }
 
     /// Negation.
-    fn neg(&self) -> Dec {
+    pub(super) fn neg(&self) -> Dec {
         match *self {
             Dec::Finite(n, c, e) => Dec::Finite(!n, c, e),
             Dec::Infinity(n) => Dec::Infinity(!n),
@@ -355,7 +235,7 @@ impl Dec {
     }
 
     /// Sum, exact then rounded to 34 digits.
-    fn add(&self, other: &Dec) -> Dec {
+    pub(super) fn add(&self, other: &Dec) -> Dec {
         use Dec::*;
         match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
@@ -395,12 +275,12 @@ impl Dec {
     }
 
     /// Difference.
-    fn sub(&self, other: &Dec) -> Dec {
+    pub(super) fn sub(&self, other: &Dec) -> Dec {
         self.add(&other.neg())
     }
 
     /// Product, exact then rounded.
-    fn mul(&self, other: &Dec) -> Dec {
+    pub(super) fn mul(&self, other: &Dec) -> Dec {
         use Dec::*;
         match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
@@ -412,7 +292,7 @@ impl Dec {
 
     /// Quotient rounded to 34 digits, with trailing zeros reduced toward the ideal exponent.
     /// Returns `None` for division by zero (MongoDB raises an error).
-    fn div(&self, other: &Dec) -> Option<Dec> {
+    pub(super) fn div(&self, other: &Dec) -> Option<Dec> {
         use Dec::*;
         Some(match (*self, *other) {
             (NaN, _) | (_, NaN) => NaN,
@@ -444,7 +324,7 @@ impl Dec {
     }
 
     /// Numeric comparison (NaN sorts below everything, as in MongoDB).
-    fn cmp_value(&self, other: &Dec) -> Ordering {
+    pub(super) fn cmp_value(&self, other: &Dec) -> Ordering {
         use Dec::*;
         match (*self, *other) {
             (NaN, NaN) => Ordering::Equal,
@@ -486,7 +366,7 @@ impl Dec {
         }
     }
 
-    fn cmp_magnitude(ca: u128, ea: i32, cb: u128, eb: i32) -> Ordering {
+    pub(super) fn cmp_magnitude(ca: u128, ea: i32, cb: u128, eb: i32) -> Ordering {
         if ca == 0 || cb == 0 {
             return ca.cmp(&cb);
         }
@@ -508,7 +388,7 @@ impl Dec {
     }
 
     /// The 16 bytes of the BSON (BID, little-endian) encoding.
-    fn to_bytes(self) -> [u8; 16] {
+    pub(super) fn to_bytes(self) -> [u8; 16] {
         let (hi, lo): (u64, u64) = match self {
             Dec::NaN => (0x7c00_0000_0000_0000, 0),
             Dec::Infinity(n) => (0x7800_0000_0000_0000 | (u64::from(n) << 63), 0),
@@ -524,7 +404,7 @@ impl Dec {
     }
 
     /// Decodes the 16 bytes of the BSON encoding.
-    fn from_bytes(b: [u8; 16]) -> Dec {
+    pub(super) fn from_bytes(b: [u8; 16]) -> Dec {
         let mut lo_b = [0u8; 8];
         let mut hi_b = [0u8; 8];
         lo_b.copy_from_slice(&b[..8]);
@@ -585,187 +465,5 @@ impl std::fmt::Display for Dec {
                 write!(f, "{}.{}E{}{}", head, tail, if adjusted >= 0 { "+" } else { "" }, adjusted)
             }
         }
-    }
-}
-
-/// A decimal128 number, stored as its 16 BSON bytes (BID encoding, little-endian) so that it
-/// keeps [`crate::Value`] small: values are moved on every evaluation step, decimals are rare.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Decimal128([u8; 16]);
-
-impl std::fmt::Debug for Decimal128 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Decimal128({})", self.unpack())
-    }
-}
-
-impl From<Dec> for Decimal128 {
-    fn from(d: Dec) -> Decimal128 {
-        Decimal128(d.to_bytes())
-    }
-}
-
-impl Decimal128 {
-    /// Zero with exponent 0.
-    pub const ZERO: Decimal128 = Decimal128([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x30]);
-    /// Not a number.
-    pub const NAN: Decimal128 = Decimal128([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7c]);
-
-    fn unpack(&self) -> Dec {
-        Dec::from_bytes(self.0)
-    }
-
-    /// Exact conversion of a 64-bit integer.
-    pub fn from_i64(v: i64) -> Decimal128 {
-        Dec::from_i64(v).into()
-    }
-
-    /// Conversion of a double with 15 significant digits, as MongoDB's `$toDecimal` does.
-    pub fn from_f64(v: f64) -> Decimal128 {
-        Dec::from_f64(v).into()
-    }
-
-    /// Parses a decimal string: `"-12.50"`, `"1E+3"`, `"Infinity"`, `"NaN"`.
-    pub fn parse(s: &str) -> Option<Decimal128> {
-        Dec::parse(s).map(Decimal128::from)
-    }
-
-    /// True for a (positive or negative) zero.
-    pub fn is_zero(&self) -> bool {
-        self.unpack().is_zero()
-    }
-
-    /// True for NaN.
-    pub fn is_nan(&self) -> bool {
-        self.unpack().is_nan()
-    }
-
-    /// True when negative (not NaN).
-    pub fn is_negative(&self) -> bool {
-        self.unpack().is_negative()
-    }
-
-    /// The nearest f64.
-    pub fn to_f64(&self) -> f64 {
-        self.unpack().to_f64()
-    }
-
-    /// The value as i64 if it is integral and in range.
-    pub fn to_exact_i64(&self) -> Option<i64> {
-        self.unpack().to_exact_i64()
-    }
-
-    /// Truncates toward zero to an integer-valued decimal (exponent 0).
-    pub fn trunc(&self) -> Decimal128 {
-        self.unpack().trunc().into()
-    }
-
-    /// Negation.
-    pub fn neg(&self) -> Decimal128 {
-        self.unpack().neg().into()
-    }
-
-    /// Sum, exact then rounded to 34 digits.
-    pub fn add(&self, other: &Decimal128) -> Decimal128 {
-        self.unpack().add(&other.unpack()).into()
-    }
-
-    /// Difference.
-    pub fn sub(&self, other: &Decimal128) -> Decimal128 {
-        self.unpack().sub(&other.unpack()).into()
-    }
-
-    /// Product, exact then rounded.
-    pub fn mul(&self, other: &Decimal128) -> Decimal128 {
-        self.unpack().mul(&other.unpack()).into()
-    }
-
-    /// Quotient rounded to 34 digits; `None` for division by zero (MongoDB raises an error).
-    pub fn div(&self, other: &Decimal128) -> Option<Decimal128> {
-        self.unpack().div(&other.unpack()).map(Decimal128::from)
-    }
-
-    /// Numeric comparison (NaN sorts below everything, as in MongoDB).
-    pub fn cmp_value(&self, other: &Decimal128) -> Ordering {
-        self.unpack().cmp_value(&other.unpack())
-    }
-
-    /// The 16 bytes of the BSON encoding.
-    pub fn to_bytes(&self) -> [u8; 16] {
-        self.0
-    }
-
-    /// Decodes the 16 bytes of the BSON encoding (non-canonical coefficients read as zero).
-    pub fn from_bytes(b: [u8; 16]) -> Decimal128 {
-        Dec::from_bytes(b).into()
-    }
-}
-
-impl std::fmt::Display for Decimal128 {
-    /// The IEEE "to-scientific-string" form MongoDB prints: `1.50`, `1.5E+10`, `-Infinity`, `NaN`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.unpack().fmt(f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> Decimal128 {
-        Decimal128::parse(s).expect("valid decimal")
-    }
-
-    #[test]
-    fn parse_and_print_keep_the_cohort() {
-        for s in ["0", "1.0", "-12.50", "0.001", "1E+3", "1.5E+10", "1E-7", "Infinity", "-Infinity", "NaN"] {
-            assert_eq!(d(s).to_string(), s);
-        }
-        assert_eq!(d("1000").to_string(), "1000");
-        assert_eq!(d(".5").to_string(), "0.5");
-        assert!(Decimal128::parse("1.2.3").is_none());
-    }
-
-    #[test]
-    fn arithmetic_is_exact_and_rounds_half_even() {
-        assert_eq!(d("1.0").add(&d("1.00")).to_string(), "2.00");
-        assert_eq!(d("0.1").add(&d("0.2")).to_string(), "0.3");
-        assert_eq!(d("1.5").mul(&d("2")).to_string(), "3.0");
-        assert_eq!(d("10").div(&d("4")).map(|x| x.to_string()), Some("2.5".into()));
-        assert_eq!(d("1").div(&d("3")).map(|x| x.to_string()), Some("0.3333333333333333333333333333333333".into()));
-        assert_eq!(d("1").div(&d("0")), None);
-        assert_eq!(d("5").sub(&d("7.5")).to_string(), "-2.5");
-        // 35 nines round up to 1E+35.
-        assert_eq!(d("99999999999999999999999999999999999").to_string(), "1.000000000000000000000000000000000E+35");
-    }
-
-    #[test]
-    fn constants_match_their_encodings() {
-        assert_eq!(Decimal128::ZERO, Decimal128::from_i64(0));
-        assert_eq!(Decimal128::NAN, d("NaN"));
-        // Value stays small because the decimal is stored as bytes.
-        assert!(std::mem::size_of::<crate::Value>() <= 32, "{}", std::mem::size_of::<crate::Value>());
-    }
-
-    #[test]
-    fn bytes_round_trip() {
-        for s in ["0", "1.0", "-12.50", "1E+3", "Infinity", "NaN", "9999999999999999999999999999999999"] {
-            assert_eq!(Decimal128::from_bytes(d(s).to_bytes()).to_string(), s);
-        }
-        // BSON spec: 1 is 0x3040000000000000 0000000000000001.
-        let one = d("1").to_bytes();
-        assert_eq!(one[0], 1);
-        assert_eq!(one[15], 0x30);
-        assert_eq!(one[14], 0x40);
-    }
-
-    #[test]
-    fn comparison_ignores_cohort() {
-        assert_eq!(d("1.0").cmp_value(&d("1")), Ordering::Equal);
-        assert_eq!(d("-1").cmp_value(&d("0.5")), Ordering::Less);
-        assert_eq!(d("1E+3").cmp_value(&d("999.9")), Ordering::Greater);
-        assert_eq!(Decimal128::from_f64(0.1).to_string(), "0.1");
-        assert_eq!(d("42").to_exact_i64(), Some(42));
-        assert_eq!(d("4.2").to_exact_i64(), None);
     }
 }
