@@ -207,6 +207,10 @@ impl AccState {
             (AccState::Ranked(items), AccKind::Top { single: true, .. }) => {
                 items.first().map(|(_, o)| o.clone()).unwrap_or(Value::Null)
             }
+            // Kept best first; `$bottomN` returns its elements in sort order, so the bottom-most last.
+            (AccState::Ranked(items), AccKind::Top { bottom: true, .. }) => {
+                Value::Array(items.iter().rev().map(|(_, o)| o.clone()).collect())
+            }
             (AccState::Ranked(items), _) => Value::Array(items.iter().map(|(_, o)| o.clone()).collect()),
             (AccState::Extremes(items), _) => Value::Array(items.clone()),
         }
