@@ -146,8 +146,8 @@ fn format_date(ms: i64, format: &str, zone: Timezone) -> Result<String, String> 
             }
             'V' => out.push_str(&format!("{:02}", iso_week(&c).1)),
             'G' => out.push_str(&format!("{:04}", iso_week(&c).0)),
-            'z' => out.push_str(&zone.offset_string()),
-            'Z' => out.push_str(&(zone.offset_ms / 60_000).to_string()),
+            'z' => out.push_str(&zone.offset_string(ms)),
+            'Z' => out.push_str(&zone.offset_minutes(ms).to_string()),
             '%' => out.push('%'),
             other => return Err(format!("Invalid format character '%{}' in format string", other)),
         }
@@ -213,7 +213,8 @@ fn parse_with_format(s: &str, format: &str) -> Option<(i64, Option<i64>)> {
                     .unwrap_or(rest.len());
                 let tz = if rest.starts_with('Z') { Timezone::UTC } else { Timezone::parse(&rest[..end]).ok()? };
                 i += if rest.starts_with('Z') { 1 } else { end };
-                offset = Some(tz.offset_ms);
+                // Only offsets are accepted here, so the offset does not depend on the instant.
+                offset = Some(tz.offset_at(0));
             }
             '%' => {
                 if b.get(i) != Some(&b'%') {

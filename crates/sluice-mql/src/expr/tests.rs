@@ -285,3 +285,24 @@ proptest! {
         prop_assert_eq!(r, Value::Int64(days * 24));
     }
 }
+
+#[test]
+fn named_time_zones_in_date_operators() {
+    // 2024-08-12T21:41:01.788Z is 23:41 in Paris (CEST, +2) and 17:41 in New York (EDT, -4).
+    assert_eq!(ok(r#"{"$hour": {"date": "$t", "timezone": "Europe/Paris"}}"#), v("23"));
+    assert_eq!(ok(r#"{"$hour": {"date": "$t", "timezone": "America/New_York"}}"#), v("17"));
+    assert_eq!(
+        ok(r#"{"$dateToString": {"date": "$t", "format": "%Y-%m-%d %H:%M %z", "timezone": "Europe/Paris"}}"#),
+        v(r#""2024-08-12 23:41 +0200""#)
+    );
+    assert_eq!(
+        ok(r#"{"$dateTrunc": {"date": "$t", "unit": "day", "timezone": "Europe/Paris"}}"#),
+        v(r#"{"$date": "2024-08-11T22:00:00Z"}"#)
+    );
+    assert_eq!(
+        ok(
+            r#"{"$dateFromString": {"dateString": "2024-01-15 08:00", "format": "%Y-%m-%d %H:%M", "timezone": "Europe/Paris"}}"#
+        ),
+        v(r#"{"$date": "2024-01-15T07:00:00Z"}"#)
+    );
+}
