@@ -11,7 +11,7 @@ use clap::Args;
 use sluice_connectors::{open_source, JsonLinesSink, JsonLinesSource, SolarConfig};
 use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, Sink, Source};
 use sluice_mql::json::JsonMode;
-use sluice_pipeline::parse_pipeline_json;
+use sluice_pipeline::{parse_pipeline_json, SinkSpec};
 
 /// Arguments of `sluice run`.
 #[derive(Args)]
@@ -67,6 +67,21 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let text = std::fs::read_to_string(&args.pipeline)
         .map_err(|e| format!("cannot read {}: {}", args.pipeline.display(), e))?;
     let plan = parse_pipeline_json(&text).map_err(|e| format!("invalid pipeline: {}", e))?;
+    // `run` writes to stdout or --output; a sink stage naming a real connection needs the server.
+    match &plan.sink {
+        None => {}
+        Some(SinkSpec::Emit { connection_name, .. }) if connection_name == "__testLog" => {}
+        Some(other) => {
+            return Err(format!(
+                "`sluice run` writes its output to stdout or --output; this pipeline ends in {}, which needs a connection: \
+                 remove that stage, or emit to \"__testLog\"",
+                match other {
+                    SinkSpec::Emit { connection_name, .. } => format!("$emit to '{}'", connection_name),
+                    SinkSpec::Merge { .. } => "$merge".to_string(),
+                }
+            ))
+        }
+    }
     let source: Box<dyn Source> = match &args.input {
         Some(p) => {
             let f = File::open(p).map_err(|e| format!("cannot open {}: {}", p.display(), e))?;

@@ -86,3 +86,23 @@ fn an_invalid_pipeline_fails_with_the_stage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stage 1 ($bogus): Unrecognized pipeline stage name"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_sink_that_needs_a_connection_is_refused_by_run() {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-sink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pipeline = dir.join("p.json");
+    std::fs::write(
+        &pipeline,
+        r#"[{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "kafka1", "topic": "t"}}]"#,
+    )
+    .expect("write");
+    let out = sluice().args(["run", "--pipeline", &pipeline.display().to_string()]).output().expect("sluice runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("$emit to 'kafka1'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
