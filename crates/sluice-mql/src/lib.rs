@@ -10,6 +10,7 @@
 //! null versus missing, implicit array traversal on dotted paths in queries.
 
 pub mod accumulator;
+pub mod bson;
 mod compare;
 mod datetime;
 mod decimal;
