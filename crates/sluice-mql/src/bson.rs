@@ -230,7 +230,7 @@ impl<'a> Reader<'a> {
             0x13 => Value::Decimal(Decimal128::from_bytes(self.array()?)),
             0xFF => Value::MinKey,
             0x7F => Value::MaxKey,
-            0x0C | 0x0D | 0x0E | 0x0F => return err(format!("deprecated BSON type 0x{:02X} is not supported", tag)),
+            0x0C..=0x0F => return err(format!("deprecated BSON type 0x{:02X} is not supported", tag)),
             other => return err(format!("unknown BSON type 0x{:02X}", other)),
         })
     }
@@ -320,7 +320,7 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
                 prop::collection::vec(("[a-z]{1,4}", inner), 0..5)
-                    .prop_map(|kv| Value::Document(kv.into_iter().map(|(k, v)| (k, v)).collect())),
+                    .prop_map(|kv| Value::Document(kv.into_iter().collect())),
             ]
         })
     }
