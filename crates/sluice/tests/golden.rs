@@ -1,5 +1,5 @@
 //! Golden tests: every case under `tests/golden/<case>/` runs its `pipeline.json` over
-//! `input.jsonl` and must produce exactly `expected.jsonl` (types included) and, when present,
+//! `input.jsonl` (or, without one, its own inline `documents`) and must produce exactly `expected.jsonl` (types included) and, when present,
 //! `expected_dlq.jsonl` (compared on operatorName, errInfo.reason and doc/raw). A case with
 //! `expected_error.txt` must instead fail validation with exactly that message.
 //! Each case runs with several batch sizes: the output must not depend on batching.
@@ -9,11 +9,11 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_connectors::{JsonLinesSource, MemorySink, TestLog};
-use sluice_engine::{Executor, ExecutorConfig};
+use sluice_connectors::{open_source, JsonLinesSource, MemorySink, SolarConfig, TestLog};
+use sluice_engine::{Executor, ExecutorConfig, Source};
 use sluice_mql::json::{parse_document, to_json_string, JsonMode};
 use sluice_mql::Document;
-use sluice_pipeline::parse_pipeline_json;
+use sluice_pipeline::{parse_pipeline_json, Plan};
 
 /// The fixed clock of golden runs: 2023-11-14T22:13:20Z.
 const CLOCK_MS: i64 = 1_700_000_000_000;
@@ -41,11 +41,26 @@ fn dlq_essentials(d: &Document) -> Document {
     out
 }
 
+/// The case's input: `input.jsonl`, or else the pipeline's own `$source` (inline `documents`).
+fn open_input(dir: &Path, plan: &Plan) -> Result<Box<dyn Source>, String> {
+    match File::open(dir.join("input.jsonl")) {
+        Ok(input) => Ok(Box::new(JsonLinesSource::new("input", BufReader::new(input)))),
+        Err(_) => open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string()),
+    }
+}
+
+/// How many records the case's input holds.
+fn input_records(dir: &Path, plan: &Plan) -> usize {
+    match std::fs::read_to_string(dir.join("input.jsonl")) {
+        Ok(text) => text.lines().filter(|l| !l.trim().is_empty()).count(),
+        Err(_) => plan.source.documents.as_ref().map_or(0, Vec::len),
+    }
+}
+
 fn run_case(dir: &Path, batch_size: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
     let text = std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?;
     let plan = parse_pipeline_json(&text).map_err(|e| e.to_string())?;
-    let input = File::open(dir.join("input.jsonl")).map_err(|e| e.to_string())?;
-    let source = Box::new(JsonLinesSource::new("input", BufReader::new(input)));
+    let source = open_input(dir, &plan)?;
     let (out, dlq) = (TestLog::new(1 << 20), TestLog::new(1 << 20));
     let mut config = ExecutorConfig::new("golden");
     config.batch_size = batch_size;
@@ -69,13 +84,12 @@ fn run_interrupted(dir: &Path, stop_after: usize) -> Result<(Vec<Document>, Vec<
     let plan = parse_pipeline_json(&text).map_err(|e| e.to_string())?;
     let (out, dlq) = (TestLog::new(1 << 20), TestLog::new(1 << 20));
     let make = || -> Result<Executor, String> {
-        let input = File::open(dir.join("input.jsonl")).map_err(|e| e.to_string())?;
         let mut config = ExecutorConfig::new("golden");
         config.batch_size = 1;
         config.clock = Arc::new(|| CLOCK_MS);
         Executor::new(
             &plan,
-            Box::new(JsonLinesSource::new("input", BufReader::new(input))),
+            open_input(dir, &plan)?,
             Box::new(MemorySink::new("out", out.clone())),
             Box::new(MemorySink::new("dlq", dlq.clone())),
             config,
@@ -142,11 +156,9 @@ fn check_case(dir: &Path) -> Result<(), String> {
         }
     }
     // Stopping anywhere and restoring from the snapshot must give the uninterrupted result.
-    let records = std::fs::read_to_string(dir.join("input.jsonl"))
-        .map_err(|e| e.to_string())?
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count();
+    let plan = parse_pipeline_json(&std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let records = input_records(dir, &plan);
     for stop_after in 1..records {
         let (out, dlq) = run_interrupted(dir, stop_after)?;
         if out != expected {
