@@ -1,0 +1,134 @@
+//! Closed vocabularies of the management API, spelled exactly as the Atlas Admin API contract
+//! (`../shared/spec/atlas-streams-openapi.json`) spells them: parse at the edge, then trust the type.
+
+use serde::{Deserialize, Serialize};
+
+/// The state of a stream processor. Atlas names CREATED, STARTED, STOPPED and FAILED; PAUSED is
+/// Sluice's (a running processor whose source stopped reading, state kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProcessorState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Started,
+    /// Running but not reading: state and position kept in memory (Sluice extension).
+    Paused,
+    /// Stopped after a checkpoint.
+    Stopped,
+    /// Stopped by an error; the error message is kept with the processor.
+    Failed,
+}
+
+/// A stream processing tier (`streamConfig.tier`, `:startWith` `tier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Tier {
+    /// SP2
+    SP2,
+    /// SP5
+    SP5,
+    /// SP10
+    SP10,
+    /// SP30
+    SP30,
+    /// SP50
+    SP50,
+}
+
+/// The type of a connection in a workspace's connection registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConnectionType {
+    /// Apache Kafka (or a Kafka-protocol broker).
+    Kafka,
+    /// A MongoDB cluster.
+    Cluster,
+    /// A built-in sample stream (`sample_stream_solar`).
+    Sample,
+    /// An HTTPS endpoint.
+    Https,
+    /// Azure Blob Storage.
+    AzureBlobStorage,
+    /// AWS Lambda.
+    #[serde(rename = "AWSLambda")]
+    AwsLambda,
+    /// AWS Kinesis Data Streams.
+    #[serde(rename = "AWSKinesisDataStreams")]
+    AwsKinesisDataStreams,
+    /// A schema registry.
+    SchemaRegistry,
+    /// Google Cloud Pub/Sub.
+    #[serde(rename = "GCPPubSub")]
+    GcpPubSub,
+}
+
+impl ConnectionType {
+    /// Every type, in the contract's order.
+    pub const ALL: [ConnectionType; 9] = [
+        ConnectionType::Kafka,
+        ConnectionType::Cluster,
+        ConnectionType::Sample,
+        ConnectionType::Https,
+        ConnectionType::AzureBlobStorage,
+        ConnectionType::AwsLambda,
+        ConnectionType::AwsKinesisDataStreams,
+        ConnectionType::SchemaRegistry,
+        ConnectionType::GcpPubSub,
+    ];
+}
+
+impl Tier {
+    /// Every tier, smallest first.
+    pub const ALL: [Tier; 5] = [Tier::SP2, Tier::SP5, Tier::SP10, Tier::SP30, Tier::SP50];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<T: Serialize>(items: &[T]) -> Vec<String> {
+        items
+            .iter()
+            .map(|t| serde_json::to_value(t).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            .collect()
+    }
+
+    /// The enum values the contract lists at a JSON pointer inside `components/schemas`.
+    fn contract_enum(schema: &str, property: &str) -> Vec<String> {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/atlas-streams-openapi.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
+        let spec: serde_json::Value = serde_json::from_str(&text).expect("the contract is JSON");
+        spec["components"]["schemas"][schema]["properties"][property]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}.{} has an enum", schema, property))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn spellings_match_the_contract() {
+        let mut tiers = names(&Tier::ALL);
+        let mut expected = contract_enum("StreamConfig", "tier");
+        tiers.sort();
+        expected.sort();
+        assert_eq!(tiers, expected);
+        assert_eq!(names(&ConnectionType::ALL), contract_enum("StreamsConnection", "type"));
+    }
+
+    #[test]
+    fn states_use_atlas_names() {
+        assert_eq!(
+            names(&[
+                ProcessorState::Created,
+                ProcessorState::Started,
+                ProcessorState::Paused,
+                ProcessorState::Stopped,
+                ProcessorState::Failed
+            ]),
+            ["CREATED", "STARTED", "PAUSED", "STOPPED", "FAILED"]
+        );
+        assert!(serde_json::from_str::<ProcessorState>("\"RUNNING\"").is_err());
+        assert_eq!(serde_json::from_str::<Tier>("\"SP10\"").ok(), Some(Tier::SP10));
+    }
+}
