@@ -11,7 +11,7 @@ use sluice_pipeline::{WindowKind, WindowSpec};
 use sluice_types::EventTime;
 
 use super::group::{emit_window, Groups};
-use super::stateless::apply_stage;
+use super::stateless::apply_stages;
 use crate::{Event, OpContext, Operator};
 
 #[derive(Debug, Clone)]
@@ -165,19 +165,10 @@ impl Operator for SessionWindowOp {
     }
 
     fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        for ev in batch {
+        // As in time windows: stateless inner stages over the batch, then event by event.
+        for ev in apply_stages(&self.spec.pre_group, &self.name, batch, ctx) {
             self.advance(ev.watermark, out, ctx);
-            let mut staged = vec![ev];
-            for stage in &self.spec.pre_group {
-                let mut next = Vec::with_capacity(staged.len());
-                for e in staged.drain(..) {
-                    apply_stage(stage, &self.name, e, &mut next, ctx);
-                }
-                staged = next;
-            }
-            for e in staged {
-                self.add(e, ctx);
-            }
+            self.add(ev, ctx);
         }
     }
 

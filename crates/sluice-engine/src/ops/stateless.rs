@@ -31,6 +31,18 @@ impl Operator for StatelessOp {
     }
 }
 
+/// Applies stateless stages in order to a whole batch (a window's stages before `$group`).
+pub(crate) fn apply_stages(stages: &[Stage], name: &str, mut batch: Vec<Event>, ctx: &mut OpContext) -> Vec<Event> {
+    for stage in stages {
+        let mut next = Vec::with_capacity(batch.len());
+        for ev in batch {
+            apply_stage(stage, name, ev, &mut next, ctx);
+        }
+        batch = next;
+    }
+    batch
+}
+
 /// Applies one stateless stage to one event, appending results to `out`; failures go to the DLQ.
 pub(crate) fn apply_stage(stage: &Stage, name: &str, mut ev: Event, out: &mut Vec<Event>, ctx: &mut OpContext) {
     let meta = ev.meta.as_deref();

@@ -7,7 +7,7 @@ use sluice_pipeline::{WindowKind, WindowSpec};
 use sluice_types::EventTime;
 
 use super::group::{emit_window, Groups};
-use super::stateless::apply_stage;
+use super::stateless::apply_stages;
 use crate::{Event, OpContext, Operator};
 
 /// A tumbling or hopping window operator.
@@ -88,24 +88,11 @@ impl Operator for TimeWindowOp {
     }
 
     fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        let mut staged = Vec::new();
-        for ev in batch {
+        // The inner stages before $group are stateless, so they run over the whole batch first;
+        // each event keeps the watermark it was read under, so windows close at the same points.
+        for ev in apply_stages(&self.spec.pre_group, &self.name, batch, ctx) {
             self.advance(ev.watermark, out, ctx);
-            if self.spec.pre_group.is_empty() {
-                self.add(ev, ctx);
-                continue;
-            }
-            staged.push(ev);
-            for stage in &self.spec.pre_group {
-                let mut next = Vec::with_capacity(staged.len());
-                for e in staged.drain(..) {
-                    apply_stage(stage, &self.name, e, &mut next, ctx);
-                }
-                staged = next;
-            }
-            for e in staged.drain(..) {
-                self.add(e, ctx);
-            }
+            self.add(ev, ctx);
         }
     }
 
