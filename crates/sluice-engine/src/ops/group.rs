@@ -1,10 +1,13 @@
 //! `$group` state of one window, and producing a window's output through its post-group stages.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 use sluice_mql::accumulator::AccState;
 use sluice_mql::expr::{ExprError, Input, Scope};
 use sluice_mql::{Document, GroupKey, Str, Value};
 use sluice_pipeline::{Stage, WindowSpec};
+use smallvec::SmallVec;
 
 use super::stateless::{apply_stage, count_doc};
 use crate::{Event, OpContext};
@@ -17,7 +20,8 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
-    /// Folds one document into its group.
+    /// Folds one document into its group. Every input is evaluated before any state changes, so a
+    /// document whose expression fails (it goes to the DLQ) leaves no trace in the window.
     pub(crate) fn add(
         &mut self,
         spec: &WindowSpec,
@@ -27,6 +31,10 @@ impl Groups {
     ) -> Result<(), ExprError> {
         let input = Input { root: doc, meta };
         let key = GroupKey(spec.group_id.eval_owned(&input, scope)?);
+        let mut values: SmallVec<[Cow<'_, Value>; 4]> = SmallVec::with_capacity(spec.accumulators.len());
+        for (_, acc) in &spec.accumulators {
+            values.push(acc.evaluate(&input, scope)?);
+        }
         let idx = match self.index.get(&key) {
             Some(i) => *i,
             None => {
@@ -37,8 +45,8 @@ impl Groups {
             }
         };
         let states = &mut self.entries[idx].1;
-        for ((_, acc), state) in spec.accumulators.iter().zip(states.iter_mut()) {
-            acc.accumulate(state, &input, scope)?;
+        for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
+            acc.apply(state, v, &input);
         }
         Ok(())
     }

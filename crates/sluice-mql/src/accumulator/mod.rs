@@ -7,6 +7,8 @@
 mod snapshot;
 mod state;
 
+use std::borrow::Cow;
+
 use crate::expr::{compile, CompileError, Expr, ExprError, Input, Scope, SortSpec};
 use crate::{Document, Value};
 
@@ -206,7 +208,19 @@ impl Accumulator {
 
     /// Evaluates the input for one document and folds it into `state`.
     pub fn accumulate(&self, state: &mut AccState, input: &Input<'_>, scope: &mut Scope) -> Result<(), ExprError> {
-        let v = self.input.eval(input, scope)?;
+        let v = self.evaluate(input, scope)?;
+        self.apply(state, v, input);
+        Ok(())
+    }
+
+    /// Evaluates this accumulator's input for one document, touching no state: a caller with several
+    /// accumulators evaluates them all first, so an error leaves every state as it was.
+    pub fn evaluate<'a>(&'a self, input: &Input<'a>, scope: &mut Scope) -> Result<Cow<'a, Value>, ExprError> {
+        self.input.eval(input, scope)
+    }
+
+    /// Folds an input produced by [`Accumulator::evaluate`] into `state`.
+    pub fn apply(&self, state: &mut AccState, v: Cow<'_, Value>, input: &Input<'_>) {
         match &self.kind {
             AccKind::Top { sort: SortSpec::Fields(fields), .. } => {
                 // The sort key comes from the input document, not from `output`.
@@ -215,7 +229,6 @@ impl Accumulator {
             }
             _ => state.add(&self.kind, &v),
         }
-        Ok(())
     }
 
     /// The accumulated result of a group.
