@@ -160,12 +160,13 @@ impl Executor {
     pub fn step(&mut self) -> Result<StepOutcome, EngineError> {
         let now = (self.config.clock)();
         self.ctx.scope = Scope::new(now);
-        self.records.clear();
-        let status = self.source.poll(self.config.batch_size, &mut self.records)?;
-        let records = std::mem::take(&mut self.records);
+        // The record buffer is taken and given back, so its capacity is reused across batches.
+        let mut records = std::mem::take(&mut self.records);
+        records.clear();
+        let status = self.source.poll(self.config.batch_size, &mut records)?;
         let had_input = !records.is_empty();
         let mut events = Vec::with_capacity(records.len());
-        for rec in records.into_iter() {
+        for rec in records.drain(..) {
             self.stats.input_messages += 1;
             match rec {
                 SourceRecord::Doc(doc, bytes) => {
@@ -186,6 +187,7 @@ impl Executor {
                 }
             }
         }
+        self.records = records;
         if had_input {
             self.last_input_at = Some(now);
         }
