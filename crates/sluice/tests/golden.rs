@@ -57,55 +57,79 @@ fn input_records(dir: &Path, plan: &Plan) -> usize {
     }
 }
 
-fn run_case(dir: &Path, batch_size: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
-    let text = std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?;
-    let plan = parse_pipeline_json(&text).map_err(|e| e.to_string())?;
-    let source = open_input(dir, &plan)?;
-    let (out, dlq) = (TestLog::new(1 << 20), TestLog::new(1 << 20));
-    let mut config = ExecutorConfig::new("golden");
-    config.batch_size = batch_size;
-    config.clock = Arc::new(|| CLOCK_MS);
-    let mut exec = Executor::new(
-        &plan,
-        source,
-        Box::new(MemorySink::new("out", out.clone())),
-        Box::new(MemorySink::new("dlq", dlq.clone())),
-        config,
-    )
-    .map_err(|e| e.to_string())?;
-    exec.run(|_| true, || {}).map_err(|e| e.to_string())?;
-    Ok((out.all(), dlq.all().iter().map(dlq_essentials).collect()))
+/// Output and DLQ logs of one run, and the executors that write into them.
+struct Run<'a> {
+    dir: &'a Path,
+    plan: &'a Plan,
+    out: TestLog,
+    dlq: TestLog,
+}
+
+impl<'a> Run<'a> {
+    fn new(dir: &'a Path, plan: &'a Plan) -> Run<'a> {
+        Run { dir, plan, out: TestLog::new(1 << 20), dlq: TestLog::new(1 << 20) }
+    }
+
+    /// A fresh executor (fresh source, fresh operators) writing into this run's logs.
+    fn executor(&self, batch_size: usize) -> Result<Executor, String> {
+        let mut config = ExecutorConfig::new("golden");
+        config.batch_size = batch_size;
+        config.clock = Arc::new(|| CLOCK_MS);
+        Executor::new(
+            self.plan,
+            open_input(self.dir, self.plan)?,
+            Box::new(MemorySink::new("out", self.out.clone())),
+            Box::new(MemorySink::new("dlq", self.dlq.clone())),
+            config,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn results(&self) -> (Vec<Document>, Vec<Document>) {
+        (self.out.all(), self.dlq.all().iter().map(dlq_essentials).collect())
+    }
+}
+
+fn run_case(dir: &Path, plan: &Plan, batch_size: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
+    let run = Run::new(dir, plan);
+    run.executor(batch_size)?.run(|_| true, || {}).map_err(|e| e.to_string())?;
+    Ok(run.results())
 }
 
 /// Runs a case with batches of one record, stops after `stop_after` records, snapshots, restores
 /// the snapshot into a fresh executor (fresh source, fresh operators) and finishes the run.
-fn run_interrupted(dir: &Path, stop_after: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
-    let text = std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?;
-    let plan = parse_pipeline_json(&text).map_err(|e| e.to_string())?;
-    let (out, dlq) = (TestLog::new(1 << 20), TestLog::new(1 << 20));
-    let make = || -> Result<Executor, String> {
-        let mut config = ExecutorConfig::new("golden");
-        config.batch_size = 1;
-        config.clock = Arc::new(|| CLOCK_MS);
-        Executor::new(
-            &plan,
-            open_input(dir, &plan)?,
-            Box::new(MemorySink::new("out", out.clone())),
-            Box::new(MemorySink::new("dlq", dlq.clone())),
-            config,
-        )
-        .map_err(|e| e.to_string())
-    };
-    let mut first = make()?;
+fn run_interrupted(dir: &Path, plan: &Plan, stop_after: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
+    let run = Run::new(dir, plan);
+    let mut first = run.executor(1)?;
     for _ in 0..stop_after {
         first.step().map_err(|e| e.to_string())?;
     }
     let checkpoint = first.snapshot();
     drop(first);
-    let mut second = make()?;
+    let mut second = run.executor(1)?;
     second.restore(&checkpoint).map_err(|e| e.to_string())?;
     second.run(|_| true, || {}).map_err(|e| e.to_string())?;
-    Ok((out.all(), dlq.all().iter().map(dlq_essentials).collect()))
+    Ok(run.results())
+}
+
+/// Compares one run's output and DLQ with the case's expectations; `label` says which run.
+fn compare(
+    label: &str,
+    got: (Vec<Document>, Vec<Document>),
+    expected: &[Document],
+    expected_dlq: Option<&[Document]>,
+) -> Result<(), String> {
+    let (out, dlq) = got;
+    if out != expected {
+        return Err(format!("{}: output differs\n--- got:\n{}\n--- expected:\n{}", label, show(&out), show(expected)));
+    }
+    match expected_dlq {
+        Some(exp) if dlq != exp => {
+            Err(format!("{}: DLQ differs\n--- got:\n{}\n--- expected:\n{}", label, show(&dlq), show(exp)))
+        }
+        None if !dlq.is_empty() => Err(format!("{}: unexpected DLQ records:\n{}", label, show(&dlq))),
+        _ => Ok(()),
+    }
 }
 
 fn show(docs: &[Document]) -> String {
@@ -123,57 +147,20 @@ fn check_case(dir: &Path) -> Result<(), String> {
             Err(e) => Err(format!("wrong error:\n  got:      {}\n  expected: {}", e, expected.trim())),
         };
     }
+    let text = std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?;
+    let plan = parse_pipeline_json(&text).map_err(|e| e.to_string())?;
     let expected = read_jsonl(&dir.join("expected.jsonl"));
     let dlq_file = dir.join("expected_dlq.jsonl");
-    let expected_dlq = if dlq_file.exists() {
-        Some(read_jsonl(&dlq_file).iter().map(dlq_essentials).collect::<Vec<_>>())
-    } else {
-        None
-    };
+    let expected_dlq: Option<Vec<Document>> =
+        dlq_file.exists().then(|| read_jsonl(&dlq_file).iter().map(dlq_essentials).collect());
     for batch in [1, 7, 1024] {
-        let (out, dlq) = run_case(dir, batch)?;
-        if out != expected {
-            return Err(format!(
-                "batch size {}: output differs\n--- got:\n{}\n--- expected:\n{}",
-                batch,
-                show(&out),
-                show(&expected)
-            ));
-        }
-        match &expected_dlq {
-            Some(exp) if &dlq != exp => {
-                return Err(format!(
-                    "batch size {}: DLQ differs\n--- got:\n{}\n--- expected:\n{}",
-                    batch,
-                    show(&dlq),
-                    show(exp)
-                ))
-            }
-            None if !dlq.is_empty() => {
-                return Err(format!("batch size {}: unexpected DLQ records:\n{}", batch, show(&dlq)))
-            }
-            _ => {}
-        }
+        let got = run_case(dir, &plan, batch)?;
+        compare(&format!("batch size {}", batch), got, &expected, expected_dlq.as_deref())?;
     }
     // Stopping anywhere and restoring from the snapshot must give the uninterrupted result.
-    let plan = parse_pipeline_json(&std::fs::read_to_string(dir.join("pipeline.json")).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let records = input_records(dir, &plan);
-    for stop_after in 1..records {
-        let (out, dlq) = run_interrupted(dir, stop_after)?;
-        if out != expected {
-            return Err(format!(
-                "restored after {} records: output differs\n--- got:\n{}\n--- expected:\n{}",
-                stop_after,
-                show(&out),
-                show(&expected)
-            ));
-        }
-        if let Some(exp) = &expected_dlq {
-            if &dlq != exp {
-                return Err(format!("restored after {} records: DLQ differs\n--- got:\n{}", stop_after, show(&dlq)));
-            }
-        }
+    for stop_after in 1..input_records(dir, &plan) {
+        let got = run_interrupted(dir, &plan, stop_after)?;
+        compare(&format!("restored after {} records", stop_after), got, &expected, expected_dlq.as_deref())?;
     }
     Ok(())
 }
