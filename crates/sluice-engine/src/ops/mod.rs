@@ -5,6 +5,7 @@ mod project;
 mod session_window;
 mod stateless;
 mod time_window;
+mod window_protocol;
 
 pub(crate) use session_window::SessionWindowOp;
 pub(crate) use stateless::StatelessOp;

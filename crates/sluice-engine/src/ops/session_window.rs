@@ -11,7 +11,7 @@ use sluice_pipeline::{WindowKind, WindowSpec};
 use sluice_types::EventTime;
 
 use super::group::{emit_window, Groups};
-use super::stateless::apply_stages;
+use super::window_protocol::EventTimeWindows;
 use crate::{Event, OpContext, Operator};
 
 #[derive(Debug, Clone)]
@@ -48,6 +48,51 @@ impl SessionWindowOp {
             order: Vec::new(),
             watermark: i64::MIN,
         }
+    }
+
+    fn session_value(s: &Session) -> Value {
+        let events = s
+            .events
+            .iter()
+            .map(|(d, m)| {
+                Value::Array(vec![
+                    Value::Document(d.clone()),
+                    m.as_deref().map_or(Value::Null, |m| Value::Document(m.clone())),
+                ])
+            })
+            .collect();
+        Value::Array(vec![Value::Int64(s.start), Value::Int64(s.last), Value::Array(events)])
+    }
+
+    fn session_from(v: &Value) -> Result<Session, String> {
+        let [start, last, events] = v.as_array().ok_or("session must be an array")? else {
+            return Err("session must be [start, last, events]".into());
+        };
+        let events = events
+            .as_array()
+            .ok_or("session events must be an array")?
+            .iter()
+            .map(|e| match e.as_array() {
+                Some([Value::Document(d), Value::Document(m)]) => Ok((d.clone(), Some(Box::new(m.clone())))),
+                Some([Value::Document(d), _]) => Ok((d.clone(), None)),
+                _ => Err("session event must be [doc, meta]".to_string()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Session {
+            start: start.as_exact_i64().ok_or("session start must be an integer")?,
+            last: last.as_exact_i64().ok_or("session last must be an integer")?,
+            events,
+        })
+    }
+}
+
+impl EventTimeWindows for SessionWindowOp {
+    fn stage_name(&self) -> &str {
+        &self.name
+    }
+
+    fn pre_group(&self) -> &[sluice_pipeline::Stage] {
+        &self.spec.pre_group
     }
 
     fn advance(&mut self, wm: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {
@@ -122,41 +167,6 @@ impl SessionWindowOp {
         rest.sort_by_key(|s| s.start);
         *sessions = rest;
     }
-
-    fn session_value(s: &Session) -> Value {
-        let events = s
-            .events
-            .iter()
-            .map(|(d, m)| {
-                Value::Array(vec![
-                    Value::Document(d.clone()),
-                    m.as_deref().map_or(Value::Null, |m| Value::Document(m.clone())),
-                ])
-            })
-            .collect();
-        Value::Array(vec![Value::Int64(s.start), Value::Int64(s.last), Value::Array(events)])
-    }
-
-    fn session_from(v: &Value) -> Result<Session, String> {
-        let [start, last, events] = v.as_array().ok_or("session must be an array")? else {
-            return Err("session must be [start, last, events]".into());
-        };
-        let events = events
-            .as_array()
-            .ok_or("session events must be an array")?
-            .iter()
-            .map(|e| match e.as_array() {
-                Some([Value::Document(d), Value::Document(m)]) => Ok((d.clone(), Some(Box::new(m.clone())))),
-                Some([Value::Document(d), _]) => Ok((d.clone(), None)),
-                _ => Err("session event must be [doc, meta]".to_string()),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Session {
-            start: start.as_exact_i64().ok_or("session start must be an integer")?,
-            last: last.as_exact_i64().ok_or("session last must be an integer")?,
-            events,
-        })
-    }
 }
 
 impl Operator for SessionWindowOp {
@@ -165,11 +175,7 @@ impl Operator for SessionWindowOp {
     }
 
     fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        // As in time windows: stateless inner stages over the batch, then event by event.
-        for ev in apply_stages(&self.spec.pre_group, &self.name, batch, ctx) {
-            self.advance(ev.watermark, out, ctx);
-            self.add(ev, ctx);
-        }
+        self.process_batch(batch, out, ctx);
     }
 
     fn on_watermark(&mut self, watermark: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {

@@ -7,7 +7,7 @@ use sluice_pipeline::{WindowKind, WindowSpec};
 use sluice_types::EventTime;
 
 use super::group::{emit_window, Groups};
-use super::stateless::apply_stages;
+use super::window_protocol::EventTimeWindows;
 use crate::{Event, OpContext, Operator};
 
 /// A tumbling or hopping window operator.
@@ -32,6 +32,20 @@ impl TimeWindowOp {
         TimeWindowOp { name: name.to_string(), spec, size, hop, offset, windows: BTreeMap::new(), watermark: i64::MIN }
     }
 
+    fn closed(&self, start: i64) -> bool {
+        start.saturating_add(self.size).saturating_add(self.spec.allowed_lateness_ms) <= self.watermark
+    }
+}
+
+impl EventTimeWindows for TimeWindowOp {
+    fn stage_name(&self) -> &str {
+        &self.name
+    }
+
+    fn pre_group(&self) -> &[sluice_pipeline::Stage] {
+        &self.spec.pre_group
+    }
+
     /// Closes every window whose end plus allowed lateness the watermark has reached.
     fn advance(&mut self, wm: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {
         if wm <= self.watermark {
@@ -47,10 +61,6 @@ impl TimeWindowOp {
                 emit_window(&self.spec, &self.name, &groups, start, end, out, ctx);
             }
         }
-    }
-
-    fn closed(&self, start: i64) -> bool {
-        start.saturating_add(self.size).saturating_add(self.spec.allowed_lateness_ms) <= self.watermark
     }
 
     fn add(&mut self, ev: Event, ctx: &mut OpContext) {
@@ -88,12 +98,7 @@ impl Operator for TimeWindowOp {
     }
 
     fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        // The inner stages before $group are stateless, so they run over the whole batch first;
-        // each event keeps the watermark it was read under, so windows close at the same points.
-        for ev in apply_stages(&self.spec.pre_group, &self.name, batch, ctx) {
-            self.advance(ev.watermark, out, ctx);
-            self.add(ev, ctx);
-        }
+        self.process_batch(batch, out, ctx);
     }
 
     fn on_watermark(&mut self, watermark: EventTime, out: &mut Vec<Event>, ctx: &mut OpContext) {
