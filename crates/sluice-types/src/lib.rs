@@ -4,9 +4,11 @@
 //! Everything else may depend on this crate; it depends on nothing that does I/O.
 
 mod interval;
+mod role;
 mod time;
 mod vocabulary;
 
 pub use interval::{Interval, IntervalError, TimeUnit};
+pub use role::Role;
 pub use time::{EventTime, Watermark};
 pub use vocabulary::{ConnectionType, ProcessorState, Tier};

@@ -20,6 +20,32 @@ pub enum ProcessorState {
     Failed,
 }
 
+impl ProcessorState {
+    /// The Atlas spelling (`STARTED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessorState::Created => "CREATED",
+            ProcessorState::Started => "STARTED",
+            ProcessorState::Paused => "PAUSED",
+            ProcessorState::Stopped => "STOPPED",
+            ProcessorState::Failed => "FAILED",
+        }
+    }
+
+    /// Parses the Atlas spelling.
+    pub fn parse(s: &str) -> Option<ProcessorState> {
+        [
+            ProcessorState::Created,
+            ProcessorState::Started,
+            ProcessorState::Paused,
+            ProcessorState::Stopped,
+            ProcessorState::Failed,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
 /// A stream processing tier (`streamConfig.tier`, `:startWith` `tier`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Tier {
@@ -62,6 +88,26 @@ pub enum ConnectionType {
 }
 
 impl ConnectionType {
+    /// The contract spelling (`Kafka`, `AWSLambda`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionType::Kafka => "Kafka",
+            ConnectionType::Cluster => "Cluster",
+            ConnectionType::Sample => "Sample",
+            ConnectionType::Https => "Https",
+            ConnectionType::AzureBlobStorage => "AzureBlobStorage",
+            ConnectionType::AwsLambda => "AWSLambda",
+            ConnectionType::AwsKinesisDataStreams => "AWSKinesisDataStreams",
+            ConnectionType::SchemaRegistry => "SchemaRegistry",
+            ConnectionType::GcpPubSub => "GCPPubSub",
+        }
+    }
+
+    /// Parses the contract spelling.
+    pub fn parse(s: &str) -> Option<ConnectionType> {
+        ConnectionType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
     /// Every type, in the contract's order.
     pub const ALL: [ConnectionType; 9] = [
         ConnectionType::Kafka,
@@ -79,6 +125,22 @@ impl ConnectionType {
 impl Tier {
     /// Every tier, smallest first.
     pub const ALL: [Tier; 5] = [Tier::SP2, Tier::SP5, Tier::SP10, Tier::SP30, Tier::SP50];
+
+    /// The contract spelling (`SP10`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::SP2 => "SP2",
+            Tier::SP5 => "SP5",
+            Tier::SP10 => "SP10",
+            Tier::SP30 => "SP30",
+            Tier::SP50 => "SP50",
+        }
+    }
+
+    /// Parses the contract spelling.
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +176,12 @@ mod tests {
         expected.sort();
         assert_eq!(tiers, expected);
         assert_eq!(names(&ConnectionType::ALL), contract_enum("StreamsConnection", "type"));
+        for t in ConnectionType::ALL {
+            assert_eq!(ConnectionType::parse(&names(&[t])[0]), Some(t));
+        }
+        for t in Tier::ALL {
+            assert_eq!(Tier::parse(&names(&[t])[0]), Some(t));
+        }
     }
 
     #[test]

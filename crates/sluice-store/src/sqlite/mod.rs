@@ -1,0 +1,61 @@
+//! The embedded SQLite store (WAL, synchronous=FULL: an acknowledged write survives a crash).
+
+mod migrate;
+mod rows;
+mod store_impl;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::{StoreError, StoreResult};
+
+/// Metadata in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(backend)?;
+        Self::ready(pool).await
+    }
+
+    /// A private in-memory database (tests).
+    pub async fn open_in_memory() -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend)?.foreign_keys(true);
+        // One connection: every connection to `:memory:` is a database of its own.
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.map_err(backend)?;
+        Self::ready(pool).await
+    }
+
+    async fn ready(pool: SqlitePool) -> StoreResult<SqliteStore> {
+        migrate::apply(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The schema version now in force.
+    pub async fn schema_version(&self) -> StoreResult<i64> {
+        migrate::current_version(&self.pool).await
+    }
+}
+
+/// Maps a driver error: unique violations are conflicts, the rest backend failures.
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Backend(e.to_string()),
+    }
+}

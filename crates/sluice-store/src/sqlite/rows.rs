@@ -1,0 +1,135 @@
+//! From SQLite rows to model records. A stored value that no longer parses is a backend error.
+
+use serde_json::Value as Json;
+use sluice_types::{ConnectionType, ProcessorState, Role, Tier};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::backend;
+use crate::model::*;
+use crate::{StoreError, StoreResult};
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Backend(format!("stored {} '{}' does not parse", what, v))
+}
+
+fn text(r: &SqliteRow, col: &str) -> StoreResult<String> {
+    r.try_get::<String, _>(col).map_err(backend)
+}
+
+fn int(r: &SqliteRow, col: &str) -> StoreResult<i64> {
+    r.try_get::<i64, _>(col).map_err(backend)
+}
+
+fn json(r: &SqliteRow, col: &str) -> StoreResult<Json> {
+    let s = text(r, col)?;
+    serde_json::from_str(&s).map_err(|_| corrupt(col, &s))
+}
+
+/// Roles are stored as a comma-separated list of Atlas names.
+pub(super) fn roles_to_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn roles(r: &SqliteRow) -> StoreResult<Vec<Role>> {
+    let s = text(r, "roles")?;
+    s.split(',').filter(|x| !x.is_empty()).map(|x| Role::parse(x).ok_or_else(|| corrupt("role", x))).collect()
+}
+
+fn tier(s: &str) -> StoreResult<Tier> {
+    Tier::parse(s).ok_or_else(|| corrupt("tier", s))
+}
+
+pub(super) fn project(r: &SqliteRow) -> StoreResult<Project> {
+    Ok(Project {
+        id: text(r, "id")?,
+        name: text(r, "name")?,
+        org_id: text(r, "org_id")?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn api_key(r: &SqliteRow) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        public_key: text(r, "public_key")?,
+        project_id: text(r, "project_id")?,
+        roles: roles(r)?,
+        ha1_md5: text(r, "ha1_md5")?,
+        ha1_sha256: text(r, "ha1_sha256")?,
+        description: text(r, "description")?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn service_account(r: &SqliteRow) -> StoreResult<ServiceAccount> {
+    Ok(ServiceAccount {
+        client_id: text(r, "client_id")?,
+        project_id: text(r, "project_id")?,
+        roles: roles(r)?,
+        secret_salt: text(r, "secret_salt")?,
+        secret_hash: text(r, "secret_hash")?,
+        description: text(r, "description")?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn workspace(r: &SqliteRow) -> StoreResult<Workspace> {
+    Ok(Workspace {
+        id: text(r, "id")?,
+        group_id: text(r, "group_id")?,
+        name: text(r, "name")?,
+        cloud_provider: text(r, "cloud_provider")?,
+        region: text(r, "region")?,
+        tier: tier(&text(r, "tier")?)?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn connection(r: &SqliteRow) -> StoreResult<Connection> {
+    let t = text(r, "type")?;
+    Ok(Connection {
+        id: text(r, "id")?,
+        workspace_id: text(r, "workspace_id")?,
+        name: text(r, "name")?,
+        ctype: ConnectionType::parse(&t).ok_or_else(|| corrupt("connection type", &t))?,
+        config: json(r, "config")?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn processor(r: &SqliteRow) -> StoreResult<Processor> {
+    let state = text(r, "state")?;
+    let tier_text: Option<String> = r.try_get("tier").map_err(backend)?;
+    Ok(Processor {
+        id: text(r, "id")?,
+        workspace_id: text(r, "workspace_id")?,
+        name: text(r, "name")?,
+        pipeline: json(r, "pipeline")?,
+        options: json(r, "options")?,
+        tier: tier_text.as_deref().map(tier).transpose()?,
+        state: ProcessorState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        error_msg: r.try_get("error_msg").map_err(backend)?,
+        created_at: int(r, "created_at")?,
+        updated_at: int(r, "updated_at")?,
+    })
+}
+
+pub(super) fn network(r: &SqliteRow) -> StoreResult<NetworkResource> {
+    let kind = text(r, "kind")?;
+    Ok(NetworkResource {
+        id: text(r, "id")?,
+        group_id: text(r, "group_id")?,
+        kind: match kind.as_str() {
+            "privateLink" => NetworkKind::PrivateLink,
+            "vpcPeering" => NetworkKind::VpcPeering,
+            _ => return Err(corrupt("network kind", &kind)),
+        },
+        body: json(r, "body")?,
+        state: text(r, "state")?,
+        created_at: int(r, "created_at")?,
+    })
+}
+
+pub(super) fn log_event(r: &SqliteRow, kind: LogKind) -> StoreResult<LogEvent> {
+    Ok(LogEvent { workspace_id: text(r, "workspace_id")?, kind, at_ms: int(r, "at_ms")?, line: text(r, "line")? })
+}

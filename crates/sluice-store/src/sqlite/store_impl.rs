@@ -1,0 +1,309 @@
+//! [`MetadataStore`] on SQLite.
+
+use async_trait::async_trait;
+use sluice_types::ProcessorState;
+use sqlx::sqlite::{SqliteQueryResult, SqliteRow};
+
+use super::rows::{self, roles_to_text};
+use super::{backend, SqliteStore};
+use crate::model::*;
+use crate::{MetadataStore, StoreError, StoreResult};
+
+/// An UPDATE or DELETE that touched no row names a record that does not exist.
+fn one_row(r: SqliteQueryResult) -> StoreResult<()> {
+    if r.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+fn all<T>(rows: Vec<SqliteRow>, f: impl Fn(&SqliteRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// A query with its bound arguments.
+type Q<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+impl SqliteStore {
+    async fn fetch_one<'q>(&self, q: Q<'q>) -> StoreResult<SqliteRow> {
+        q.fetch_optional(&self.pool).await.map_err(backend)?.ok_or(StoreError::NotFound)
+    }
+
+    async fn fetch_all<'q>(&self, q: Q<'q>) -> StoreResult<Vec<SqliteRow>> {
+        q.fetch_all(&self.pool).await.map_err(backend)
+    }
+
+    async fn exec<'q>(&self, q: Q<'q>) -> StoreResult<SqliteQueryResult> {
+        q.execute(&self.pool).await.map_err(backend)
+    }
+}
+
+const INSERT_CONNECTION: &str =
+    "INSERT INTO connections (id, workspace_id, name, type, config, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+fn insert_connection(c: &Connection) -> Q<'_> {
+    sqlx::query(INSERT_CONNECTION)
+        .bind(&c.id)
+        .bind(&c.workspace_id)
+        .bind(&c.name)
+        .bind(c.ctype.as_str())
+        .bind(c.config.to_string())
+        .bind(c.created_at)
+}
+
+#[async_trait]
+impl MetadataStore for SqliteStore {
+    async fn insert_project(&self, p: &Project) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO projects (id, name, org_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.org_id)
+            .bind(p.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn project(&self, id: &str) -> StoreResult<Project> {
+        rows::project(&self.fetch_one(sqlx::query("SELECT * FROM projects WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn projects(&self) -> StoreResult<Vec<Project>> {
+        all(self.fetch_all(sqlx::query("SELECT * FROM projects ORDER BY created_at, id")).await?, rows::project)
+    }
+
+    async fn insert_api_key(&self, k: &ApiKey) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT INTO api_keys (public_key, project_id, roles, ha1_md5, ha1_sha256, description, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.public_key)
+        .bind(&k.project_id)
+        .bind(roles_to_text(&k.roles))
+        .bind(&k.ha1_md5)
+        .bind(&k.ha1_sha256)
+        .bind(&k.description)
+        .bind(k.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn api_key(&self, public_key: &str) -> StoreResult<ApiKey> {
+        rows::api_key(
+            &self.fetch_one(sqlx::query("SELECT * FROM api_keys WHERE public_key = ?").bind(public_key)).await?,
+        )
+    }
+
+    async fn insert_service_account(&self, s: &ServiceAccount) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT INTO service_accounts (client_id, project_id, roles, secret_salt, secret_hash, description, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.client_id)
+        .bind(&s.project_id)
+        .bind(roles_to_text(&s.roles))
+        .bind(&s.secret_salt)
+        .bind(&s.secret_hash)
+        .bind(&s.description)
+        .bind(s.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn service_account(&self, client_id: &str) -> StoreResult<ServiceAccount> {
+        let q = sqlx::query("SELECT * FROM service_accounts WHERE client_id = ?").bind(client_id);
+        rows::service_account(&self.fetch_one(q).await?)
+    }
+
+    async fn insert_workspace(&self, w: &Workspace, connections: &[Connection]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO workspaces (id, group_id, name, cloud_provider, region, tier, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&w.id)
+        .bind(&w.group_id)
+        .bind(&w.name)
+        .bind(&w.cloud_provider)
+        .bind(&w.region)
+        .bind(w.tier.as_str())
+        .bind(w.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for c in connections {
+            insert_connection(c).execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn workspace(&self, group_id: &str, name: &str) -> StoreResult<Workspace> {
+        let q = sqlx::query("SELECT * FROM workspaces WHERE group_id = ? AND name = ?").bind(group_id).bind(name);
+        rows::workspace(&self.fetch_one(q).await?)
+    }
+
+    async fn workspace_by_id(&self, id: &str) -> StoreResult<Workspace> {
+        rows::workspace(&self.fetch_one(sqlx::query("SELECT * FROM workspaces WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn workspaces(&self, group_id: &str) -> StoreResult<Vec<Workspace>> {
+        let q = sqlx::query("SELECT * FROM workspaces WHERE group_id = ? ORDER BY name").bind(group_id);
+        all(self.fetch_all(q).await?, rows::workspace)
+    }
+
+    async fn update_workspace(&self, w: &Workspace) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE workspaces SET name = ?, cloud_provider = ?, region = ?, tier = ? WHERE id = ?")
+            .bind(&w.name)
+            .bind(&w.cloud_provider)
+            .bind(&w.region)
+            .bind(w.tier.as_str())
+            .bind(&w.id);
+        one_row(self.exec(q).await?)
+    }
+
+    async fn delete_workspace(&self, id: &str) -> StoreResult<()> {
+        one_row(self.exec(sqlx::query("DELETE FROM workspaces WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn insert_connection(&self, c: &Connection) -> StoreResult<()> {
+        self.exec(insert_connection(c)).await.map(|_| ())
+    }
+
+    async fn connection(&self, workspace_id: &str, name: &str) -> StoreResult<Connection> {
+        let q =
+            sqlx::query("SELECT * FROM connections WHERE workspace_id = ? AND name = ?").bind(workspace_id).bind(name);
+        rows::connection(&self.fetch_one(q).await?)
+    }
+
+    async fn connections(&self, workspace_id: &str) -> StoreResult<Vec<Connection>> {
+        let q = sqlx::query("SELECT * FROM connections WHERE workspace_id = ? ORDER BY name").bind(workspace_id);
+        all(self.fetch_all(q).await?, rows::connection)
+    }
+
+    async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE connections SET name = ?, type = ?, config = ? WHERE id = ?")
+            .bind(&c.name)
+            .bind(c.ctype.as_str())
+            .bind(c.config.to_string())
+            .bind(&c.id);
+        one_row(self.exec(q).await?)
+    }
+
+    async fn delete_connection(&self, id: &str) -> StoreResult<()> {
+        one_row(self.exec(sqlx::query("DELETE FROM connections WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn insert_processor(&self, p: &Processor) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT INTO processors (id, workspace_id, name, pipeline, options, tier, state, error_msg, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&p.id)
+        .bind(&p.workspace_id)
+        .bind(&p.name)
+        .bind(p.pipeline.to_string())
+        .bind(p.options.to_string())
+        .bind(p.tier.map(|t| t.as_str()))
+        .bind(p.state.as_str())
+        .bind(&p.error_msg)
+        .bind(p.created_at)
+        .bind(p.updated_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn processor(&self, workspace_id: &str, name: &str) -> StoreResult<Processor> {
+        let q =
+            sqlx::query("SELECT * FROM processors WHERE workspace_id = ? AND name = ?").bind(workspace_id).bind(name);
+        rows::processor(&self.fetch_one(q).await?)
+    }
+
+    async fn processor_by_id(&self, id: &str) -> StoreResult<Processor> {
+        rows::processor(&self.fetch_one(sqlx::query("SELECT * FROM processors WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn processors(&self, workspace_id: &str) -> StoreResult<Vec<Processor>> {
+        let q = sqlx::query("SELECT * FROM processors WHERE workspace_id = ? ORDER BY name").bind(workspace_id);
+        all(self.fetch_all(q).await?, rows::processor)
+    }
+
+    async fn processors_in_state(&self, state: ProcessorState) -> StoreResult<Vec<Processor>> {
+        let q = sqlx::query("SELECT * FROM processors WHERE state = ? ORDER BY created_at, id").bind(state.as_str());
+        all(self.fetch_all(q).await?, rows::processor)
+    }
+
+    async fn update_processor(&self, p: &Processor) -> StoreResult<()> {
+        let q = sqlx::query(
+            "UPDATE processors SET name = ?, pipeline = ?, options = ?, tier = ?, state = ?, error_msg = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(&p.name)
+        .bind(p.pipeline.to_string())
+        .bind(p.options.to_string())
+        .bind(p.tier.map(|t| t.as_str()))
+        .bind(p.state.as_str())
+        .bind(&p.error_msg)
+        .bind(p.updated_at)
+        .bind(&p.id);
+        one_row(self.exec(q).await?)
+    }
+
+    async fn delete_processor(&self, id: &str) -> StoreResult<()> {
+        one_row(self.exec(sqlx::query("DELETE FROM processors WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn insert_network(&self, r: &NetworkResource) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT INTO network_resources (id, group_id, kind, body, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.id)
+        .bind(&r.group_id)
+        .bind(r.kind.as_str())
+        .bind(r.body.to_string())
+        .bind(&r.state)
+        .bind(r.created_at);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn network(&self, group_id: &str, kind: NetworkKind, id: &str) -> StoreResult<NetworkResource> {
+        let q = sqlx::query("SELECT * FROM network_resources WHERE group_id = ? AND kind = ? AND id = ?")
+            .bind(group_id)
+            .bind(kind.as_str())
+            .bind(id);
+        rows::network(&self.fetch_one(q).await?)
+    }
+
+    async fn networks(&self, group_id: &str, kind: NetworkKind) -> StoreResult<Vec<NetworkResource>> {
+        let q = sqlx::query("SELECT * FROM network_resources WHERE group_id = ? AND kind = ? ORDER BY created_at, id")
+            .bind(group_id)
+            .bind(kind.as_str());
+        all(self.fetch_all(q).await?, rows::network)
+    }
+
+    async fn update_network(&self, r: &NetworkResource) -> StoreResult<()> {
+        let q = sqlx::query("UPDATE network_resources SET body = ?, state = ? WHERE id = ?")
+            .bind(r.body.to_string())
+            .bind(&r.state)
+            .bind(&r.id);
+        one_row(self.exec(q).await?)
+    }
+
+    async fn delete_network(&self, id: &str) -> StoreResult<()> {
+        one_row(self.exec(sqlx::query("DELETE FROM network_resources WHERE id = ?").bind(id)).await?)
+    }
+
+    async fn append_log(&self, e: &LogEvent) -> StoreResult<()> {
+        let q = sqlx::query("INSERT INTO log_events (workspace_id, kind, at_ms, line) VALUES (?, ?, ?, ?)")
+            .bind(&e.workspace_id)
+            .bind(e.kind.as_str())
+            .bind(e.at_ms)
+            .bind(&e.line);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn logs(&self, workspace_id: &str, kind: LogKind, from_ms: i64, to_ms: i64) -> StoreResult<Vec<LogEvent>> {
+        let q = sqlx::query(
+            "SELECT * FROM log_events WHERE workspace_id = ? AND kind = ? AND at_ms >= ? AND at_ms <= ? ORDER BY seq",
+        )
+        .bind(workspace_id)
+        .bind(kind.as_str())
+        .bind(from_ms)
+        .bind(to_ms);
+        all(self.fetch_all(q).await?, |r| rows::log_event(r, kind))
+    }
+}
