@@ -1,0 +1,322 @@
+//! The controller: the only place that changes a processor's state. It asks the transition
+//! table, writes the new state to the store, and starts or stops the engine run to match.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::Value as Json;
+use sluice_connectors::TestLog;
+use sluice_mql::Document;
+use sluice_pipeline::{parse_pipeline_json, Plan};
+use sluice_store::{LogEvent, LogKind, MetadataStore, Processor, StoreError, Workspace};
+use sluice_types::{ProcessorState, Tier};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::ids::{new_id, now_ms};
+use crate::lifecycle::{transition, Action, TransitionError};
+use crate::resolve;
+use crate::runner::{executor, Exit, ExitReason, LiveStats, Running, SAMPLE_CAPACITY};
+
+/// Why a lifecycle request was refused or failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ControlError {
+    /// No processor of that name in the workspace.
+    #[error("processor not found")]
+    NotFound,
+    /// A processor of that name already exists in the workspace.
+    #[error("a processor with this name already exists")]
+    Duplicate,
+    /// The pipeline or options do not validate (the engine's message).
+    #[error("{0}")]
+    Invalid(String),
+    /// The action is not allowed in the processor's state.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The processor could not be started (its connections cannot be opened).
+    #[error("{0}")]
+    StartFailed(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ControlError {
+    fn from(e: StoreError) -> ControlError {
+        match e {
+            StoreError::NotFound => ControlError::NotFound,
+            StoreError::Conflict => ControlError::Duplicate,
+            other => ControlError::Store(other),
+        }
+    }
+}
+
+/// What `:startWith` may ask.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartOptions {
+    /// Run on this tier from now on.
+    pub tier: Option<Tier>,
+    /// `false`: drop any saved state and start fresh.
+    pub resume_from_checkpoint: Option<bool>,
+    /// Where a change-stream source starts (an ISO date-time).
+    pub start_at_operation_time: Option<String>,
+}
+
+/// A change to a processor (PATCH).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Modification {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new pipeline.
+    pub pipeline: Option<Json>,
+    /// New options.
+    pub options: Option<Json>,
+}
+
+/// Owns every running processor of this server.
+pub struct Controller {
+    store: Arc<dyn MetadataStore>,
+    running: Mutex<HashMap<String, Running>>,
+    // Lifecycle requests run one at a time: a start and a stop of one processor never interleave.
+    lifecycle: tokio::sync::Mutex<()>,
+    exits: UnboundedSender<Exit>,
+    next_run: std::sync::atomic::AtomicU64,
+}
+
+impl Controller {
+    /// A controller over `store`; it watches its runs' ends on a task of the current runtime.
+    pub fn new(store: Arc<dyn MetadataStore>) -> Arc<Controller> {
+        let (tx, rx) = unbounded_channel();
+        let c = Arc::new(Controller {
+            store,
+            running: Mutex::new(HashMap::new()),
+            lifecycle: tokio::sync::Mutex::new(()),
+            exits: tx,
+            next_run: std::sync::atomic::AtomicU64::new(1),
+        });
+        tokio::spawn(watch_exits(Arc::downgrade(&c), rx));
+        c
+    }
+
+    /// The store the controller writes to.
+    pub fn store(&self) -> &Arc<dyn MetadataStore> {
+        &self.store
+    }
+
+    /// Parses and checks a pipeline against the workspace's connections.
+    pub async fn validate(&self, ws: &Workspace, pipeline: &Json, options: &Json) -> Result<Plan, ControlError> {
+        if !pipeline.is_array() {
+            return Err(ControlError::Invalid("pipeline must be an array of stages".into()));
+        }
+        if !options.is_object() {
+            return Err(ControlError::Invalid("options must be an object".into()));
+        }
+        let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let conns = self.store.connections(&ws.id).await?;
+        resolve::check_connections(&plan, options, &conns).map_err(ControlError::Invalid)?;
+        Ok(plan)
+    }
+
+    /// Creates a processor in state CREATED.
+    pub async fn create(
+        &self,
+        ws: &Workspace,
+        name: &str,
+        pipeline: Json,
+        options: Json,
+    ) -> Result<Processor, ControlError> {
+        self.validate(ws, &pipeline, &options).await?;
+        let now = now_ms();
+        let p = Processor {
+            id: new_id(),
+            workspace_id: ws.id.clone(),
+            name: name.to_string(),
+            pipeline,
+            options,
+            tier: None,
+            state: ProcessorState::Created,
+            error_msg: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_processor(&p).await?;
+        Ok(p)
+    }
+
+    /// Changes the name, pipeline or options of a processor that is not running.
+    pub async fn modify(&self, ws: &Workspace, name: &str, m: Modification) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut p = self.store.processor(&ws.id, name).await?;
+        transition(p.state, Action::Modify)?;
+        let pipeline = m.pipeline.unwrap_or_else(|| p.pipeline.clone());
+        let options = m.options.unwrap_or_else(|| p.options.clone());
+        self.validate(ws, &pipeline, &options).await?;
+        p.name = m.name.unwrap_or(p.name);
+        p.pipeline = pipeline;
+        p.options = options;
+        p.updated_at = now_ms();
+        self.store.update_processor(&p).await?;
+        Ok(p)
+    }
+
+    /// Stops the processor if it runs, then deletes it.
+    pub async fn delete(&self, ws: &Workspace, name: &str) -> Result<(), ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let p = self.store.processor(&ws.id, name).await?;
+        transition(p.state, Action::Delete)?;
+        self.halt(&p.id).await;
+        self.store.delete_processor(&p.id).await?;
+        Ok(())
+    }
+
+    /// Starts a processor (Atlas `:start` / `:startWith`).
+    pub async fn start(&self, ws: &Workspace, name: &str, opts: StartOptions) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut p = self.store.processor(&ws.id, name).await?;
+        let to = transition(p.state, Action::Start)?;
+        if opts.start_at_operation_time.is_some() {
+            let plan = self.validate(ws, &p.pipeline, &p.options).await?;
+            if plan.source.connection_name.is_none() || plan.source.documents.is_some() {
+                return Err(ControlError::Invalid(
+                    "startAtOperationTime applies to a change stream $source only".into(),
+                ));
+            }
+        }
+        if let Some(t) = opts.tier {
+            p.tier = Some(t);
+        }
+        self.launch(&p).await.map_err(ControlError::StartFailed)?;
+        p.state = to;
+        p.error_msg = None;
+        p.updated_at = now_ms();
+        self.store.update_processor(&p).await?;
+        self.log(&p, "started").await;
+        Ok(p)
+    }
+
+    /// Stops a running or paused processor (Atlas `:stop`).
+    pub async fn stop(&self, ws: &Workspace, name: &str) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut p = self.store.processor(&ws.id, name).await?;
+        let to = transition(p.state, Action::Stop)?;
+        self.halt(&p.id).await;
+        p.state = to;
+        p.updated_at = now_ms();
+        self.store.update_processor(&p).await?;
+        self.log(&p, "stopped").await;
+        Ok(p)
+    }
+
+    /// The live counters of a running processor.
+    pub fn live_stats(&self, processor_id: &str) -> Option<LiveStats> {
+        self.running.lock().ok()?.get(processor_id).map(|r| r.stats())
+    }
+
+    /// The last `n` output documents of a running processor, oldest first.
+    pub fn sample(&self, processor_id: &str, n: usize) -> Option<Vec<Document>> {
+        self.running.lock().ok()?.get(processor_id).map(|r| r.log.last(n))
+    }
+
+    /// Starts again every processor the store says is STARTED (server start). One that cannot
+    /// start is marked FAILED with the reason.
+    pub async fn recover(&self) -> Result<usize, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut n = 0;
+        for mut p in self.store.processors_in_state(ProcessorState::Started).await? {
+            match self.launch(&p).await {
+                Ok(()) => n += 1,
+                Err(e) => {
+                    p.state = ProcessorState::Failed;
+                    p.error_msg = Some(e);
+                    p.updated_at = now_ms();
+                    self.store.update_processor(&p).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stops every run without changing stored states, so the next server start resumes them.
+    pub async fn shutdown(&self) {
+        let _guard = self.lifecycle.lock().await;
+        let all: Vec<Running> = match self.running.lock() {
+            Ok(mut m) => m.drain().map(|(_, r)| r).collect(),
+            Err(_) => Vec::new(),
+        };
+        for r in all {
+            r.stop().await;
+        }
+    }
+
+    async fn launch(&self, p: &Processor) -> Result<(), String> {
+        let ws = self.store.workspace_by_id(&p.workspace_id).await.map_err(|e| e.to_string())?;
+        let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
+        let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
+        let log = TestLog::new(SAMPLE_CAPACITY);
+        let (source, sink) = resolve::open(&plan, &p.options, &conns, log.clone())?;
+        let dlq = Box::new(sluice_connectors::MemorySink::new("dlq", TestLog::new(SAMPLE_CAPACITY)));
+        let exec = executor(&plan, &p.name, source, sink, dlq)?;
+        let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let running = Running::spawn(p.id.clone(), run_id, exec, log, self.exits.clone(), now_ms())
+            .map_err(|e| format!("cannot start a thread: {}", e))?;
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(p.id.clone(), running);
+        }
+        Ok(())
+    }
+
+    async fn halt(&self, processor_id: &str) {
+        let r = self.running.lock().ok().and_then(|mut m| m.remove(processor_id));
+        if let Some(r) = r {
+            r.stop().await;
+        }
+    }
+
+    async fn log(&self, p: &Processor, what: &str) {
+        let line =
+            serde_json::json!({"processor": p.name, "processorId": p.id, "event": what, "state": p.state.as_str()});
+        self.append(&p.workspace_id, line).await;
+    }
+
+    async fn append(&self, workspace_id: &str, line: Json) {
+        let e = LogEvent {
+            workspace_id: workspace_id.to_string(),
+            kind: LogKind::Operational,
+            at_ms: now_ms(),
+            line: line.to_string(),
+        };
+        if let Err(err) = self.store.append_log(&e).await {
+            tracing::warn!(error = %err, "cannot write an operational log line");
+        }
+    }
+
+    /// A run ended by itself: record why.
+    async fn on_exit(&self, exit: Exit) {
+        let _guard = self.lifecycle.lock().await;
+        let current = self.running.lock().ok().and_then(|m| m.get(&exit.processor_id).map(|r| r.run_id));
+        if current != Some(exit.run_id) || exit.reason == ExitReason::Stopped {
+            return; // stopped on request, or an older run: the requester already recorded it
+        }
+        self.halt(&exit.processor_id).await;
+        let Ok(mut p) = self.store.processor_by_id(&exit.processor_id).await else { return };
+        let (state, msg, what) = match exit.reason {
+            ExitReason::Failed(m) => (ProcessorState::Failed, Some(m), "failed"),
+            _ => (ProcessorState::Stopped, None, "source ended"),
+        };
+        p.state = state;
+        p.error_msg = msg.clone();
+        p.updated_at = now_ms();
+        if let Err(e) = self.store.update_processor(&p).await {
+            tracing::error!(processor = %p.name, error = %e, "cannot record the end of a run");
+        }
+        tracing::info!(processor = %p.name, event = what, "processor run ended");
+        let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what, "state": p.state.as_str(), "error": msg});
+        self.append(&p.workspace_id, line).await;
+    }
+}
+
+async fn watch_exits(c: Weak<Controller>, mut rx: UnboundedReceiver<Exit>) {
+    while let Some(exit) = rx.recv().await {
+        let Some(c) = c.upgrade() else { return };
+        c.on_exit(exit).await;
+    }
+}

@@ -1,0 +1,15 @@
+//! Processor lifecycle: one transition table ([`lifecycle`]), and a [`Controller`] that writes the
+//! desired state to the store and starts or stops engine runs to match. The API never touches a
+//! running operator; it asks the controller.
+
+mod controller;
+mod ids;
+pub mod lifecycle;
+mod resolve;
+mod runner;
+
+pub use controller::{ControlError, Controller, Modification, StartOptions};
+pub use ids::{new_id, now_ms, random_hex};
+pub use lifecycle::{Action, TransitionError};
+pub use resolve::TEST_LOG;
+pub use runner::LiveStats;

@@ -1,0 +1,78 @@
+//! From a plan and its workspace's connection registry to the engine's source and sink.
+
+use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
+use sluice_engine::{Sink, Source};
+use sluice_mql::Value;
+use sluice_pipeline::{Plan, SinkSpec};
+use sluice_store::Connection;
+use sluice_types::ConnectionType;
+
+/// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
+pub const TEST_LOG: &str = "__testLog";
+
+/// Every connection name the processor uses, with the role it plays there.
+fn used_connections<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, &'static str)> {
+    let mut used = Vec::new();
+    if let Some(n) = plan.source.connection_name.as_deref() {
+        used.push((n, "$source"));
+    }
+    match &plan.sink {
+        Some(SinkSpec::Emit { connection_name, .. }) if connection_name != TEST_LOG => {
+            used.push((connection_name.as_str(), "$emit"))
+        }
+        Some(SinkSpec::Merge { into, .. }) => {
+            if let Some(Value::String(n)) = into.get("connectionName") {
+                used.push((n.as_str(), "$merge"));
+            }
+        }
+        _ => {}
+    }
+    if let Some(n) = options.pointer("/dlq/connectionName").and_then(|v| v.as_str()) {
+        used.push((n, "options.dlq"));
+    }
+    used
+}
+
+/// Atlas refuses a processor that names a connection its workspace does not have.
+pub fn check_connections(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
+    for (name, _) in used_connections(plan, options) {
+        if !conns.iter().any(|c| c.name == name) {
+            // Atlas's wording.
+            return Err(format!(
+                "connection named {} does not exist. Check sp.listConnections() for available connections.",
+                name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Connection types this build has a connector for, per role.
+fn runnable(ctype: ConnectionType, role: &str) -> bool {
+    matches!((ctype, role), (ConnectionType::Sample, "$source"))
+}
+
+/// Opens the processor's source and sink. Output without a sink stage, or `$emit` to
+/// `__testLog`, goes to `log` (sampled by the API).
+pub fn open(
+    plan: &Plan,
+    options: &serde_json::Value,
+    conns: &[Connection],
+    log: TestLog,
+) -> Result<(Box<dyn Source>, Box<dyn Sink>), String> {
+    check_connections(plan, options, conns)?;
+    for (name, role) in used_connections(plan, options) {
+        let Some(c) = conns.iter().find(|c| c.name == name) else { continue };
+        if !runnable(c.ctype, role) {
+            return Err(format!(
+                "connection {} of type {} cannot be used as {} yet: this build of Sluice has no such connector",
+                name,
+                c.ctype.as_str(),
+                role
+            ));
+        }
+    }
+    // The sample stream paces itself: a few readings per second, as Atlas's does.
+    let source = open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?;
+    Ok((source, Box::new(MemorySink::new(TEST_LOG, log))))
+}
