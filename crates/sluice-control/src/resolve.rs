@@ -10,6 +10,9 @@ use sluice_types::ConnectionType;
 /// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
 pub const TEST_LOG: &str = "__testLog";
 
+/// A processor's opened source and sink.
+pub type Endpoints = (Box<dyn Source>, Box<dyn Sink>);
+
 /// Every connection name the processor uses, with the role it plays there.
 fn used_connections<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, &'static str)> {
     let mut used = Vec::new();
@@ -59,7 +62,7 @@ pub fn open(
     options: &serde_json::Value,
     conns: &[Connection],
     log: TestLog,
-) -> Result<(Box<dyn Source>, Box<dyn Sink>), String> {
+) -> Result<Endpoints, String> {
     check_connections(plan, options, conns)?;
     for (name, role) in used_connections(plan, options) {
         let Some(c) = conns.iter().find(|c| c.name == name) else { continue };
