@@ -57,12 +57,7 @@ fn runnable(ctype: ConnectionType, role: &str) -> bool {
 
 /// Opens the processor's source and sink. Output without a sink stage, or `$emit` to
 /// `__testLog`, goes to `log` (sampled by the API).
-pub fn open(
-    plan: &Plan,
-    options: &serde_json::Value,
-    conns: &[Connection],
-    log: TestLog,
-) -> Result<Endpoints, String> {
+pub fn open(plan: &Plan, options: &serde_json::Value, conns: &[Connection], log: TestLog) -> Result<Endpoints, String> {
     check_connections(plan, options, conns)?;
     for (name, role) in used_connections(plan, options) {
         let Some(c) = conns.iter().find(|c| c.name == name) else { continue };

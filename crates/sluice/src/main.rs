@@ -1,8 +1,12 @@
-//! The `sluice` binary: `run` a pipeline, `bench` the engine.
+//! The `sluice` binary: `serve` the management API, client commands for credentials, `run` a
+//! pipeline, `bench` the engine.
 
+mod admin;
 mod bench;
 mod bench_baseline;
+mod clients;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -18,6 +22,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the management API (Atlas Admin API v2 Streams) and the processors.
+    Serve(serve::ServeArgs),
+    /// Manage projects in a server's data dir.
+    #[command(subcommand)]
+    Projects(clients::ProjectsCmd),
+    /// Manage API keys (HTTP Digest) in a server's data dir.
+    #[command(subcommand)]
+    Keys(clients::CredentialCmd),
+    /// Manage service accounts (OAuth 2 client credentials) in a server's data dir.
+    #[command(subcommand, name = "service-accounts")]
+    ServiceAccounts(clients::CredentialCmd),
     /// Run one pipeline to completion (file input) or until Ctrl-C (sample stream).
     Run(run::RunArgs),
     /// Measure engine throughput, batch latency and memory on generated solar events.
@@ -27,6 +42,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Projects(cmd) => clients::projects(cmd),
+        Command::Keys(cmd) => clients::credentials(cmd, false),
+        Command::ServiceAccounts(cmd) => clients::credentials(cmd, true),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::bench(args),
     };

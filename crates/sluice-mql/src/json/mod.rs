@@ -2,7 +2,7 @@
 //! (relaxed by default, canonical on request). Types survive the round trip: dates, ObjectId,
 //! Int32/Int64/Double/Decimal128, binary, timestamps, regexes.
 
-mod base64;
+pub mod base64;
 mod ejson_types;
 mod parse;
 mod write;

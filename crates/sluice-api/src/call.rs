@@ -1,0 +1,141 @@
+//! The cross-cutting part of every request: who calls ([`Call`], an extractor that
+//! authenticates), and, per operation, the version, group and role checks ([`Call::begin`]).
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::negotiate::{negotiate, Version};
+use crate::operation::Operation;
+use crate::reply::{self, Flags};
+use crate::state::AppState;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // Plain here; `shape_errors` applies envelope/pretty, which it reads from the request.
+        let mut r = reply::error(&self, Flags::default());
+        r.extensions_mut().insert(self);
+        r
+    }
+}
+
+/// Middleware: errors honour `envelope` and `pretty` like successes do.
+pub async fn shape_errors(req: Request<axum::body::Body>, next: Next) -> Response {
+    let flags = flags(req.uri().query());
+    let r = next.run(req).await;
+    match r.extensions().get::<ApiError>() {
+        // A Digest challenge must stay a real 401, or no client could ever authenticate with
+        // `envelope=true`.
+        Some(e) if e.status == StatusCode::UNAUTHORIZED => reply::error(e, Flags { envelope: false, ..flags }),
+        Some(e) if flags != Flags::default() => reply::error(e, flags),
+        _ => r,
+    }
+}
+
+/// The query flags of a request.
+pub fn flags(query: Option<&str>) -> Flags {
+    let mut f = Flags::default();
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let on = v.eq_ignore_ascii_case("true");
+        match k {
+            "envelope" => f.envelope = on,
+            "pretty" => f.pretty = on,
+            _ => {}
+        }
+    }
+    f
+}
+
+/// An authenticated request.
+pub struct Call {
+    /// Who calls.
+    pub principal: Principal,
+    /// The Accept header.
+    accept: Option<String>,
+    /// `envelope` / `pretty`.
+    pub flags: Flags,
+    /// `http://host` as the client addressed us, for `links`.
+    pub base: String,
+    /// The request path.
+    pub path: String,
+    /// The raw query string.
+    pub query: Option<String>,
+}
+
+/// What an operation needs once its checks passed.
+pub struct Ctx {
+    /// The chosen version.
+    pub version: Version,
+    /// `envelope` / `pretty`.
+    pub flags: Flags,
+    /// The project.
+    pub group_id: String,
+    /// `http://host` for `links`.
+    pub base: String,
+    /// Who calls (for the audit log).
+    pub subject: String,
+}
+
+impl Ctx {
+    /// A `links` array with one `self` link to `path`.
+    pub fn self_link(&self, path: &str) -> serde_json::Value {
+        serde_json::json!([{"href": format!("{}{}", self.base, path), "rel": "self"}])
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Call {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Call, ApiError> {
+        let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
+        let principal = state.auth.authenticate(&parts.headers, parts.method.as_str(), &uri).await?;
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        Ok(Call {
+            principal,
+            accept: parts.headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()).map(str::to_string),
+            flags: flags(parts.uri.query()),
+            base: format!("http://{}", host),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().map(str::to_string),
+        })
+    }
+}
+
+/// Whether `id` is 24 lowercase hex digits (`^([a-f0-9]{24})$`).
+pub fn is_object_id(id: &str) -> bool {
+    id.len() == 24 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Call {
+    /// Checks version, group id, project access and role for `op` on `group_id`.
+    pub async fn begin(&self, state: &AppState, op: &Operation, group_id: &str) -> Result<Ctx, ApiError> {
+        let version = negotiate(op, self.accept.as_deref())?;
+        if !is_object_id(group_id) {
+            return Err(ApiError::invalid_group_id(group_id));
+        }
+        if self.principal.project_id != group_id {
+            // Another project's key learns nothing about whether this one exists.
+            return match state.store.project(group_id).await {
+                Ok(_) => Err(ApiError::forbidden_role(op.id)),
+                Err(_) => Err(ApiError::group_not_found(group_id)),
+            };
+        }
+        if !op.allows(&self.principal.roles) {
+            return Err(ApiError::forbidden_role(op.id));
+        }
+        Ok(Ctx {
+            version,
+            flags: self.flags,
+            group_id: group_id.to_string(),
+            base: self.base.clone(),
+            subject: self.principal.subject.clone(),
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! Sluice's HTTP API: the Atlas Admin API v2 "Streams" routes (same paths, fields, status codes,
+//! error bodies, versioned media types, `envelope` and `pretty`), HTTP Digest API keys and
+//! service-account bearer tokens, and a role check on every operation. Handlers are thin: they
+//! check the request and ask the store or the controller.
+
+pub mod auth;
+mod body;
+mod call;
+pub mod error;
+mod negotiate;
+pub mod operation;
+mod paging;
+mod reply;
+mod routes;
+mod shape;
+mod state;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use call::is_object_id;
+pub use state::AppState;
+
+use call::Call;
+use error::ApiError;
+use routes::{connections, logs, oauth, processors, workspaces};
+
+/// Every route not in the contract answers 404 in Atlas's shape, after authentication.
+async fn not_found(call: Call) -> ApiError {
+    ApiError::no_such_resource(&call.path)
+}
+
+/// The whole API.
+pub fn router(state: Arc<AppState>) -> Router {
+    const G: &str = "/api/atlas/v2/groups/{groupId}";
+    let r = Router::new()
+        .route(&format!("{G}/streams"), get(workspaces::list).post(workspaces::create))
+        .route(&format!("{G}/streams:withSampleConnections"), post(workspaces::create_with_samples))
+        .route(
+            &format!("{G}/streams/{{tenantName}}"),
+            get(workspaces::get).patch(workspaces::update).delete(workspaces::delete),
+        )
+        .route(&format!("{G}/streams/{{tenantName}}/auditLogs"), get(logs::audit))
+        .route(&format!("{G}/streams/{{tenantName}}/connections"), get(connections::list).post(connections::create))
+        .route(
+            &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}"),
+            get(connections::get).patch(connections::update).delete(connections::delete),
+        )
+        .route(&format!("{G}/streams/{{tenantName}}/processor"), post(processors::create))
+        .route(
+            &format!("{G}/streams/{{tenantName}}/processor/{{processorName}}"),
+            get(processors::get).patch(processors::update).delete(processors::delete).post(processors::action),
+        )
+        .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
+        .route(&format!("{G}/streams/{{tenantName}}/processors"), get(processors::list))
+        .route("/api/oauth/token", post(oauth::token))
+        .fallback(not_found)
+        .with_state(state);
+    r.layer(axum::middleware::from_fn(call::shape_errors))
+}

@@ -1,0 +1,183 @@
+//! Every operation of the contract in one table: its operationId, the media-type versions the
+//! contract lists for it, and the roles allowed to call it (the union of what the contract's
+//! descriptions and the seed documents name).
+
+use sluice_types::Role;
+
+/// The response format of an operation's media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/vnd.atlas.DATE+json`
+    Json,
+    /// `application/vnd.atlas.DATE+gzip`
+    Gzip,
+}
+
+/// One operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// The contract's operationId.
+    pub id: &'static str,
+    /// The versions (dates) the contract lists, oldest first.
+    pub versions: &'static [&'static str],
+    /// The response format.
+    pub format: Format,
+    /// Who may call it.
+    pub roles: &'static [Role],
+}
+
+use Role::*;
+
+/// Anyone with a role in the project may read.
+const READ: &[Role] = &[
+    ProjectOwner,
+    ProjectStreamProcessingOwner,
+    ProjectDataAccessAdmin,
+    ProjectDataAccessReadWrite,
+    ProjectDataAccessReadOnly,
+    ProjectReadOnly,
+];
+/// Seed 003: creating (and so changing) a workspace or connection takes Project Data Access Admin,
+/// Project Owner or Project Stream Processing Owner.
+const MANAGE: &[Role] = &[ProjectOwner, ProjectStreamProcessingOwner, ProjectDataAccessAdmin];
+/// Seeds 000-002: processors are run by Project Owner or Project Stream Processing Owner.
+const PROCESS: &[Role] = &[ProjectOwner, ProjectStreamProcessingOwner];
+/// Logs hold data access information: data access roles and owners.
+const LOGS: &[Role] = &[
+    ProjectOwner,
+    ProjectStreamProcessingOwner,
+    ProjectDataAccessAdmin,
+    ProjectDataAccessReadWrite,
+    ProjectDataAccessReadOnly,
+];
+
+const V2023: &[&str] = &["2023-02-01"];
+const V2024_05: &[&str] = &["2024-05-30"];
+const V2024_08: &[&str] = &["2024-08-05"];
+const V2024_11: &[&str] = &["2024-11-13"];
+const V2025: &[&str] = &["2025-03-12"];
+
+const fn op(id: &'static str, versions: &'static [&'static str], roles: &'static [Role]) -> Operation {
+    Operation { id, versions, format: Format::Json, roles }
+}
+
+const fn gz(id: &'static str, versions: &'static [&'static str], roles: &'static [Role]) -> Operation {
+    Operation { id, versions, format: Format::Gzip, roles }
+}
+
+/// The table.
+pub mod ops {
+    use super::*;
+    pub const LIST_WORKSPACES: Operation = op("listGroupStreamWorkspaces", V2023, READ);
+    pub const CREATE_WORKSPACE: Operation = op("createGroupStreamWorkspace", V2023, MANAGE);
+    pub const CREATE_WITH_SAMPLES: Operation = op("withGroupStreamSampleConnections", V2024_08, MANAGE);
+    pub const GET_WORKSPACE: Operation = op("getGroupStreamWorkspace", V2023, READ);
+    pub const UPDATE_WORKSPACE: Operation = op("updateGroupStreamWorkspace", V2023, MANAGE);
+    pub const DELETE_WORKSPACE: Operation = op("deleteGroupStreamWorkspace", V2023, MANAGE);
+    pub const AUDIT_LOGS: Operation = gz("downloadGroupStreamAuditLogs", V2023, LOGS);
+    pub const OPERATIONAL_LOGS: Operation = gz("downloadGroupStreamOperationalLogs", V2025, LOGS);
+    pub const ACCOUNT_DETAILS: Operation = op("getGroupStreamAccountDetails", V2024_11, READ);
+
+    pub const LIST_CONNECTIONS: Operation = op("listGroupStreamConnections", V2023, READ);
+    pub const CREATE_CONNECTION: Operation = op("createGroupStreamConnection", V2023, MANAGE);
+    pub const GET_CONNECTION: Operation = op("getGroupStreamConnection", V2023, READ);
+    pub const UPDATE_CONNECTION: Operation = op("updateGroupStreamConnection", V2023, MANAGE);
+    pub const DELETE_CONNECTION: Operation = op("deleteGroupStreamConnection", V2023, MANAGE);
+
+    pub const CREATE_PROCESSOR: Operation = op("createGroupStreamProcessor", V2024_05, PROCESS);
+    pub const GET_PROCESSOR: Operation = op("getGroupStreamProcessor", V2024_05, READ);
+    pub const LIST_PROCESSORS: Operation = op("getGroupStreamProcessors", V2024_05, READ);
+    pub const UPDATE_PROCESSOR: Operation = op("updateGroupStreamProcessor", V2024_05, PROCESS);
+    pub const DELETE_PROCESSOR: Operation = op("deleteGroupStreamProcessor", V2024_05, PROCESS);
+    pub const START_PROCESSOR: Operation = op("startGroupStreamProcessor", V2024_05, PROCESS);
+    pub const START_PROCESSOR_WITH: Operation = op("startGroupStreamProcessorWith", V2025, PROCESS);
+    pub const STOP_PROCESSOR: Operation = op("stopGroupStreamProcessor", V2024_05, PROCESS);
+    /// Sluice extension: the last output documents of a running processor.
+    pub const SAMPLE_PROCESSOR: Operation = op("sampleStreamProcessor", V2024_05, READ);
+
+    /// Every contract operation this server routes, for the contract test.
+    pub const ALL: &[Operation] = &[
+        LIST_WORKSPACES,
+        CREATE_WORKSPACE,
+        CREATE_WITH_SAMPLES,
+        GET_WORKSPACE,
+        UPDATE_WORKSPACE,
+        DELETE_WORKSPACE,
+        LIST_CONNECTIONS,
+        CREATE_CONNECTION,
+        GET_CONNECTION,
+        UPDATE_CONNECTION,
+        DELETE_CONNECTION,
+        CREATE_PROCESSOR,
+        GET_PROCESSOR,
+        LIST_PROCESSORS,
+        UPDATE_PROCESSOR,
+        DELETE_PROCESSOR,
+        START_PROCESSOR,
+        START_PROCESSOR_WITH,
+        STOP_PROCESSOR,
+    ];
+}
+
+impl Operation {
+    /// Whether any of `roles` may call it.
+    pub fn allows(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.roles.contains(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract() -> serde_json::Value {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/atlas-streams-openapi.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn versions_and_formats_match_the_contract() {
+        let spec = contract();
+        for o in ops::ALL {
+            let mut found = None;
+            for (_, item) in spec["paths"].as_object().unwrap() {
+                for (_, op) in item.as_object().unwrap() {
+                    if op["operationId"] == o.id {
+                        found = Some(op.clone());
+                    }
+                }
+            }
+            let op = found.unwrap_or_else(|| panic!("{} is not in the contract", o.id));
+            let mut types: Vec<String> = op["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(code, _)| code.starts_with('2'))
+                .flat_map(|(_, r)| {
+                    r["content"].as_object().map(|c| c.keys().cloned().collect::<Vec<_>>()).unwrap_or_default()
+                })
+                .collect();
+            types.sort();
+            types.dedup();
+            let ext = match o.format {
+                Format::Json => "json",
+                Format::Gzip => "gzip",
+            };
+            let expected: Vec<String> =
+                o.versions.iter().map(|v| format!("application/vnd.atlas.{}+{}", v, ext)).collect();
+            assert_eq!(types, expected, "{}", o.id);
+        }
+    }
+
+    #[test]
+    fn read_only_roles_only_read() {
+        for o in ops::ALL {
+            let reads = o.id.starts_with("get") || o.id.starts_with("list");
+            assert_eq!(o.allows(&[ProjectReadOnly]), reads, "{}", o.id);
+            assert!(o.allows(&[ProjectOwner]), "{}", o.id);
+        }
+        assert!(!ops::START_PROCESSOR.allows(&[ProjectDataAccessAdmin]));
+        assert!(ops::CREATE_WORKSPACE.allows(&[ProjectDataAccessAdmin]));
+    }
+}

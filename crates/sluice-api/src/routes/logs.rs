@@ -1,0 +1,97 @@
+//! Audit and operational log downloads: JSON lines, gzip-compressed, in a time range.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use sluice_store::LogKind;
+
+use crate::call::Call;
+use crate::error::ApiError;
+use crate::operation::{ops, Operation};
+use crate::reply;
+use crate::routes::workspaces::find;
+use crate::state::AppState;
+
+/// `startDate`, `endDate` (seconds since the epoch), `spName`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct LogQuery {
+    start_date: Option<i64>,
+    end_date: Option<i64>,
+    sp_name: Option<String>,
+}
+
+async fn download(
+    state: &AppState,
+    call: &Call,
+    group: &str,
+    tenant: &str,
+    op: &Operation,
+    kind: LogKind,
+    q: LogQuery,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(state, op, group).await?;
+    let w = find(state, &ctx, tenant).await?;
+    let from = q.start_date.map(|s| s.saturating_mul(1000)).unwrap_or(i64::MIN);
+    let to = q.end_date.map(|s| s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let mut text = String::new();
+    for e in state.store.logs(&w.id, kind, from, to).await? {
+        let mut line: serde_json::Value =
+            serde_json::from_str(&e.line).unwrap_or_else(|_| serde_json::json!({"msg": e.line}));
+        if let Some(name) = &q.sp_name {
+            if line.get("processor").and_then(|p| p.as_str()) != Some(name.as_str()) {
+                continue;
+            }
+        }
+        line["t"] = serde_json::json!(crate::shape::iso(e.at_ms));
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).map_err(|e| ApiError::unexpected(&e.to_string()))?;
+    let data = gz.finish().map_err(|e| ApiError::unexpected(&e.to_string()))?;
+    Ok(reply::bytes(data, &ctx.version))
+}
+
+/// GET `/groups/{groupId}/streams/{tenantName}:downloadOperationalLogs`
+pub async fn operational(state: &AppState, call: &Call, group: &str, tenant: &str) -> Result<Response, ApiError> {
+    let q = match call.query.as_deref() {
+        Some(s) => serde_urlencoded_lite(s).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "INVALID_QUERY_PARAMETER",
+                "startDate and endDate must be seconds since the epoch.",
+            )
+        })?,
+        None => LogQuery::default(),
+    };
+    download(state, call, group, tenant, &ops::OPERATIONAL_LOGS, LogKind::Operational, q).await
+}
+
+/// GET `/groups/{groupId}/streams/{tenantName}/auditLogs`
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant)): Path<(String, String)>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, ApiError> {
+    download(&state, &call, &group, &tenant, &ops::AUDIT_LOGS, LogKind::Audit, q).await
+}
+
+/// The log query from a raw query string (the operational route shares its path with GET workspace).
+fn serde_urlencoded_lite(q: &str) -> Option<LogQuery> {
+    let mut out = LogQuery::default();
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "startDate" => out.start_date = Some(v.parse().ok()?),
+            "endDate" => out.end_date = Some(v.parse().ok()?),
+            "spName" => out.sp_name = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Some(out)
+}

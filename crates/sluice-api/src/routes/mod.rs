@@ -1,0 +1,7 @@
+//! One file per route group.
+
+pub mod connections;
+pub mod logs;
+pub mod oauth;
+pub mod processors;
+pub mod workspaces;

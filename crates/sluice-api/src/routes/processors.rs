@@ -1,0 +1,222 @@
+//! Stream processors: create, read, modify, delete, `:start`, `:startWith`, `:stop`, and the
+//! Sluice `sample` extension (the last output documents of a running processor).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+use sluice_control::{Modification, StartOptions};
+use sluice_store::{Processor, StoreError, Workspace};
+use sluice_types::Tier;
+
+use crate::body::{parse_object, Obj};
+use crate::call::{Call, Ctx};
+use crate::error::{control_error, ApiError};
+use crate::operation::ops;
+use crate::paging::PageQuery;
+use crate::reply;
+use crate::routes::workspaces::{check_name, find};
+use crate::shape;
+use crate::state::AppState;
+
+const TIERS: &[&str] = &["SP2", "SP5", "SP10", "SP30", "SP50"];
+
+async fn find_proc(state: &AppState, w: &Workspace, name: &str) -> Result<Processor, ApiError> {
+    match state.store.processor(&w.id, name).await {
+        Ok(p) => Ok(p),
+        Err(StoreError::NotFound) => Err(ApiError::processor_not_found(name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn with_stats(state: &AppState, ctx: &Ctx, w: &Workspace, p: &Processor) -> Json {
+    shape::processor(ctx, w, p, state.controller.live_stats(&p.id).as_ref())
+}
+
+fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
+    match root.get("pipeline") {
+        None => Ok(None),
+        Some(Json::Array(a)) => Ok(Some(Json::Array(a.clone()))),
+        Some(_) => Err(ApiError::invalid_attribute("pipeline", "must be an array of stages")),
+    }
+}
+
+fn options_of(root: &Obj) -> Result<Option<Json>, ApiError> {
+    match root.obj("options")? {
+        None => Ok(None),
+        Some(o) => {
+            o.only(&["dlq"])?;
+            if let Some(d) = o.obj("dlq")? {
+                d.only(&["connectionName", "db", "coll"])?;
+                d.req_str("connectionName")?;
+                d.req_str("db")?;
+                d.req_str("coll")?;
+            }
+            Ok(Some(Json::Object(o.map().clone())))
+        }
+    }
+}
+
+/// POST `.../{tenantName}/processor`
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::CREATE_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let map = parse_object(&body)?;
+    let root = Obj::root(&map);
+    root.only(&["name", "pipeline", "options"])?;
+    let name = root.req_str("name")?;
+    check_name("name", name)?;
+    let pipeline = pipeline_of(&root)?.ok_or_else(|| ApiError::missing_attribute("pipeline"))?;
+    let options = options_of(&root)?.unwrap_or_else(|| json!({}));
+    let p = state.controller.create(&w, name, pipeline, options).await.map_err(|e| control_error(name, e))?;
+    state.audit(&w.id, &ctx.subject, "createProcessor", &p.name).await;
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+}
+
+/// GET `.../{tenantName}/processor/{processorName}`
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::GET_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let p = find_proc(&state, &w, &name).await?;
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+}
+
+/// GET `.../{tenantName}/processors`
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::LIST_PROCESSORS, &group).await?;
+    let page = q.page()?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let items = state.store.processors(&w.id).await?.iter().map(|p| with_stats(&state, &ctx, &w, p)).collect();
+    Ok(reply::list(page.body(items, ctx.self_link(&call.path)), &ctx.version, ctx.flags))
+}
+
+/// PATCH `.../{tenantName}/processor/{processorName}`: only when not running (Atlas).
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, name)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::UPDATE_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let map = parse_object(&body)?;
+    let root = Obj::root(&map);
+    root.only(&["name", "pipeline", "options"])?;
+    let new_name = root.str("name")?;
+    if let Some(n) = new_name {
+        check_name("name", n)?;
+    }
+    let m =
+        Modification { name: new_name.map(str::to_string), pipeline: pipeline_of(&root)?, options: options_of(&root)? };
+    let p = state.controller.modify(&w, &name, m).await.map_err(|e| control_error(&name, e))?;
+    state.audit(&w.id, &ctx.subject, "modifyProcessor", &p.name).await;
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+}
+
+/// DELETE `.../{tenantName}/processor/{processorName}`: 204.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::DELETE_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    state.controller.delete(&w, &name).await.map_err(|e| control_error(&name, e))?;
+    state.audit(&w.id, &ctx.subject, "deleteProcessor", &name).await;
+    let mut r = reply::ok(StatusCode::NO_CONTENT, Json::Null, &ctx.version, ctx.flags);
+    if !ctx.flags.envelope {
+        *r.body_mut() = axum::body::Body::empty();
+    }
+    Ok(r)
+}
+
+/// POST `.../{tenantName}/processor/{processorName}:start|:startWith|:stop`
+pub async fn action(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, target)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some((name, verb)) = target.rsplit_once(':') else {
+        return Err(ApiError::no_such_resource(&call.path));
+    };
+    let op = match verb {
+        "start" => ops::START_PROCESSOR,
+        "startWith" => ops::START_PROCESSOR_WITH,
+        "stop" => ops::STOP_PROCESSOR,
+        _ => return Err(ApiError::no_such_resource(&call.path)),
+    };
+    let ctx = call.begin(&state, &op, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    find_proc(&state, &w, name).await?;
+    let result = match verb {
+        "stop" => state.controller.stop(&w, name).await,
+        "start" => state.controller.start(&w, name, StartOptions::default()).await,
+        _ => {
+            let map = parse_object(&body)?;
+            let root = Obj::root(&map);
+            root.only(&["resumeFromCheckpoint", "startAtOperationTime", "tier"])?;
+            let opts = StartOptions {
+                tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
+                resume_from_checkpoint: root.bool("resumeFromCheckpoint")?,
+                start_at_operation_time: root.str("startAtOperationTime")?.map(str::to_string),
+            };
+            state.controller.start(&w, name, opts).await
+        }
+    };
+    let p = result.map_err(|e| control_error(name, e))?;
+    state.audit(&w.id, &ctx.subject, verb, &p.name).await;
+    // Atlas answers these with an empty object.
+    Ok(reply::ok(StatusCode::OK, json!({}), &ctx.version, ctx.flags))
+}
+
+/// `limit` of the sample extension.
+#[derive(Deserialize, Default)]
+pub struct SampleQuery {
+    limit: Option<usize>,
+}
+
+/// GET `.../{tenantName}/processor/{processorName}/sample?limit=N` (Sluice extension): the last
+/// N output documents (relaxed Extended JSON) of a running processor.
+pub async fn sample(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, name)): Path<(String, String, String)>,
+    Query(q): Query<SampleQuery>,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::SAMPLE_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let p = find_proc(&state, &w, &name).await?;
+    let n = q.limit.unwrap_or(10).clamp(1, 1000);
+    let docs = state.controller.sample(&p.id, n).unwrap_or_default();
+    let results: Vec<Json> = docs
+        .iter()
+        .map(|d| {
+            let text = sluice_mql::json::to_json_string(d, sluice_mql::json::JsonMode::Relaxed);
+            serde_json::from_str(&text).unwrap_or(Json::Null)
+        })
+        .collect();
+    Ok(reply::list(
+        json!({"results": results, "totalCount": results.len(), "links": ctx.self_link(&call.path)}),
+        &ctx.version,
+        ctx.flags,
+    ))
+}

@@ -1,0 +1,97 @@
+//! Projects, API keys and service accounts, created straight in the server's store (the first
+//! start's bootstrap and the `projects`/`keys`/`service-accounts` client commands).
+
+use std::path::Path;
+
+use sluice_api::auth::bearer::secret_hash;
+use sluice_api::auth::digest::{ha1, Algorithm};
+use sluice_control::{new_id, now_ms, random_hex};
+use sluice_store::{ApiKey, MetadataStore, Project, ServiceAccount, SqliteStore};
+use sluice_types::Role;
+
+/// The metadata file inside a data dir.
+pub fn db_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("sluice.db")
+}
+
+/// Opens the store of a data dir, creating the dir.
+pub async fn open_store(data_dir: &Path) -> Result<SqliteStore, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {}", data_dir.display(), e))?;
+    SqliteStore::open(&db_path(data_dir)).await.map_err(|e| e.to_string())
+}
+
+/// Creates a project in the organization of the existing ones (or a new organization).
+pub async fn create_project(store: &dyn MetadataStore, name: &str) -> Result<Project, String> {
+    let org_id = match store.projects().await.map_err(|e| e.to_string())?.first() {
+        Some(p) => p.org_id.clone(),
+        None => new_id(),
+    };
+    let p = Project { id: new_id(), name: name.to_string(), org_id, created_at: now_ms() };
+    store.insert_project(&p).await.map_err(|e| format!("cannot create project {}: {}", name, e))?;
+    Ok(p)
+}
+
+/// Creates an API key; returns `(public, private)`. Only the Digest HA1s are stored.
+pub async fn create_api_key(
+    store: &dyn MetadataStore,
+    project_id: &str,
+    roles: Vec<Role>,
+    description: &str,
+) -> Result<(String, String), String> {
+    store.project(project_id).await.map_err(|_| format!("no project {}", project_id))?;
+    // Atlas-like shapes: 8 lowercase letters, and a UUID-shaped private key.
+    let public: String = random_hex(8).bytes().map(|b| (b'a' + b % 26) as char).collect();
+    let h = random_hex(16);
+    let private = format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
+    let key = ApiKey {
+        public_key: public.clone(),
+        project_id: project_id.to_string(),
+        roles,
+        ha1_md5: ha1(Algorithm::Md5, &public, &private),
+        ha1_sha256: ha1(Algorithm::Sha256, &public, &private),
+        description: description.to_string(),
+        created_at: now_ms(),
+    };
+    store.insert_api_key(&key).await.map_err(|e| e.to_string())?;
+    Ok((public, private))
+}
+
+/// Creates a service account; returns `(client_id, client_secret)`. Only a salted hash is stored.
+pub async fn create_service_account(
+    store: &dyn MetadataStore,
+    project_id: &str,
+    roles: Vec<Role>,
+    description: &str,
+) -> Result<(String, String), String> {
+    store.project(project_id).await.map_err(|_| format!("no project {}", project_id))?;
+    let client_id = format!("mdb_sa_id_{}", new_id());
+    let secret = format!("mdb_sa_sk_{}", random_hex(20));
+    let salt = random_hex(16);
+    let sa = ServiceAccount {
+        client_id: client_id.clone(),
+        project_id: project_id.to_string(),
+        roles,
+        secret_hash: secret_hash(&salt, &secret),
+        secret_salt: salt,
+        description: description.to_string(),
+        created_at: now_ms(),
+    };
+    store.insert_service_account(&sa).await.map_err(|e| e.to_string())?;
+    Ok((client_id, secret))
+}
+
+/// Parses `--role` values (Atlas names, e.g. GROUP_OWNER).
+pub fn parse_roles(names: &[String]) -> Result<Vec<Role>, String> {
+    if names.is_empty() {
+        return Err(
+            "give at least one --role (e.g. GROUP_OWNER, GROUP_STREAM_PROCESSING_OWNER, GROUP_READ_ONLY)".into()
+        );
+    }
+    names
+        .iter()
+        .map(|n| {
+            Role::parse(n)
+                .ok_or_else(|| format!("unknown role {}: one of {}", n, Role::ALL.map(|r| r.as_str()).join(", ")))
+        })
+        .collect()
+}

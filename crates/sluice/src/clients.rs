@@ -1,0 +1,96 @@
+//! Client commands that manage credentials in a server's data dir: `projects`, `keys`,
+//! `service-accounts`. They write to the same store the server reads (SQLite allows both).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::admin;
+
+/// Where the server keeps its data.
+#[derive(Args)]
+pub struct DataDir {
+    /// The server's data dir.
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "sluice-data")]
+    data_dir: PathBuf,
+}
+
+/// `sluice projects ...`
+#[derive(Subcommand)]
+pub enum ProjectsCmd {
+    /// Create a project; prints its groupId.
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List projects.
+    List {
+        #[command(flatten)]
+        dir: DataDir,
+    },
+}
+
+/// `sluice keys ...` and `sluice service-accounts ...`
+#[derive(Subcommand)]
+pub enum CredentialCmd {
+    /// Create credentials with roles in a project; prints them once.
+    Create {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The project (groupId).
+        #[arg(long)]
+        project: String,
+        /// A role (GROUP_OWNER, GROUP_STREAM_PROCESSING_OWNER, GROUP_DATA_ACCESS_ADMIN,
+        /// GROUP_DATA_ACCESS_READ_WRITE, GROUP_DATA_ACCESS_READ_ONLY, GROUP_READ_ONLY); repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?.block_on(f)
+}
+
+/// Runs `sluice projects ...`.
+pub fn projects(cmd: ProjectsCmd) -> Result<(), String> {
+    block_on(async {
+        match cmd {
+            ProjectsCmd::Create { dir, name } => {
+                let store = admin::open_store(&dir.data_dir).await?;
+                let p = admin::create_project(&store, &name).await?;
+                println!("groupId: {}", p.id);
+            }
+            ProjectsCmd::List { dir } => {
+                let store = admin::open_store(&dir.data_dir).await?;
+                for p in sluice_store::MetadataStore::projects(&store).await.map_err(|e| e.to_string())? {
+                    println!("{}  {}", p.id, p.name);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs `sluice keys ...` (`service_account` false) or `sluice service-accounts ...`.
+pub fn credentials(cmd: CredentialCmd, service_account: bool) -> Result<(), String> {
+    let CredentialCmd::Create { dir, project, roles, description } = cmd;
+    let roles = admin::parse_roles(&roles)?;
+    block_on(async {
+        let store = admin::open_store(&dir.data_dir).await?;
+        if service_account {
+            let (id, secret) = admin::create_service_account(&store, &project, roles, &description).await?;
+            println!("clientId: {}\nclientSecret: {}", id, secret);
+        } else {
+            let (public, private) = admin::create_api_key(&store, &project, roles, &description).await?;
+            println!("publicKey: {}\nprivateKey: {}", public, private);
+        }
+        println!("Keep the secret now: it is not stored and will not be shown again.");
+        Ok(())
+    })
+}

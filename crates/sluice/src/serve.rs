@@ -1,0 +1,96 @@
+//! `sluice serve`: the management API on an embedded store, running the processors.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use sluice_api::AppState;
+use sluice_control::Controller;
+use sluice_store::MetadataStore;
+use sluice_types::Role;
+
+use crate::admin;
+
+/// Arguments of `sluice serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where metadata (and later checkpoints) live.
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "sluice-data")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub fn serve(args: ServeArgs) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(serve_async(args))
+}
+
+async fn serve_async(args: ServeArgs) -> Result<(), String> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let store: Arc<dyn MetadataStore> = Arc::new(admin::open_store(&args.data_dir).await?);
+    eprintln!("sluice serve: data dir {}, listening on http://{}", args.data_dir.display(), args.listen);
+    bootstrap(store.as_ref()).await?;
+    let controller = Controller::new(store.clone());
+    let resumed = controller.recover().await.map_err(|e| e.to_string())?;
+    if resumed > 0 {
+        eprintln!("resumed {} processor(s) that were running", resumed);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {}", args.listen, e))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests start the server on port 0 and read the real port from this line.
+    println!("listening on {}", local);
+    let state = AppState::new(store, controller.clone(), vec![local.to_string()]);
+    axum::serve(listener, sluice_api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("shutting down: stopping processors");
+    controller.shutdown().await;
+    Ok(())
+}
+
+/// On the first start (no project yet): one organization, one project, one Project Owner key,
+/// printed once. The private key is not stored and cannot be shown again.
+async fn bootstrap(store: &dyn MetadataStore) -> Result<(), String> {
+    if !store.projects().await.map_err(|e| e.to_string())?.is_empty() {
+        return Ok(());
+    }
+    let p = admin::create_project(store, "default").await?;
+    let (public, private) = admin::create_api_key(store, &p.id, vec![Role::ProjectOwner], "bootstrap key").await?;
+    println!("first start: created project {} (groupId {})", p.name, p.id);
+    println!("groupId: {}", p.id);
+    println!("publicKey: {}", public);
+    println!("privateKey: {}", private);
+    println!("Keep the private key now: it is not stored and will not be shown again.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

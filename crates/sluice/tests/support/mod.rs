@@ -1,0 +1,276 @@
+//! Test support: the real `sluice serve` binary on a free loopback port with its own data dir,
+//! and an HTTP client that authenticates with Digest (MD5 or SHA-256) or a bearer token.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use md5::Md5;
+use reqwest::{Method, StatusCode};
+use serde_json::Value as Json;
+use sha2::{Digest as _, Sha256};
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    /// The data dir.
+    pub dir: PathBuf,
+    /// Output lines printed at start (credentials on the first start).
+    pub banner: Vec<String>,
+}
+
+/// A fresh, empty data dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sluice-{}-{}-{}", name, std::process::id(), sluice_control_id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn sluice_control_id() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+impl Server {
+    /// Starts `sluice serve` on port 0 and waits for its `listening on` line.
+    pub fn start(dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("SLUICE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sluice serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut banner = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            let mut line = String::new();
+            assert!(Instant::now() < deadline, "server did not start");
+            if reader.read_line(&mut line).expect("read stdout") == 0 {
+                panic!("server exited before listening: {:?}", banner);
+            }
+            let line = line.trim().to_string();
+            if let Some(a) = line.strip_prefix("listening on ") {
+                break a.to_string();
+            }
+            banner.push(line);
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Server { child, addr, dir: dir.to_path_buf(), banner }
+    }
+
+    /// A value of the first-start banner (`groupId`, `publicKey`, `privateKey`).
+    pub fn banner_value(&self, key: &str) -> String {
+        let prefix = format!("{}: ", key);
+        self.banner
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{} in {:?}", key, self.banner))
+            .to_string()
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn terminate(mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            kill(self.child.id() as i32, 15);
+        }
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "graceful shutdown exits 0, got {:?}", status);
+    }
+
+    /// SIGKILL (a crash).
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+extern "C" {
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// How a client authenticates.
+#[derive(Clone)]
+pub enum Auth {
+    /// HTTP Digest with this algorithm name (`MD5` or `SHA-256`).
+    Digest { user: String, password: String, algorithm: &'static str },
+    /// A bearer token.
+    Bearer(String),
+    /// Nothing.
+    None,
+}
+
+/// A response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Json,
+    pub raw: Vec<u8>,
+}
+
+/// An API client.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub auth: Auth,
+    /// The Accept header sent.
+    pub accept: String,
+    /// A raw body to send instead of JSON.
+    pub raw_body: Option<String>,
+}
+
+fn hash(alg: &str, s: &str) -> String {
+    if alg == "SHA-256" {
+        hex::encode(Sha256::digest(s.as_bytes()))
+    } else {
+        hex::encode(Md5::digest(s.as_bytes()))
+    }
+}
+
+/// `key="value"` pairs of one challenge.
+fn challenge_field<'a>(c: &'a str, key: &str) -> Option<&'a str> {
+    let start = c.find(&format!("{}=", key))? + key.len() + 1;
+    let rest = &c[start..];
+    if let Some(q) = rest.strip_prefix('"') {
+        q.split('"').next()
+    } else {
+        rest.split(',').next().map(str::trim)
+    }
+}
+
+impl Client {
+    /// A client of `server` with `auth`, sending the seeds' Accept date.
+    pub fn new(server: &Server, auth: Auth) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: format!("http://{}", server.addr),
+            auth,
+            accept: "application/vnd.atlas.2025-03-12+json".into(),
+            raw_body: None,
+        }
+    }
+
+    /// Sends a request; Digest answers the server's challenge as curl does.
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Json>) -> Reply {
+        let url = format!("{}{}", self.base, path);
+        let build = |auth: Option<String>| {
+            let mut r = self.http.request(method.clone(), &url).header("Accept", &self.accept);
+            if let Some(b) = body {
+                r = r.header("Content-Type", "application/json").body(b.to_string());
+            } else if let Some(raw) = &self.raw_body {
+                r = r.header("Content-Type", "application/json").body(raw.clone());
+            }
+            if let Some(a) = auth {
+                r = r.header("Authorization", a);
+            }
+            r
+        };
+        let first = match &self.auth {
+            Auth::Bearer(t) => build(Some(format!("Bearer {}", t))),
+            _ => build(None),
+        };
+        let mut resp = first.send().await.expect("request");
+        if let (Auth::Digest { user, password, algorithm }, StatusCode::UNAUTHORIZED) = (&self.auth, resp.status()) {
+            let challenge = resp
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|c| challenge_field(c, "algorithm") == Some(algorithm))
+                .expect("a challenge for the algorithm")
+                .to_string();
+            let realm = challenge_field(&challenge, "realm").unwrap();
+            let nonce = challenge_field(&challenge, "nonce").unwrap();
+            let uri = url.trim_start_matches(&self.base).to_string();
+            let ha1 = hash(algorithm, &format!("{}:{}:{}", user, realm, password));
+            let ha2 = hash(algorithm, &format!("{}:{}", method.as_str(), uri));
+            let cnonce = "0a4f113b";
+            let response = hash(algorithm, &format!("{}:{}:00000001:{}:auth:{}", ha1, nonce, cnonce, ha2));
+            let header = format!(
+                r#"Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", algorithm={algorithm}, qop=auth, nc=00000001, cnonce="{cnonce}", response="{response}""#
+            );
+            resp = build(Some(header)).send().await.expect("request");
+        }
+        let status = resp.status();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let raw = resp.bytes().await.expect("body").to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Json::Null);
+        Reply { status, content_type, body, raw }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: &Json) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: &Json) -> Reply {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+}
+
+/// Polls `f` until it returns Some, for at most `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "condition not reached within {} s", secs);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Client {
+    /// POSTs a raw body (for malformed JSON), with the same authentication.
+    pub async fn http_post_raw(&self, path: &str, body: &str) -> Reply {
+        let mut c = self.clone();
+        c.raw_body = Some(body.to_string());
+        c.call(Method::POST, path, None).await
+    }
+
+    /// The client-credentials grant; None when refused.
+    pub async fn oauth_token(&self, id: &str, secret: &str) -> Option<String> {
+        let r = self
+            .http
+            .post(format!("{}/api/oauth/token", self.base))
+            .basic_auth(id, Some(secret))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        let v: Json = r.json().await.ok()?;
+        assert_eq!(v["token_type"], "Bearer");
+        v["access_token"].as_str().map(str::to_string)
+    }
+}
