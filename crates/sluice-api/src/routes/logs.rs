@@ -59,7 +59,7 @@ async fn download(
 /// GET `/groups/{groupId}/streams/{tenantName}:downloadOperationalLogs`
 pub async fn operational(state: &AppState, call: &Call, group: &str, tenant: &str) -> Result<Response, ApiError> {
     let q = match call.query.as_deref() {
-        Some(s) => serde_urlencoded_lite(s).ok_or_else(|| {
+        Some(s) => parse_log_query(s).ok_or_else(|| {
             ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "INVALID_QUERY_PARAMETER",
@@ -82,7 +82,7 @@ pub async fn audit(
 }
 
 /// The log query from a raw query string (the operational route shares its path with GET workspace).
-fn serde_urlencoded_lite(q: &str) -> Option<LogQuery> {
+fn parse_log_query(q: &str) -> Option<LogQuery> {
     let mut out = LogQuery::default();
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
