@@ -49,14 +49,17 @@ pub struct SolarSource {
     config: SolarConfig,
     state: u64,
     emitted: u64,
+    // Pacing: when it began and how many events had been emitted then (a resumed or restored
+    // stream paces from where it is instead of catching up on the time it was not running).
     started_at: Option<i64>,
+    emitted_at_start: u64,
 }
 
 impl SolarSource {
     /// A source with the given configuration.
     pub fn new(config: SolarConfig) -> SolarSource {
         let state = config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        SolarSource { config, state, emitted: 0, started_at: None }
+        SolarSource { config, state, emitted: 0, started_at: None, emitted_at_start: 0 }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -109,7 +112,7 @@ impl Source for SolarSource {
             Some(rate) => {
                 let now = (self.config.clock)();
                 let start = *self.started_at.get_or_insert(now);
-                let due = ((now - start) as f64 / 1000.0 * rate) as u64 + 1;
+                let due = self.emitted_at_start + ((now - start) as f64 / 1000.0 * rate) as u64 + 1;
                 (due.saturating_sub(self.emitted).min(remaining).min(max as u64), Some(now))
             }
         };
@@ -133,6 +136,11 @@ impl Source for SolarSource {
         .into()
     }
 
+    fn on_resume(&mut self) {
+        self.started_at = None;
+        self.emitted_at_start = self.emitted;
+    }
+
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
         let d = position.as_document();
         let emitted = d.and_then(|d| d.get("emitted")).and_then(Value::as_exact_i64);
@@ -141,6 +149,7 @@ impl Source for SolarSource {
             (Some(e), Some(s)) if e >= 0 => {
                 self.emitted = e as u64;
                 self.state = s as u64;
+                self.on_resume();
                 Ok(())
             }
             _ => Err(SourceError {
@@ -190,5 +199,37 @@ mod tests {
         let mut rest_b = Vec::new();
         b.poll(60, &mut rest_b).expect("poll");
         assert_eq!(rest_a, rest_b);
+    }
+
+    #[test]
+    fn a_restored_paced_stream_paces_from_its_position_without_a_burst() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let now = Arc::new(AtomicI64::new(1_000_000));
+        let clock_now = now.clone();
+        let paced = || {
+            let n = clock_now.clone();
+            SolarSource::new(SolarConfig {
+                rate_per_sec: Some(10.0),
+                clock: Arc::new(move || n.load(Ordering::SeqCst)),
+                ..SolarConfig::default()
+            })
+        };
+        let mut a = paced();
+        let mut out = Vec::new();
+        a.poll(1000, &mut out).expect("poll");
+        now.fetch_add(2_000, Ordering::SeqCst);
+        a.poll(1000, &mut out).expect("poll");
+        assert_eq!(out.len(), 21, "10 per second for 2 s, plus the first");
+        let pos = a.position();
+        // Restored an hour later: it goes on at 10 per second, not 36,000 at once.
+        now.fetch_add(3_600_000, Ordering::SeqCst);
+        let mut b = paced();
+        b.seek(&pos).expect("seek");
+        let mut more = Vec::new();
+        b.poll(1000, &mut more).expect("poll");
+        assert_eq!(more.len(), 1);
+        now.fetch_add(1_000, Ordering::SeqCst);
+        b.poll(1000, &mut more).expect("poll");
+        assert_eq!(more.len(), 11);
     }
 }

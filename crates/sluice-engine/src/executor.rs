@@ -309,12 +309,33 @@ impl Executor {
         }
     }
 
-    /// The whole pipeline's state as one value: source position, watermark, each operator's state.
+    /// Makes everything written so far durable, then returns the whole pipeline's state: the
+    /// state a checkpoint keeps. Called between batches, so source position, operator state and
+    /// sink output agree (the executor is the only thread that touches them).
+    pub fn checkpoint(&mut self) -> Result<Value, EngineError> {
+        self.sink.flush()?;
+        self.dlq.flush()?;
+        Ok(self.snapshot())
+    }
+
+    /// The whole pipeline's state as one value: source position, watermark, counters and the
+    /// state of each stateful operator (in pipeline order, named by stage).
     pub fn snapshot(&self) -> Value {
-        let ops = self.ops.iter().map(|o| o.snapshot()).collect();
+        let ops = self
+            .ops
+            .iter()
+            .filter(|o| o.stateful())
+            .map(|o| {
+                [(Str::from("stage"), Value::String(Str::from(o.name()))), (Str::from("state"), o.snapshot())]
+                    .into_iter()
+                    .collect::<Document>()
+                    .into()
+            })
+            .collect();
         [
             (Str::from("source"), self.source.position()),
             (Str::from("maxSeen"), Value::Int64(self.max_seen)),
+            (Str::from("counters"), counters_value(&self.stats)),
             (Str::from("operators"), Value::Array(ops)),
         ]
         .into_iter()
@@ -322,25 +343,78 @@ impl Executor {
         .into()
     }
 
-    /// Restores a state written by [`Executor::snapshot`].
+    /// Restores a state written by [`Executor::snapshot`]. Refused when the checkpoint's stateful
+    /// stages are not this pipeline's.
     pub fn restore(&mut self, state: &Value) -> Result<(), EngineError> {
-        let d = state.as_document().ok_or_else(|| EngineError::Restore("state must be a document".into()))?;
-        let ops =
-            d.get("operators").and_then(Value::as_array).ok_or_else(|| EngineError::Restore("no operators".into()))?;
-        if ops.len() != self.ops.len() {
+        let bad = |m: &str| EngineError::Restore(m.to_string());
+        let d = state.as_document().ok_or_else(|| bad("state must be a document"))?;
+        let saved = d.get("operators").and_then(Value::as_array).ok_or_else(|| bad("no operators"))?;
+        let mut ours: Vec<&mut Box<dyn Operator>> = self.ops.iter_mut().filter(|o| o.stateful()).collect();
+        let theirs: Vec<&str> = saved
+            .iter()
+            .map(|o| o.as_document().and_then(|o| o.get("stage")).and_then(Value::as_str).unwrap_or("?"))
+            .collect();
+        let names: Vec<&str> = ours.iter().map(|o| o.name()).collect();
+        if theirs != names {
             return Err(EngineError::Restore(format!(
-                "checkpoint has {} operators, pipeline has {}",
-                ops.len(),
-                self.ops.len()
+                "the checkpoint holds the state of [{}], the pipeline has [{}]",
+                theirs.join(", "),
+                names.join(", ")
             )));
         }
-        for (op, s) in self.ops.iter_mut().zip(ops) {
-            op.restore(s).map_err(EngineError::Restore)?;
+        for (op, s) in ours.iter_mut().zip(saved) {
+            let st = s.as_document().and_then(|s| s.get("state")).unwrap_or(&Value::Null);
+            op.restore(st).map_err(EngineError::Restore)?;
         }
-        self.max_seen =
-            d.get("maxSeen").and_then(Value::as_exact_i64).ok_or_else(|| EngineError::Restore("no maxSeen".into()))?;
+        self.max_seen = d.get("maxSeen").and_then(Value::as_exact_i64).ok_or_else(|| bad("no maxSeen"))?;
+        if let Some(c) = d.get("counters") {
+            restore_counters(&mut self.stats, c);
+        }
         self.source.seek(d.get("source").unwrap_or(&Value::Null))?;
         Ok(())
+    }
+
+    /// The processor resumes after a pause: the paused time does not count as source idleness
+    /// (a paused processor must not close windows by idle timeout), and a paced source starts
+    /// pacing anew.
+    pub fn resume_after_pause(&mut self) {
+        if self.last_input_at.is_some() {
+            self.last_input_at = Some((self.config.clock)());
+        }
+        self.source.on_resume();
+    }
+}
+
+const COUNTERS: [&str; 6] = ["inputMessages", "inputBytes", "outputMessages", "outputBytes", "dlqMessages", "dlqBytes"];
+
+fn counter_fields(s: &mut ExecutorStats) -> [&mut u64; 6] {
+    [
+        &mut s.input_messages,
+        &mut s.input_bytes,
+        &mut s.output_messages,
+        &mut s.output_bytes,
+        &mut s.dlq_messages,
+        &mut s.dlq_bytes,
+    ]
+}
+
+/// The processor-level counters, kept in checkpoints so stats survive a restart.
+fn counters_value(stats: &ExecutorStats) -> Value {
+    let mut s = stats.clone();
+    COUNTERS
+        .iter()
+        .zip(counter_fields(&mut s))
+        .map(|(k, v)| (Str::from(*k), Value::Int64(*v as i64)))
+        .collect::<Document>()
+        .into()
+}
+
+fn restore_counters(stats: &mut ExecutorStats, v: &Value) {
+    let Some(d) = v.as_document() else { return };
+    for (k, field) in COUNTERS.iter().zip(counter_fields(stats)) {
+        if let Some(n) = d.get(k).and_then(Value::as_exact_i64) {
+            *field = n.max(0) as u64;
+        }
     }
 }
 

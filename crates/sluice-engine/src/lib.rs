@@ -6,6 +6,7 @@
 //! of a run does not depend on how the source batched its input.
 
 mod build;
+mod checkpoint;
 mod dlq;
 mod event;
 mod executor;
@@ -15,6 +16,7 @@ mod sink;
 mod source;
 
 pub use build::{build_operators, BuildError};
+pub use checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT};
 pub use dlq::DlqRecord;
 pub use event::Event;
 pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};

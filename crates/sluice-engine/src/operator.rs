@@ -68,6 +68,12 @@ pub trait Operator: Send {
         None
     }
 
+    /// Whether the operator keeps state across batches (windows). Only stateful operators are
+    /// written to checkpoints, so adding or removing a stateless stage keeps a checkpoint usable.
+    fn stateful(&self) -> bool {
+        false
+    }
+
     /// The operator's state as a value, for checkpoints (`Null` for stateless operators).
     fn snapshot(&self) -> Value {
         Value::Null

@@ -50,4 +50,8 @@ pub trait Source: Send {
 
     /// Seeks to a position written by [`Source::position`].
     fn seek(&mut self, position: &Value) -> Result<(), SourceError>;
+
+    /// The processor resumes after a pause: a source that paces itself by the clock starts
+    /// pacing anew instead of catching up on the paused time.
+    fn on_resume(&mut self) {}
 }

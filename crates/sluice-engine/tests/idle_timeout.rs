@@ -101,3 +101,20 @@ fn without_idle_timeout_a_quiet_source_keeps_windows_open() {
     assert_eq!(exec.step().expect("step"), StepOutcome::Idle);
     assert!(out.0.lock().expect("not poisoned").is_empty());
 }
+
+#[test]
+fn paused_time_does_not_count_as_idleness() {
+    let clock = Arc::new(AtomicI64::new(1_000_000));
+    let out = Collect::default();
+    let mut exec = executor(PIPELINE, &[r#"{"ts": {"$date": "1970-01-01T00:00:01Z"}}"#], clock.clone(), out.clone());
+    exec.step().expect("step");
+    // Paused (no steps) for an hour, then resumed: the hour is not source idleness.
+    clock.fetch_add(3_600_000, Ordering::SeqCst);
+    exec.resume_after_pause();
+    exec.step().expect("step");
+    assert!(out.0.lock().expect("not poisoned").is_empty(), "a pause closed the window");
+    // Idleness after the resume counts as usual: 9.5 s later the window closes.
+    clock.fetch_add(9_500, Ordering::SeqCst);
+    exec.step().expect("step");
+    assert_eq!(out.0.lock().expect("not poisoned").len(), 1);
+}

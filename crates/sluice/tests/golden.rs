@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sluice_connectors::{open_source, JsonLinesSource, MemorySink, SolarConfig, TestLog};
-use sluice_engine::{Executor, ExecutorConfig, Source};
+use sluice_engine::{Checkpoint, Executor, ExecutorConfig, Source};
 use sluice_mql::json::{parse_document, to_json_string, JsonMode};
 use sluice_mql::Document;
 use sluice_pipeline::{parse_pipeline_json, Plan};
@@ -96,18 +96,23 @@ fn run_case(dir: &Path, plan: &Plan, batch_size: usize) -> Result<(Vec<Document>
     Ok(run.results())
 }
 
-/// Runs a case with batches of one record, stops after `stop_after` records, snapshots, restores
-/// the snapshot into a fresh executor (fresh source, fresh operators) and finishes the run.
+/// Runs a case with batches of one record, stops after `stop_after` records, takes a checkpoint
+/// through its file form, restores it into a fresh executor (fresh source, fresh operators) and
+/// finishes the run.
 fn run_interrupted(dir: &Path, plan: &Plan, stop_after: usize) -> Result<(Vec<Document>, Vec<Document>), String> {
     let run = Run::new(dir, plan);
     let mut first = run.executor(1)?;
     for _ in 0..stop_after {
         first.step().map_err(|e| e.to_string())?;
     }
-    let checkpoint = first.snapshot();
+    let state = first.checkpoint().map_err(|e| e.to_string())?;
     drop(first);
+    let file = Checkpoint { seq: 1, taken_at_ms: CLOCK_MS, fingerprint: String::new(), state }
+        .encode()
+        .map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint::decode(&file).map_err(|e| e.to_string())?;
     let mut second = run.executor(1)?;
-    second.restore(&checkpoint).map_err(|e| e.to_string())?;
+    second.restore(&checkpoint.state).map_err(|e| e.to_string())?;
     second.run(|_| true, || {}).map_err(|e| e.to_string())?;
     Ok(run.results())
 }

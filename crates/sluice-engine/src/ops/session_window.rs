@@ -194,6 +194,10 @@ impl Operator for SessionWindowOp {
         Some(self.watermark)
     }
 
+    fn stateful(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Value {
         let parts = self
             .order

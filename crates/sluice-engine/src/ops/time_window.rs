@@ -113,6 +113,10 @@ impl Operator for TimeWindowOp {
         Some(self.watermark)
     }
 
+    fn stateful(&self) -> bool {
+        true
+    }
+
     fn snapshot(&self) -> Value {
         let windows =
             self.windows.iter().map(|(start, g)| Value::Array(vec![Value::Int64(*start), g.snapshot()])).collect();

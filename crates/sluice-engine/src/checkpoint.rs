@@ -1,0 +1,132 @@
+//! The checkpoint file format: one consistent state of a whole pipeline, as bytes.
+//!
+//! Layout (all integers little-endian), documented in `docs/checkpoints.md`:
+//!
+//! | bytes | what |
+//! |---|---|
+//! | 8 | magic `SLUICECK` |
+//! | 2 | format version ([`CHECKPOINT_FORMAT`]) |
+//! | 2 | reserved, zero |
+//! | 4 | CRC-32 (IEEE) of the payload |
+//! | 8 | payload length |
+//! | n | payload: one BSON document `{seq, takenAt, fingerprint, state}` |
+//!
+//! A reader refuses anything whose magic, version, length or checksum does not match, so a
+//! truncated or damaged file is never taken for a checkpoint.
+
+use sluice_mql::bson::{decode_document, encode_document};
+use sluice_mql::{Document, Str, Value};
+
+/// The format version this build writes and reads.
+pub const CHECKPOINT_FORMAT: u16 = 1;
+
+const MAGIC: &[u8; 8] = b"SLUICECK";
+const HEADER_LEN: usize = 24;
+
+/// One checkpoint of a processor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// Increases by one with every checkpoint of a processor.
+    pub seq: u64,
+    /// When it was taken, milliseconds since the epoch.
+    pub taken_at_ms: i64,
+    /// What the state depends on in the pipeline (its `$source` and window stages): a pipeline
+    /// whose fingerprint differs cannot resume from this checkpoint.
+    pub fingerprint: String,
+    /// The executor's state ([`crate::Executor::snapshot`]).
+    pub state: Value,
+}
+
+/// Why bytes are not a checkpoint.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid checkpoint: {0}")]
+pub struct CheckpointError(pub String);
+
+impl Checkpoint {
+    /// The file form.
+    pub fn encode(&self) -> Result<Vec<u8>, CheckpointError> {
+        let mut doc = Document::with_capacity(4);
+        doc.push_unique(Str::from("seq"), Value::Int64(self.seq as i64));
+        doc.push_unique(Str::from("takenAt"), Value::DateTime(self.taken_at_ms));
+        doc.push_unique(Str::from("fingerprint"), Value::String(Str::from(self.fingerprint.as_str())));
+        doc.push_unique(Str::from("state"), self.state.clone());
+        let payload = encode_document(&doc).map_err(|e| CheckpointError(e.0))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&CHECKPOINT_FORMAT.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Reads the file form, checking magic, version, length and checksum.
+    pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+        let bad = |m: &str| CheckpointError(m.to_string());
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(bad("not a Sluice checkpoint"));
+        }
+        let le16 = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let version = le16(8);
+        if version != CHECKPOINT_FORMAT {
+            return Err(CheckpointError(format!(
+                "format version {} (this build reads version {})",
+                version, CHECKPOINT_FORMAT
+            )));
+        }
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(&bytes[12..16]);
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&bytes[16..24]);
+        let payload = &bytes[HEADER_LEN..];
+        if payload.len() as u64 != u64::from_le_bytes(len) {
+            return Err(bad("truncated"));
+        }
+        if crc32fast::hash(payload) != u32::from_le_bytes(crc) {
+            return Err(bad("checksum mismatch"));
+        }
+        let doc = decode_document(payload).map_err(|e| CheckpointError(e.0))?;
+        let seq = doc.get("seq").and_then(Value::as_exact_i64).filter(|s| *s >= 0).ok_or_else(|| bad("no seq"))?;
+        let taken_at_ms = match doc.get("takenAt") {
+            Some(Value::DateTime(ms)) => *ms,
+            _ => return Err(bad("no takenAt")),
+        };
+        let fingerprint = doc.get("fingerprint").and_then(Value::as_str).ok_or_else(|| bad("no fingerprint"))?;
+        let state = doc.get("state").cloned().ok_or_else(|| bad("no state"))?;
+        Ok(Checkpoint { seq: seq as u64, taken_at_ms, fingerprint: fingerprint.to_string(), state })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        let state: Document =
+            [(Str::from("maxSeen"), Value::Int64(i64::MIN)), (Str::from("operators"), Value::Array(vec![]))]
+                .into_iter()
+                .collect();
+        Checkpoint { seq: 7, taken_at_ms: 1_700_000_000_123, fingerprint: "abc".into(), state: state.into() }
+    }
+
+    #[test]
+    fn round_trips() {
+        let c = sample();
+        assert_eq!(Checkpoint::decode(&c.encode().unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn refuses_damaged_truncated_or_foreign_bytes() {
+        let bytes = sample().encode().unwrap();
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 2;
+        flipped[last] ^= 0x40;
+        assert_eq!(Checkpoint::decode(&flipped).unwrap_err().0, "checksum mismatch");
+        assert_eq!(Checkpoint::decode(&bytes[..bytes.len() - 1]).unwrap_err().0, "truncated");
+        assert_eq!(Checkpoint::decode(b"hello").unwrap_err().0, "not a Sluice checkpoint");
+        let mut future = bytes;
+        future[8] = 9;
+        assert!(Checkpoint::decode(&future).unwrap_err().0.starts_with("format version 9"));
+    }
+}
