@@ -2,10 +2,13 @@
 //! behind the [`MetadataStore`] trait. [`SqliteStore`] is the embedded default; another backend
 //! (PostgreSQL for several nodes) implements the same trait.
 
+mod checkpoints;
 mod model;
 mod sqlite;
 
 use async_trait::async_trait;
+
+pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 
 pub use model::{
     ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ServiceAccount, Workspace,
