@@ -94,6 +94,10 @@ pub mod ops {
     pub const STOP_PROCESSOR: Operation = op("stopGroupStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: the last output documents of a running processor.
     pub const SAMPLE_PROCESSOR: Operation = op("sampleStreamProcessor", V2024_05, READ);
+    /// Sluice extension: pause a running processor, keeping its place and state.
+    pub const PAUSE_PROCESSOR: Operation = op("pauseStreamProcessor", V2024_05, PROCESS);
+    /// Sluice extension: resume a paused processor where it paused.
+    pub const RESUME_PROCESSOR: Operation = op("resumeStreamProcessor", V2024_05, PROCESS);
 
     /// Every contract operation this server routes, for the contract test.
     pub const ALL: &[Operation] = &[
@@ -131,8 +135,12 @@ mod tests {
     use super::*;
 
     fn contract() -> serde_json::Value {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/atlas-streams-openapi.json");
+        // Read at run time: a target dir shared by clones at other paths would keep the
+        // compile-time path of whichever clone built the test.
+        let path = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../../shared/spec/atlas-streams-openapi.json");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 

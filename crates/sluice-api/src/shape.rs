@@ -137,6 +137,18 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
     if let Some(ms) = l.first_output_after_ms {
         s["firstOutputAfterMs"] = json!(ms);
     }
+    // Sluice: what checkpointing costs this run.
+    if live.is_some() {
+        s["checkpointCount"] = json!(l.checkpoints);
+    }
+    if let Some(c) = l.last_checkpoint {
+        s["lastCheckpoint"] = json!({
+            "id": c.seq,
+            "time": iso(c.taken_at_ms),
+            "durationMillis": c.duration_ms,
+            "sizeBytes": c.size_bytes,
+        });
+    }
     s
 }
 

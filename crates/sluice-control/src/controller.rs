@@ -3,19 +3,26 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use serde_json::Value as Json;
 use sluice_connectors::TestLog;
 use sluice_mql::Document;
 use sluice_pipeline::{parse_pipeline_json, Plan};
-use sluice_store::{LogEvent, LogKind, MetadataStore, Processor, StoreError, Workspace};
+use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, StoreError, Workspace};
 use sluice_types::{ProcessorState, Tier};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::checkpointing::{self, fingerprint, Checkpointer};
 use crate::ids::{new_id, now_ms};
 use crate::lifecycle::{transition, Action, TransitionError};
 use crate::resolve;
-use crate::runner::{executor, Exit, ExitReason, LiveStats, Running, SAMPLE_CAPACITY};
+use crate::runner::{executor, Exit, ExitReason, LiveStats, RunSpec, Running, SAMPLE_CAPACITY};
+
+/// How often a running processor takes a checkpoint unless its options say otherwise.
+pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+/// The processor option (a Sluice extension) that sets its checkpoint interval in milliseconds.
+pub const CHECKPOINT_INTERVAL_OPTION: &str = "checkpointIntervalMs";
 
 /// Why a lifecycle request was refused or failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -70,11 +77,15 @@ pub struct Modification {
     pub pipeline: Option<Json>,
     /// New options.
     pub options: Option<Json>,
+    /// Atlas `options.resumeFromCheckpoint`: `false` drops the saved state, which a change of
+    /// `$source` or window stages requires.
+    pub resume_from_checkpoint: Option<bool>,
 }
 
 /// Owns every running processor of this server.
 pub struct Controller {
     store: Arc<dyn MetadataStore>,
+    checkpoints: Arc<dyn CheckpointStore>,
     running: Mutex<HashMap<String, Running>>,
     // Lifecycle requests run one at a time: a start and a stop of one processor never interleave.
     lifecycle: tokio::sync::Mutex<()>,
@@ -83,11 +94,13 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// A controller over `store`; it watches its runs' ends on a task of the current runtime.
-    pub fn new(store: Arc<dyn MetadataStore>) -> Arc<Controller> {
+    /// A controller over `store`, keeping checkpoints in `checkpoints`; it watches its runs'
+    /// ends on a task of the current runtime.
+    pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>) -> Arc<Controller> {
         let (tx, rx) = unbounded_channel();
         let c = Arc::new(Controller {
             store,
+            checkpoints,
             running: Mutex::new(HashMap::new()),
             lifecycle: tokio::sync::Mutex::new(()),
             exits: tx,
@@ -150,6 +163,7 @@ impl Controller {
         let pipeline = m.pipeline.unwrap_or_else(|| p.pipeline.clone());
         let options = m.options.unwrap_or_else(|| p.options.clone());
         self.validate(ws, &pipeline, &options).await?;
+        self.keep_or_drop_state(&p.id, &pipeline, m.resume_from_checkpoint).await?;
         p.name = m.name.unwrap_or(p.name);
         p.pipeline = pipeline;
         p.options = options;
@@ -165,6 +179,7 @@ impl Controller {
         transition(p.state, Action::Delete)?;
         self.halt(&p.id).await;
         self.store.delete_processor(&p.id).await?;
+        self.drop_state(&p.id).await?;
         Ok(())
     }
 
@@ -184,12 +199,50 @@ impl Controller {
         if let Some(t) = opts.tier {
             p.tier = Some(t);
         }
-        self.launch(&p).await.map_err(ControlError::StartFailed)?;
+        let resume = opts.resume_from_checkpoint.unwrap_or(true);
+        let restored = self.launch(&p, resume).await.map_err(ControlError::StartFailed)?;
         p.state = to;
         p.error_msg = None;
         p.updated_at = now_ms();
         self.store.update_processor(&p).await?;
-        self.log(&p, "started").await;
+        self.log_resumed(&p, "started", restored).await;
+        Ok(p)
+    }
+
+    /// Pauses a running processor (Sluice, EnOS `action=pause`): it stops reading, keeps its
+    /// state in memory and checkpoints it; watermarks freeze.
+    pub async fn pause(&self, ws: &Workspace, name: &str) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut p = self.store.processor(&ws.id, name).await?;
+        let to = transition(p.state, Action::Pause)?;
+        let handle = self.running.lock().ok().and_then(|m| m.get(&p.id).map(Running::handle));
+        if let Some(h) = handle {
+            h.pause().await.map_err(ControlError::StartFailed)?;
+        }
+        p.state = to;
+        p.updated_at = now_ms();
+        self.store.update_processor(&p).await?;
+        self.log(&p, "paused").await;
+        Ok(p)
+    }
+
+    /// Resumes a paused processor exactly where it paused. After a server restart the paused
+    /// run is gone; it starts again from the checkpoint the pause took.
+    pub async fn resume(&self, ws: &Workspace, name: &str) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let mut p = self.store.processor(&ws.id, name).await?;
+        let to = transition(p.state, Action::Resume)?;
+        let handle = self.running.lock().ok().and_then(|m| m.get(&p.id).map(Running::handle));
+        match handle {
+            Some(h) => h.resume().await.map_err(ControlError::StartFailed)?,
+            None => {
+                self.launch(&p, true).await.map_err(ControlError::StartFailed)?;
+            }
+        }
+        p.state = to;
+        p.updated_at = now_ms();
+        self.store.update_processor(&p).await?;
+        self.log(&p, "resumed").await;
         Ok(p)
     }
 
@@ -222,8 +275,11 @@ impl Controller {
         let _guard = self.lifecycle.lock().await;
         let mut n = 0;
         for mut p in self.store.processors_in_state(ProcessorState::Started).await? {
-            match self.launch(&p).await {
-                Ok(()) => n += 1,
+            match self.launch(&p, true).await {
+                Ok(restored) => {
+                    n += 1;
+                    self.log_resumed(&p, "recovered", restored).await;
+                }
                 Err(e) => {
                     p.state = ProcessorState::Failed;
                     p.error_msg = Some(e);
@@ -247,7 +303,43 @@ impl Controller {
         }
     }
 
-    async fn launch(&self, p: &Processor) -> Result<(), String> {
+    /// After a change of pipeline: keep the saved state when the new pipeline can resume from
+    /// it, drop it when asked to, refuse otherwise (Atlas).
+    async fn keep_or_drop_state(
+        &self,
+        processor_id: &str,
+        pipeline: &Json,
+        resume: Option<bool>,
+    ) -> Result<(), ControlError> {
+        if resume == Some(false) {
+            return self.drop_state(processor_id).await;
+        }
+        let store = self.checkpoints.clone();
+        let id = processor_id.to_string();
+        let latest = tokio::task::spawn_blocking(move || checkpointing::latest(store.as_ref(), &id))
+            .await
+            .map_err(|e| ControlError::Store(StoreError::Backend(e.to_string())))?
+            .map_err(|e| ControlError::Store(StoreError::Backend(e)))?;
+        match latest {
+            Some(c) if c.fingerprint != fingerprint(pipeline) => {
+                Err(ControlError::Invalid(checkpointing::incompatible_message()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn drop_state(&self, processor_id: &str) -> Result<(), ControlError> {
+        let store = self.checkpoints.clone();
+        let id = processor_id.to_string();
+        tokio::task::spawn_blocking(move || store.clear(&id))
+            .await
+            .map_err(|e| ControlError::Store(StoreError::Backend(e.to_string())))?
+            .map_err(ControlError::Store)
+    }
+
+    /// Opens the processor's connections and starts its run, restored from its last checkpoint
+    /// when `resume`; the sequence number restored.
+    async fn launch(&self, p: &Processor, resume: bool) -> Result<Option<u64>, String> {
         let ws = self.store.workspace_by_id(&p.workspace_id).await.map_err(|e| e.to_string())?;
         let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
         let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
@@ -256,12 +348,20 @@ impl Controller {
         let dlq = Box::new(sluice_connectors::MemorySink::new("dlq", TestLog::new(SAMPLE_CAPACITY)));
         let exec = executor(&plan, &p.name, source, sink, dlq)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let running = Running::spawn(p.id.clone(), run_id, exec, log, self.exits.clone(), now_ms())
-            .map_err(|e| format!("cannot start a thread: {}", e))?;
+        let spec = RunSpec {
+            processor_id: p.id.clone(),
+            run_id,
+            exec,
+            log,
+            checkpointer: Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline)),
+            resume,
+            checkpoint_every: checkpoint_interval(&p.options),
+        };
+        let (running, restored) = Running::spawn(spec, self.exits.clone(), now_ms()).await?;
         if let Ok(mut m) = self.running.lock() {
             m.insert(p.id.clone(), running);
         }
-        Ok(())
+        Ok(restored)
     }
 
     async fn halt(&self, processor_id: &str) {
@@ -269,6 +369,12 @@ impl Controller {
         if let Some(r) = r {
             r.stop().await;
         }
+    }
+
+    async fn log_resumed(&self, p: &Processor, what: &str, restored: Option<u64>) {
+        let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what,
+            "state": p.state.as_str(), "restoredCheckpoint": restored});
+        self.append(&p.workspace_id, line).await;
     }
 
     async fn log(&self, p: &Processor, what: &str) {
@@ -312,6 +418,15 @@ impl Controller {
         let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what, "state": p.state.as_str(), "error": msg});
         self.append(&p.workspace_id, line).await;
     }
+}
+
+/// The processor's checkpoint interval: its `checkpointIntervalMs` option, or the default.
+fn checkpoint_interval(options: &Json) -> Duration {
+    options
+        .get(CHECKPOINT_INTERVAL_OPTION)
+        .and_then(Json::as_u64)
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_CHECKPOINT_EVERY)
 }
 
 async fn watch_exits(c: Weak<Controller>, mut rx: UnboundedReceiver<Exit>) {

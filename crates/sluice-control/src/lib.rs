@@ -2,13 +2,17 @@
 //! desired state to the store and starts or stops engine runs to match. The API never touches a
 //! running operator; it asks the controller.
 
+mod checkpointing;
 mod controller;
 mod ids;
 pub mod lifecycle;
 mod resolve;
 mod runner;
 
-pub use controller::{ControlError, Controller, Modification, StartOptions};
+pub use checkpointing::CheckpointInfo;
+pub use controller::{
+    ControlError, Controller, Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, DEFAULT_CHECKPOINT_EVERY,
+};
 pub use ids::{new_id, now_ms, random_hex};
 pub use lifecycle::{Action, TransitionError};
 pub use resolve::TEST_LOG;

@@ -1,14 +1,16 @@
 //! One running processor: an engine executor on a thread of its own, its live stats, its output
-//! log, and a flag that stops it at the next batch boundary.
+//! log, its checkpoints, and commands (pause, resume, stop) obeyed at batch boundaries.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice_connectors::TestLog;
-use sluice_engine::{Executor, ExecutorConfig, ExecutorStats};
+use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, StepOutcome};
 use sluice_pipeline::Plan;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+
+use crate::checkpointing::{CheckpointInfo, Checkpointer};
 
 /// How often a running executor publishes its counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -26,6 +28,12 @@ pub struct LiveStats {
     pub started_at_ms: i64,
     /// Milliseconds from start to the first output document, once there is one.
     pub first_output_after_ms: Option<u64>,
+    /// Whether the run is paused.
+    pub paused: bool,
+    /// Checkpoints taken by this run.
+    pub checkpoints: u64,
+    /// The last checkpoint taken by this run.
+    pub last_checkpoint: Option<CheckpointInfo>,
 }
 
 /// Why a processor's thread ended.
@@ -50,11 +58,61 @@ pub struct Exit {
     pub reason: ExitReason,
 }
 
-/// A processor whose executor is running.
+/// What a run's thread is asked to do.
+enum Command {
+    /// Take a checkpoint and stop reading; state stays in memory.
+    Pause(oneshot::Sender<Result<(), String>>),
+    /// Read again from where the pause left off.
+    Resume(oneshot::Sender<Result<(), String>>),
+    /// Take a checkpoint and end the run.
+    Stop,
+}
+
+/// How a run starts and keeps its state.
+pub struct RunSpec {
+    /// The processor.
+    pub processor_id: String,
+    /// Which run this is.
+    pub run_id: u64,
+    /// Its executor, not yet restored.
+    pub exec: Executor,
+    /// Its output log.
+    pub log: TestLog,
+    /// Its checkpoints.
+    pub checkpointer: Checkpointer,
+    /// Resume from the last checkpoint (`false`: drop it and start fresh).
+    pub resume: bool,
+    /// How often to take a checkpoint while running.
+    pub checkpoint_every: Duration,
+}
+
+/// Asks a run to pause or resume without holding on to the [`Running`] itself.
+#[derive(Clone)]
+pub struct RunHandle(std::sync::mpsc::Sender<Command>);
+
+impl RunHandle {
+    async fn ask(&self, make: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Command) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(make(tx)).map_err(|_| "the run has ended".to_string())?;
+        rx.await.map_err(|_| "the run has ended".to_string())?
+    }
+
+    /// Takes a checkpoint and stops reading; answers once the checkpoint is saved.
+    pub async fn pause(&self) -> Result<(), String> {
+        self.ask(Command::Pause).await
+    }
+
+    /// Reads again from where the pause left off.
+    pub async fn resume(&self) -> Result<(), String> {
+        self.ask(Command::Resume).await
+    }
+}
+
+/// A processor whose executor is running (or paused: alive, not reading).
 pub struct Running {
     /// Which run this is.
     pub run_id: u64,
-    stop: Arc<AtomicBool>,
+    commands: std::sync::mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<Mutex<LiveStats>>,
     /// Its output (the `__testLog`), sampled by the API.
@@ -62,46 +120,31 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `exec` on a thread of its own; its end is sent to `exits`.
-    pub fn spawn(
-        processor_id: String,
-        run_id: u64,
-        mut exec: Executor,
-        log: TestLog,
+    /// Starts a run on a thread of its own; its end is sent to `exits`. Returns once the run has
+    /// restored its checkpoint (the sequence number restored, if any) or failed to.
+    pub async fn spawn(
+        spec: RunSpec,
         exits: UnboundedSender<Exit>,
         now_ms: i64,
-    ) -> std::io::Result<Running> {
-        let stop = Arc::new(AtomicBool::new(false));
+    ) -> Result<(Running, Option<u64>), String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
-        let (flag, shared) = (stop.clone(), stats.clone());
-        let thread = std::thread::Builder::new().name(format!("sp-{}", processor_id)).spawn(move || {
-            let started = Instant::now();
-            let mut last = Instant::now();
-            let mut first_output: Option<u64> = None;
-            let result = exec.run(
-                |s| {
-                    if first_output.is_none() && s.output_messages > 0 {
-                        first_output = Some(started.elapsed().as_millis() as u64);
-                        last = Instant::now() - PUBLISH_EVERY;
-                    }
-                    if last.elapsed() >= PUBLISH_EVERY {
-                        publish(&shared, s.clone(), first_output);
-                        last = Instant::now();
-                    }
-                    !flag.load(Ordering::SeqCst)
-                },
-                || std::thread::sleep(IDLE_SLEEP),
-            );
-            publish(&shared, exec.stats(), first_output);
-            let reason = match result {
-                Err(e) => ExitReason::Failed(e.to_string()),
-                Ok(_) if flag.load(Ordering::SeqCst) => ExitReason::Stopped,
-                Ok(_) => ExitReason::Finished,
-            };
-            // The controller may be gone at shutdown; nothing is left to tell then.
-            let _ = exits.send(Exit { processor_id, run_id, reason });
-        })?;
-        Ok(Running { run_id, stop, thread: Some(thread), stats, log })
+        let shared = stats.clone();
+        let (run_id, log) = (spec.run_id, spec.log.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("sp-{}", spec.processor_id))
+            .spawn(move || drive(spec, rx, ready_tx, shared, exits))
+            .map_err(|e| format!("cannot start a thread: {}", e))?;
+        let restored = match ready_rx.await {
+            Ok(Ok(seq)) => seq,
+            Ok(Err(e)) => {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+                return Err(e);
+            }
+            Err(_) => return Err("the run ended before it started".into()),
+        };
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, log }, restored))
     }
 
     /// The counters as last published.
@@ -109,9 +152,15 @@ impl Running {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Asks the executor to stop after its current batch and waits for it (off the async runtime).
+    /// A handle that asks this run to pause or resume.
+    pub fn handle(&self) -> RunHandle {
+        RunHandle(self.commands.clone())
+    }
+
+    /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off
+    /// the async runtime).
     pub async fn stop(mut self) -> LiveStats {
-        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.commands.send(Command::Stop);
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
@@ -119,10 +168,138 @@ impl Running {
     }
 }
 
-fn publish(shared: &Mutex<LiveStats>, engine: ExecutorStats, first_output: Option<u64>) {
-    if let Ok(mut s) = shared.lock() {
-        s.engine = engine;
-        s.first_output_after_ms = first_output;
+/// The body of a run's thread: restore, then read, process, checkpoint and obey commands until
+/// stopped, finished or failed.
+fn drive(
+    spec: RunSpec,
+    commands: std::sync::mpsc::Receiver<Command>,
+    ready: oneshot::Sender<Result<Option<u64>, String>>,
+    shared: Arc<Mutex<LiveStats>>,
+    exits: UnboundedSender<Exit>,
+) {
+    let RunSpec { processor_id, run_id, mut exec, mut checkpointer, resume, checkpoint_every, .. } = spec;
+    let restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
+    let Ok(restored) = restored else {
+        let _ = ready.send(restored);
+        return;
+    };
+    let mut run = Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None };
+    // Stats show the restored counters from the moment the start returns.
+    run.publish();
+    // The starter may have given up waiting; the run goes on regardless.
+    let _ = ready.send(Ok(restored));
+    let reason = run.run(&commands, checkpoint_every);
+    run.publish();
+    // The controller may be gone at shutdown; nothing is left to tell then.
+    let _ = exits.send(Exit { processor_id, run_id, reason });
+}
+
+struct Drive {
+    exec: Executor,
+    checkpointer: Checkpointer,
+    shared: Arc<Mutex<LiveStats>>,
+    started: Instant,
+    first_output: Option<u64>,
+}
+
+impl Drive {
+    fn run(&mut self, commands: &std::sync::mpsc::Receiver<Command>, checkpoint_every: Duration) -> ExitReason {
+        let mut paused = false;
+        let mut pending: Option<Command> = None;
+        let mut last_publish = Instant::now();
+        let mut last_checkpoint = Instant::now();
+        loop {
+            let cmd = match pending.take() {
+                Some(c) => Some(c),
+                // Paused: nothing to do but wait for the next command.
+                None if paused => Some(commands.recv().unwrap_or(Command::Stop)),
+                None => match commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(std::sync::mpsc::TryRecvError::Empty) => None,
+                    // The controller dropped the run without stopping it: stop cleanly.
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Command::Stop),
+                },
+            };
+            match cmd {
+                Some(Command::Stop) => {
+                    // Atlas: stop takes a checkpoint, and start resumes from it.
+                    return match self.checkpoint() {
+                        Ok(()) => ExitReason::Stopped,
+                        Err(e) => ExitReason::Failed(e),
+                    };
+                }
+                Some(Command::Pause(reply)) => {
+                    let r = if paused { Ok(()) } else { self.checkpoint() };
+                    paused = r.is_ok();
+                    self.set_paused(paused);
+                    let _ = reply.send(r);
+                    continue;
+                }
+                Some(Command::Resume(reply)) => {
+                    if paused {
+                        paused = false;
+                        self.set_paused(false);
+                        self.exec.resume_after_pause();
+                    }
+                    let _ = reply.send(Ok(()));
+                    continue;
+                }
+                None => {}
+            }
+            match self.exec.step() {
+                Err(e) => return ExitReason::Failed(e.to_string()),
+                Ok(StepOutcome::Finished) => {
+                    // The end of a bounded source is a place to resume from too.
+                    return match self.checkpoint() {
+                        Ok(()) => ExitReason::Finished,
+                        Err(e) => ExitReason::Failed(e),
+                    };
+                }
+                Ok(StepOutcome::Idle) => match commands.recv_timeout(IDLE_SLEEP) {
+                    Ok(c) => pending = Some(c),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => pending = Some(Command::Stop),
+                },
+                Ok(StepOutcome::Progress) => {}
+            }
+            if self.first_output.is_none() && self.exec.output_messages() > 0 {
+                self.first_output = Some(self.started.elapsed().as_millis() as u64);
+                last_publish = Instant::now() - PUBLISH_EVERY;
+            }
+            if last_checkpoint.elapsed() >= checkpoint_every {
+                if let Err(e) = self.checkpoint() {
+                    return ExitReason::Failed(e);
+                }
+                last_checkpoint = Instant::now();
+            }
+            if last_publish.elapsed() >= PUBLISH_EVERY {
+                self.publish();
+                last_publish = Instant::now();
+            }
+        }
+    }
+
+    fn checkpoint(&mut self) -> Result<(), String> {
+        let info = self.checkpointer.take(&mut self.exec).map_err(|e| format!("checkpoint failed: {}", e))?;
+        if let Ok(mut s) = self.shared.lock() {
+            s.checkpoints += 1;
+            s.last_checkpoint = Some(info);
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn set_paused(&self, paused: bool) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.paused = paused;
+        }
+    }
+
+    fn publish(&self) {
+        if let Ok(mut s) = self.shared.lock() {
+            s.engine = self.exec.stats();
+            s.first_output_after_ms = self.first_output;
+        }
     }
 }
 

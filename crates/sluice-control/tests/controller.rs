@@ -8,7 +8,20 @@ use sluice_control::*;
 use sluice_store::*;
 use sluice_types::{ConnectionType, ProcessorState, Tier};
 
+fn scratch() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("sluice-control-test-{}-{}", std::process::id(), new_id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
 async fn setup() -> (Arc<Controller>, Workspace) {
+    let (c, ws, _, _) = setup_parts().await;
+    (c, ws)
+}
+
+/// A controller with the store and checkpoint directory it runs on, so a test can start a
+/// second controller over the same ones (a server restart).
+async fn setup_parts() -> (Arc<Controller>, Workspace, Arc<SqliteStore>, std::path::PathBuf) {
     let store = SqliteStore::open_in_memory().await.unwrap();
     let project = Project { id: new_id(), name: "p".into(), org_id: new_id(), created_at: 0 };
     store.insert_project(&project).await.unwrap();
@@ -40,7 +53,9 @@ async fn setup() -> (Arc<Controller>, Workspace) {
         },
     ];
     store.insert_workspace(&ws, &conns).await.unwrap();
-    (Controller::new(Arc::new(store)), ws)
+    let store = Arc::new(store);
+    let dir = scratch();
+    (Controller::new(store.clone(), Arc::new(FsCheckpointStore::new(&dir, 3))), ws, store, dir)
 }
 
 async fn wait_for(mut f: impl FnMut() -> bool) {
@@ -127,4 +142,147 @@ async fn a_finite_source_ends_in_stopped_and_recover_restarts_started_ones() {
     assert_eq!(c.recover().await.unwrap(), 1);
     let logs = store.logs(&ws.id, LogKind::Operational, 0, i64::MAX).await.unwrap();
     assert!(logs.iter().any(|l| l.line.contains("source ended")), "{:?}", logs);
+}
+
+fn solar_window() -> serde_json::Value {
+    json!([
+        {"$source": {"connectionName": "sample_stream_solar"}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "hour"},
+            "pipeline": [{"$group": {"_id": "$device_id", "n": {"$count": {}}}}]}}
+    ])
+}
+
+fn inputs(c: &Controller, id: &str) -> u64 {
+    c.live_stats(id).map_or(0, |s| s.engine.input_messages)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_freezes_reading_and_resume_continues_where_it_paused() {
+    let (c, ws) = setup().await;
+    let p = c.create(&ws, "solar", solar_window(), json!({})).await.unwrap();
+    let e = c.pause(&ws, "solar").await.unwrap_err();
+    assert_eq!(e.to_string(), "status cannot be changed from [CREATED] to Paused");
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    wait_for(|| inputs(&c, &p.id) >= 3).await;
+
+    let paused = c.pause(&ws, "solar").await.unwrap();
+    assert_eq!(paused.state, ProcessorState::Paused);
+    let s = c.live_stats(&p.id).unwrap();
+    assert!(s.paused);
+    assert_eq!(s.checkpoints, 1, "a pause takes a checkpoint");
+    let at_pause = s.engine.input_messages;
+    // The sample stream emits 5 events a second: in 600 ms a running processor reads some.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(inputs(&c, &p.id), at_pause, "a paused processor read its source");
+    assert!(c.live_stats(&p.id).unwrap().engine.operators[0].state_size_bytes > 0, "state kept");
+    assert_eq!(
+        c.pause(&ws, "solar").await.unwrap_err().to_string(),
+        "status cannot be changed from [PAUSED] to Paused"
+    );
+    assert_eq!(
+        c.start(&ws, "solar", StartOptions::default()).await.unwrap_err().to_string(),
+        "status cannot be changed from [PAUSED] to Started"
+    );
+
+    let resumed = c.resume(&ws, "solar").await.unwrap();
+    assert_eq!(resumed.state, ProcessorState::Started);
+    assert!(!c.live_stats(&p.id).unwrap().paused);
+    wait_for(|| inputs(&c, &p.id) > at_pause).await;
+    // No catch-up burst for the paused time: it goes on at the stream's own pace.
+    assert!(inputs(&c, &p.id) < at_pause + 5);
+    assert_eq!(
+        c.resume(&ws, "solar").await.unwrap_err().to_string(),
+        "status cannot be changed from [STARTED] to Resumed"
+    );
+
+    // A paused processor can be stopped.
+    c.pause(&ws, "solar").await.unwrap();
+    assert_eq!(c.stop(&ws, "solar").await.unwrap().state, ProcessorState::Stopped);
+    assert_eq!(
+        c.pause(&ws, "solar").await.unwrap_err().to_string(),
+        "status cannot be changed from [STOPPED] to Paused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_checkpoints_and_start_resumes_unless_asked_to_start_fresh() {
+    let (c, ws) = setup().await;
+    let p = c.create(&ws, "solar", solar_window(), json!({})).await.unwrap();
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    wait_for(|| inputs(&c, &p.id) >= 3).await;
+    c.stop(&ws, "solar").await.unwrap();
+    let store = c.store().clone();
+    let logs = || async { store.logs(&ws.id, LogKind::Operational, 0, i64::MAX).await.unwrap() };
+
+    // :start resumes: the counters and the source position go on from the checkpoint.
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    let s = c.live_stats(&p.id).unwrap();
+    let resumed_from = s.engine.input_messages;
+    assert!(resumed_from >= 3, "restarted from zero: {}", resumed_from);
+    assert!(s.engine.operators[0].state_size_bytes > 0, "window state not restored");
+    assert!(logs().await.iter().any(|l| l.line.contains(r#""restoredCheckpoint":1"#)), "{:?}", logs().await);
+    c.stop(&ws, "solar").await.unwrap();
+
+    // resumeFromCheckpoint: false drops the state.
+    let fresh = StartOptions { resume_from_checkpoint: Some(false), ..Default::default() };
+    c.start(&ws, "solar", fresh).await.unwrap();
+    let s = c.live_stats(&p.id).unwrap();
+    assert!(s.engine.input_messages < resumed_from, "{} after a fresh start", s.engine.input_messages);
+    c.stop(&ws, "solar").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_change_the_checkpoint_cannot_follow_needs_a_fresh_start() {
+    let (c, ws) = setup().await;
+    let p = c.create(&ws, "solar", solar_window(), json!({})).await.unwrap();
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    wait_for(|| inputs(&c, &p.id) >= 1).await;
+    c.stop(&ws, "solar").await.unwrap();
+
+    // A stateless stage may be added: the window's state still fits.
+    let mut with_match = solar_window();
+    with_match.as_array_mut().unwrap().insert(1, json!({"$match": {"obs.watts": {"$gte": 0}}}));
+    let m = Modification { pipeline: Some(with_match), ..Default::default() };
+    c.modify(&ws, "solar", m).await.unwrap();
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    assert!(inputs(&c, &p.id) >= 1);
+    c.stop(&ws, "solar").await.unwrap();
+
+    // Another window size cannot take over the state: refused, unless the state is dropped.
+    let mut other = solar_window();
+    other[1]["$tumblingWindow"]["interval"]["size"] = json!(2);
+    let m = Modification { pipeline: Some(other.clone()), ..Default::default() };
+    let e = c.modify(&ws, "solar", m).await.unwrap_err();
+    assert!(matches!(&e, ControlError::Invalid(m) if m.contains("resumeFromCheckpoint to false")), "{}", e);
+    let m = Modification { pipeline: Some(other), resume_from_checkpoint: Some(false), ..Default::default() };
+    c.modify(&ws, "solar", m).await.unwrap();
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    assert!(inputs(&c, &p.id) <= 1, "the dropped state came back");
+    c.stop(&ws, "solar").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_resumes_running_processors_from_their_periodic_checkpoints() {
+    let (c, ws, store, dir) = setup_parts().await;
+    let p = c.create(&ws, "solar", solar_window(), json!({"checkpointIntervalMs": 100})).await.unwrap();
+    c.start(&ws, "solar", StartOptions::default()).await.unwrap();
+    wait_for(|| c.live_stats(&p.id).is_some_and(|s| s.checkpoints >= 2 && s.engine.input_messages >= 3)).await;
+    let seq = c.live_stats(&p.id).unwrap().last_checkpoint.unwrap().seq;
+    assert!(seq >= 2);
+    // A paused processor stays paused across the restart.
+    c.create(&ws, "idle", solar_window(), json!({})).await.unwrap();
+    c.start(&ws, "idle", StartOptions::default()).await.unwrap();
+    c.pause(&ws, "idle").await.unwrap();
+    c.shutdown().await;
+
+    let again = Controller::new(store.clone(), Arc::new(FsCheckpointStore::new(&dir, 3)));
+    assert_eq!(again.recover().await.unwrap(), 1);
+    let s = again.live_stats(&p.id).unwrap();
+    assert!(s.engine.input_messages >= 3, "resumed from zero");
+    assert_eq!(store.processor(&ws.id, "idle").await.unwrap().state, ProcessorState::Paused);
+    // Its resume after the restart starts from the checkpoint its pause took.
+    again.resume(&ws, "idle").await.unwrap();
+    assert_eq!(store.processor(&ws.id, "idle").await.unwrap().state, ProcessorState::Started);
+    again.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -139,6 +139,11 @@ impl Executor {
         })
     }
 
+    /// Documents written to the sink so far (cheap, unlike [`Executor::stats`]).
+    pub fn output_messages(&self) -> u64 {
+        self.stats.output_messages
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> ExecutorStats {
         let mut s = self.stats.clone();

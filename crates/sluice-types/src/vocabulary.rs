@@ -156,8 +156,12 @@ mod tests {
 
     /// The enum values the contract lists at a JSON pointer inside `components/schemas`.
     fn contract_enum(schema: &str, property: &str) -> Vec<String> {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec/atlas-streams-openapi.json");
+        // Read at run time: a target dir shared by clones at other paths would keep the
+        // compile-time path of whichever clone built the test.
+        let path = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../../shared/spec/atlas-streams-openapi.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
         let spec: serde_json::Value = serde_json::from_str(&text).expect("the contract is JSON");
         spec["components"]["schemas"][schema]["properties"][property]["enum"]

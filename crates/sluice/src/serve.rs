@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use sluice_api::AppState;
 use sluice_control::Controller;
+use sluice_store::FsCheckpointStore;
 use sluice_store::MetadataStore;
 use sluice_types::Role;
 
@@ -37,7 +38,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     let store: Arc<dyn MetadataStore> = Arc::new(admin::open_store(&args.data_dir).await?);
     eprintln!("sluice serve: data dir {}, listening on http://{}", args.data_dir.display(), args.listen);
     bootstrap(store.as_ref()).await?;
-    let controller = Controller::new(store.clone());
+    // Checkpoints live beside the metadata; the newest three of each processor are kept.
+    let checkpoints = Arc::new(FsCheckpointStore::new(args.data_dir.join("checkpoints"), 3));
+    let controller = Controller::new(store.clone(), checkpoints);
     let resumed = controller.recover().await.map_err(|e| e.to_string())?;
     if resumed > 0 {
         eprintln!("resumed {} processor(s) that were running", resumed);

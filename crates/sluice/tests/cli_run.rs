@@ -11,7 +11,15 @@ fn sluice() -> Command {
 }
 
 fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path).display().to_string()
+    // Read at run time: a target dir shared by clones at other paths would keep the
+    // compile-time path of whichever clone built the test.
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../..")
+    .join(path)
+    .display()
+    .to_string()
 }
 
 fn lines(text: &str) -> Vec<Document> {

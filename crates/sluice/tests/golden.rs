@@ -19,7 +19,12 @@ use sluice_pipeline::{parse_pipeline_json, Plan};
 const CLOCK_MS: i64 = 1_700_000_000_000;
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
+    // Read at run time: a target dir shared by clones at other paths would keep the
+    // compile-time path of whichever clone built the test.
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../tests/golden")
 }
 
 fn read_jsonl(path: &Path) -> Vec<Document> {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use sluice_control::{Modification, StartOptions};
+use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION};
 use sluice_store::{Processor, StoreError, Workspace};
 use sluice_types::Tier;
 
@@ -45,18 +45,34 @@ fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
     }
 }
 
-fn options_of(root: &Obj) -> Result<Option<Json>, ApiError> {
+/// The processor options kept with it: Atlas's `dlq`, and Sluice's `checkpointIntervalMs`.
+/// `extra` are further attributes the caller reads itself (PATCH's `resumeFromCheckpoint`).
+fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
     match root.obj("options")? {
         None => Ok(None),
         Some(o) => {
-            o.only(&["dlq"])?;
+            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION];
+            allowed.extend_from_slice(extra);
+            o.only(&allowed)?;
+            if let Some(ms) = o.get(CHECKPOINT_INTERVAL_OPTION) {
+                if !ms.as_u64().is_some_and(|ms| (100..=86_400_000).contains(&ms)) {
+                    return Err(ApiError::invalid_attribute(
+                        &format!("options.{}", CHECKPOINT_INTERVAL_OPTION),
+                        "must be an integer number of milliseconds from 100 to 86400000",
+                    ));
+                }
+            }
             if let Some(d) = o.obj("dlq")? {
                 d.only(&["connectionName", "db", "coll"])?;
                 d.req_str("connectionName")?;
                 d.req_str("db")?;
                 d.req_str("coll")?;
             }
-            Ok(Some(Json::Object(o.map().clone())))
+            let mut kept = o.map().clone();
+            for k in extra {
+                kept.remove(*k);
+            }
+            Ok(Some(Json::Object(kept)))
         }
     }
 }
@@ -76,7 +92,7 @@ pub async fn create(
     let name = root.req_str("name")?;
     check_name("name", name)?;
     let pipeline = pipeline_of(&root)?.ok_or_else(|| ApiError::missing_attribute("pipeline"))?;
-    let options = options_of(&root)?.unwrap_or_else(|| json!({}));
+    let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
     let p = state.controller.create(&w, name, pipeline, options).await.map_err(|e| control_error(name, e))?;
     state.audit(&w.id, &ctx.subject, "createProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
@@ -124,8 +140,17 @@ pub async fn update(
     if let Some(n) = new_name {
         check_name("name", n)?;
     }
-    let m =
-        Modification { name: new_name.map(str::to_string), pipeline: pipeline_of(&root)?, options: options_of(&root)? };
+    // Atlas: `options.resumeFromCheckpoint: false` drops the saved state with the change.
+    let resume_from_checkpoint = match root.obj("options")? {
+        Some(o) => o.bool("resumeFromCheckpoint")?,
+        None => None,
+    };
+    let m = Modification {
+        name: new_name.map(str::to_string),
+        pipeline: pipeline_of(&root)?,
+        options: options_of(&root, &["resumeFromCheckpoint"])?,
+        resume_from_checkpoint,
+    };
     let p = state.controller.modify(&w, &name, m).await.map_err(|e| control_error(&name, e))?;
     state.audit(&w.id, &ctx.subject, "modifyProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
@@ -148,7 +173,8 @@ pub async fn delete(
     Ok(r)
 }
 
-/// POST `.../{tenantName}/processor/{processorName}:start|:startWith|:stop`
+/// POST `.../{tenantName}/processor/{processorName}:start|:startWith|:stop`, and Sluice's
+/// `:pause` and `:resume`.
 pub async fn action(
     State(state): State<Arc<AppState>>,
     call: Call,
@@ -162,6 +188,8 @@ pub async fn action(
         "start" => ops::START_PROCESSOR,
         "startWith" => ops::START_PROCESSOR_WITH,
         "stop" => ops::STOP_PROCESSOR,
+        "pause" => ops::PAUSE_PROCESSOR,
+        "resume" => ops::RESUME_PROCESSOR,
         _ => return Err(ApiError::no_such_resource(&call.path)),
     };
     let ctx = call.begin(&state, &op, &group).await?;
@@ -169,6 +197,8 @@ pub async fn action(
     find_proc(&state, &w, name).await?;
     let result = match verb {
         "stop" => state.controller.stop(&w, name).await,
+        "pause" => state.controller.pause(&w, name).await,
+        "resume" => state.controller.resume(&w, name).await,
         "start" => state.controller.start(&w, name, StartOptions::default()).await,
         _ => {
             let map = parse_object(&body)?;

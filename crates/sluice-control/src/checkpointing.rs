@@ -1,0 +1,111 @@
+//! Taking and restoring a processor's checkpoints: the engine's state in its file form, kept in
+//! a [`CheckpointStore`], tied to the parts of the pipeline that state depends on.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use sluice_engine::{Checkpoint, Executor};
+use sluice_store::CheckpointStore;
+
+use crate::ids::now_ms;
+
+/// What the last checkpoint of a run cost, for the stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// Its sequence number.
+    pub seq: u64,
+    /// When it was taken, milliseconds since the epoch.
+    pub taken_at_ms: i64,
+    /// How long taking and writing it took.
+    pub duration_ms: u64,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+}
+
+/// The window stages: their definitions shape the state a checkpoint holds.
+const WINDOW_STAGES: [&str; 3] = ["$tumblingWindow", "$hoppingWindow", "$sessionWindow"];
+
+/// What a checkpoint's state depends on: the `$source` stage (positions mean nothing to another
+/// source) and every window stage (a different window cannot take over another's state).
+/// Stateless stages may change freely.
+pub fn fingerprint(pipeline: &Json) -> String {
+    let mut h = Sha256::new();
+    for stage in pipeline.as_array().into_iter().flatten() {
+        let Some(obj) = stage.as_object() else { continue };
+        if obj.keys().any(|k| k == "$source" || WINDOW_STAGES.contains(&k.as_str())) {
+            h.update(stage.to_string().as_bytes());
+            h.update(b"\n");
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The wording of a refused resume (Atlas: changing `$source` or a window needs a fresh start).
+pub fn incompatible_message() -> String {
+    "the pipeline's $source or window stages differ from the ones its checkpoint was taken with; \
+     set resumeFromCheckpoint to false to drop the saved state and start fresh"
+        .to_string()
+}
+
+/// The newest checkpoint of a processor that reads back whole. A damaged newer one is skipped
+/// with a warning: an older consistent state is better than none.
+pub fn latest(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<Checkpoint>, String> {
+    for seq in store.list(processor_id).map_err(|e| e.to_string())? {
+        let bytes = store.load(processor_id, seq).map_err(|e| e.to_string())?;
+        match Checkpoint::decode(&bytes) {
+            Ok(c) => return Ok(Some(c)),
+            Err(e) => tracing::warn!(processor = processor_id, seq, error = %e, "skipping a damaged checkpoint"),
+        }
+    }
+    Ok(None)
+}
+
+/// Takes and restores the checkpoints of one run of one processor.
+pub struct Checkpointer {
+    store: Arc<dyn CheckpointStore>,
+    processor_id: String,
+    fingerprint: String,
+    next_seq: u64,
+}
+
+impl Checkpointer {
+    /// Checkpoints of `processor_id`, whose pipeline has `fingerprint`.
+    pub fn new(store: Arc<dyn CheckpointStore>, processor_id: &str, fingerprint: String) -> Checkpointer {
+        Checkpointer { store, processor_id: processor_id.to_string(), fingerprint, next_seq: 1 }
+    }
+
+    /// Restores the newest checkpoint into `exec`, if there is one; its sequence number.
+    /// Refused when the checkpoint was taken with other `$source` or window stages.
+    pub fn restore_latest(&mut self, exec: &mut Executor) -> Result<Option<u64>, String> {
+        let Some(c) = latest(self.store.as_ref(), &self.processor_id)? else { return Ok(None) };
+        if c.fingerprint != self.fingerprint {
+            return Err(incompatible_message());
+        }
+        exec.restore(&c.state).map_err(|e| e.to_string())?;
+        self.next_seq = c.seq + 1;
+        Ok(Some(c.seq))
+    }
+
+    /// Drops every saved checkpoint: the run starts fresh.
+    pub fn clear(&mut self) -> Result<(), String> {
+        self.store.clear(&self.processor_id).map_err(|e| e.to_string())
+    }
+
+    /// Flushes the sinks, takes the executor's state and saves it atomically.
+    pub fn take(&mut self, exec: &mut Executor) -> Result<CheckpointInfo, String> {
+        let started = Instant::now();
+        let state = exec.checkpoint().map_err(|e| e.to_string())?;
+        let c = Checkpoint { seq: self.next_seq, taken_at_ms: now_ms(), fingerprint: self.fingerprint.clone(), state };
+        let bytes = c.encode().map_err(|e| e.to_string())?;
+        self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
+        self.next_seq += 1;
+        Ok(CheckpointInfo {
+            seq: c.seq,
+            taken_at_ms: c.taken_at_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            size_bytes: bytes.len() as u64,
+        })
+    }
+}
