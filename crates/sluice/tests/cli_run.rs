@@ -1,6 +1,5 @@
 //! `sluice run` end to end: the real binary, real files, the sample stream.
 
-use std::path::Path;
 use std::process::Command;
 
 use sluice_mql::json::parse_document;
