@@ -117,6 +117,19 @@ impl Call {
     /// Checks version, group id, project access and role for `op` on `group_id`.
     pub async fn begin(&self, state: &AppState, op: &Operation, group_id: &str) -> Result<Ctx, ApiError> {
         let version = negotiate(op, self.accept.as_deref())?;
+        self.authorize(state, op, group_id).await?;
+        Ok(Ctx {
+            version,
+            flags: self.flags,
+            group_id: group_id.to_string(),
+            base: self.base.clone(),
+            subject: self.principal.subject.clone(),
+        })
+    }
+
+    /// Checks group id, project access and role for `op` on `group_id` (no media-type version:
+    /// the EnOS routes have none).
+    pub async fn authorize(&self, state: &AppState, op: &Operation, group_id: &str) -> Result<(), ApiError> {
         if !is_object_id(group_id) {
             return Err(ApiError::invalid_group_id(group_id));
         }
@@ -130,12 +143,6 @@ impl Call {
         if !op.allows(&self.principal.roles) {
             return Err(ApiError::forbidden_role(op.id));
         }
-        Ok(Ctx {
-            version,
-            flags: self.flags,
-            group_id: group_id.to_string(),
-            base: self.base.clone(),
-            subject: self.principal.subject.clone(),
-        })
+        Ok(())
     }
 }

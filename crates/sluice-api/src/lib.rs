@@ -25,7 +25,7 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, logs, oauth, processors, workspaces};
+use routes::{connections, enos, logs, oauth, processors, workspaces};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -56,6 +56,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
         .route(&format!("{G}/streams/{{tenantName}}/processors"), get(processors::list))
         .route("/api/oauth/token", post(oauth::token))
+        .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
+        .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
         .fallback(not_found)
         .with_state(state);
     r.layer(axum::middleware::from_fn(call::shape_errors))

@@ -94,6 +94,12 @@ pub mod ops {
     pub const STOP_PROCESSOR: Operation = op("stopGroupStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: the last output documents of a running processor.
     pub const SAMPLE_PROCESSOR: Operation = op("sampleStreamProcessor", V2024_05, READ);
+    /// EnOS: `POST /streaming/v2.0/streaming/pipeline/{pipelineId}?action=...`.
+    pub const ENOS_PIPELINE_ACTION: Operation = op("enosPipelineAction", V2024_05, PROCESS);
+    /// EnOS: `GET /streaming/v2.0/streaming/pipeline/{pipelineId}`.
+    pub const ENOS_GET_PIPELINE: Operation = op("enosGetPipeline", V2024_05, READ);
+    /// EnOS: `GET /streaming/v2.0/streaming/pipelines`.
+    pub const ENOS_LIST_PIPELINES: Operation = op("enosListPipelines", V2024_05, READ);
     /// Sluice extension: pause a running processor, keeping its place and state.
     pub const PAUSE_PROCESSOR: Operation = op("pauseStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: resume a paused processor where it paused.

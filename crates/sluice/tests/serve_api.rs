@@ -7,31 +7,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 use support::*;
 
-fn owner(server: &Server, algorithm: &'static str) -> Client {
-    Client::new(
-        server,
-        Auth::Digest { user: server.banner_value("publicKey"), password: server.banner_value("privateKey"), algorithm },
-    )
-}
-
-fn cli(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .expect("sluice runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn line_value(text: &str, key: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{}: ", key)))
-        .unwrap_or_else(|| panic!("{} in {}", key, text))
-        .to_string()
-}
-
 fn window_pipeline() -> Json {
     json!([
         {"$source": {"connectionName": "sample_stream_solar"}},

@@ -1,6 +1,7 @@
 //! One file per route group.
 
 pub mod connections;
+pub mod enos;
 pub mod logs;
 pub mod oauth;
 pub mod processors;

@@ -274,3 +274,31 @@ impl Client {
         v["access_token"].as_str().map(str::to_string)
     }
 }
+
+/// A client with the bootstrap owner key, Digest with `algorithm`.
+pub fn owner(server: &Server, algorithm: &'static str) -> Client {
+    Client::new(
+        server,
+        Auth::Digest { user: server.banner_value("publicKey"), password: server.banner_value("privateKey"), algorithm },
+    )
+}
+
+/// Runs a client command of the binary against the data dir; its standard output.
+pub fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .expect("sluice runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The value of a `key: value` line.
+pub fn line_value(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{}: ", key)))
+        .unwrap_or_else(|| panic!("{} in {}", key, text))
+        .to_string()
+}
