@@ -9,7 +9,7 @@ pub mod lifecycle;
 mod resolve;
 mod runner;
 
-pub use checkpointing::CheckpointInfo;
+pub use checkpointing::{fingerprint, CheckpointInfo, Checkpointer};
 pub use controller::{
     ControlError, Controller, Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, DEFAULT_CHECKPOINT_EVERY,
 };

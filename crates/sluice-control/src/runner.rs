@@ -14,6 +14,8 @@ use crate::checkpointing::{CheckpointInfo, Checkpointer};
 
 /// How often a running executor publishes its counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+/// How often a running executor measures its state size.
+const STATE_SIZE_EVERY: Duration = Duration::from_secs(2);
 /// How long an idle executor sleeps before polling its source again.
 const IDLE_SLEEP: Duration = Duration::from_millis(10);
 /// How many output documents a processor's sample log keeps.
@@ -183,7 +185,7 @@ fn drive(
         let _ = ready.send(restored);
         return;
     };
-    let mut run = Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None };
+    let mut run = Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None, sized_at: None };
     // Stats show the restored counters from the moment the start returns.
     run.publish();
     // The starter may have given up waiting; the run goes on regardless.
@@ -200,6 +202,7 @@ struct Drive {
     shared: Arc<Mutex<LiveStats>>,
     started: Instant,
     first_output: Option<u64>,
+    sized_at: Option<Instant>,
 }
 
 impl Drive {
@@ -280,6 +283,8 @@ impl Drive {
     }
 
     fn checkpoint(&mut self) -> Result<(), String> {
+        // A checkpoint's stats show the state it saved.
+        self.sized_at = None;
         let info = self.checkpointer.take(&mut self.exec).map_err(|e| format!("checkpoint failed: {}", e))?;
         if let Ok(mut s) = self.shared.lock() {
             s.checkpoints += 1;
@@ -295,9 +300,21 @@ impl Drive {
         }
     }
 
-    fn publish(&self) {
+    /// Publishes the counters; state sizes (a walk over every open window's keys) at most every
+    /// [`STATE_SIZE_EVERY`], the last ones kept in between.
+    fn publish(&mut self) {
+        let fresh_sizes = self.sized_at.is_none_or(|t| t.elapsed() >= STATE_SIZE_EVERY);
+        let mut engine = if fresh_sizes { self.exec.stats() } else { self.exec.counters() };
+        if fresh_sizes {
+            self.sized_at = Some(Instant::now());
+        }
         if let Ok(mut s) = self.shared.lock() {
-            s.engine = self.exec.stats();
+            if !fresh_sizes {
+                for (op, old) in engine.operators.iter_mut().zip(&s.engine.operators) {
+                    op.state_size_bytes = old.state_size_bytes;
+                }
+            }
+            s.engine = engine;
             s.first_output_after_ms = self.first_output;
         }
     }

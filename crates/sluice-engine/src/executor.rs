@@ -144,7 +144,21 @@ impl Executor {
         self.stats.output_messages
     }
 
-    /// The counters so far.
+    /// The counters so far without operator state sizes (left at zero): computing those walks
+    /// every key of every open window, too much to do several times a second.
+    pub fn counters(&self) -> ExecutorStats {
+        let mut s = self.stats.clone();
+        s.watermark = (self.max_seen != i64::MIN).then_some(self.max_seen);
+        s.operators = self
+            .op_stats
+            .iter()
+            .zip(&self.ops)
+            .map(|(st, op)| OperatorStats { watermark: op.watermark().filter(|w| *w != i64::MIN), ..st.clone() })
+            .collect();
+        s
+    }
+
+    /// The counters so far, with each operator's state size.
     pub fn stats(&self) -> ExecutorStats {
         let mut s = self.stats.clone();
         s.watermark = (self.max_seen != i64::MIN).then_some(self.max_seen);

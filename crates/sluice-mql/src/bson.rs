@@ -44,6 +44,25 @@ fn write_document<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = (&'a str, 
     Ok(())
 }
 
+/// An array is a document keyed "0", "1", ...; the keys are formatted on the stack (large
+/// checkpoints hold millions of small arrays).
+fn write_array(out: &mut Vec<u8>, items: &[Value]) -> Result<(), BsonError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let mut index = itoa::Buffer::new();
+    for (i, v) in items.iter().enumerate() {
+        let tag_at = out.len();
+        out.push(0);
+        out.extend_from_slice(index.format(i).as_bytes());
+        out.push(0);
+        out[tag_at] = write_value(out, v)?;
+    }
+    out.push(0);
+    let len = i32::try_from(out.len() - start).or_else(|_| err("array larger than 2 GiB"))?;
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
 /// Writes a value's payload and returns its type tag.
 fn write_value(out: &mut Vec<u8>, v: &Value) -> Result<u8, BsonError> {
     Ok(match v {
@@ -63,8 +82,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value) -> Result<u8, BsonError> {
             0x03
         }
         Value::Array(items) => {
-            let keys: Vec<String> = (0..items.len()).map(|i| i.to_string()).collect();
-            write_document(out, keys.iter().map(String::as_str).zip(items.iter()))?;
+            write_array(out, items)?;
             0x04
         }
         Value::Binary(sub, bytes) => {
@@ -152,7 +170,14 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn document(&mut self, depth: usize) -> Result<Vec<(Str, Value)>, BsonError> {
+    /// Reads a document's fields, or an array's elements (whose keys are skipped), handing each
+    /// to `add`.
+    fn fields(
+        &mut self,
+        depth: usize,
+        is_array: bool,
+        mut add: impl FnMut(Option<Str>, Value),
+    ) -> Result<(), BsonError> {
         if depth > 100 {
             return err("documents nested deeper than 100 levels");
         }
@@ -165,20 +190,33 @@ impl<'a> Reader<'a> {
         if end > self.b.len() {
             return err(format!("document length {} runs past the input", len));
         }
-        let mut fields = Vec::new();
         loop {
             let tag = self.array::<1>()?[0];
             if tag == 0 {
                 break;
             }
-            let key = Str::from(self.cstring()?);
+            let key = self.cstring()?;
+            let key = (!is_array).then(|| Str::from(key));
             let v = self.value(tag, depth)?;
-            fields.push((key, v));
+            add(key, v);
         }
         if self.pos != end {
             return err(format!("document length {} does not match its content ({} bytes)", len, self.pos - start));
         }
-        Ok(fields)
+        Ok(())
+    }
+
+    fn document(&mut self, depth: usize) -> Result<Document, BsonError> {
+        let mut d = Document::new();
+        // Later duplicates replace earlier ones, as MongoDB's drivers read them.
+        self.fields(depth, false, |k, v| d.insert(k.unwrap_or_default(), v))?;
+        Ok(d)
+    }
+
+    fn array_items(&mut self, depth: usize) -> Result<Vec<Value>, BsonError> {
+        let mut items = Vec::new();
+        self.fields(depth, true, |_, v| items.push(v))?;
+        Ok(items)
     }
 
     fn value(&mut self, tag: u8, depth: usize) -> Result<Value, BsonError> {
@@ -196,8 +234,8 @@ impl<'a> Reader<'a> {
                 let s = std::str::from_utf8(&bytes[..bytes.len() - 1]).or_else(|_| err("string is not UTF-8"))?;
                 Value::String(Str::from(s))
             }
-            0x03 => Value::Document(self.document(depth + 1)?.into_iter().collect()),
-            0x04 => Value::Array(self.document(depth + 1)?.into_iter().map(|(_, v)| v).collect()),
+            0x03 => Value::Document(self.document(depth + 1)?),
+            0x04 => Value::Array(self.array_items(depth + 1)?),
             0x05 => {
                 let len = self.i32()?;
                 if len < 0 {
@@ -239,13 +277,9 @@ impl<'a> Reader<'a> {
 /// Decodes one BSON document; the input must be exactly that document.
 pub fn decode_document(bytes: &[u8]) -> Result<Document, BsonError> {
     let mut r = Reader { b: bytes, pos: 0 };
-    let fields = r.document(0)?;
+    let d = r.document(0)?;
     if r.pos != bytes.len() {
         return err(format!("{} trailing bytes after the document", bytes.len() - r.pos));
-    }
-    let mut d = Document::with_capacity(fields.len());
-    for (k, v) in fields {
-        d.insert(k, v);
     }
     Ok(d)
 }

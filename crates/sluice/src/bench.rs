@@ -31,6 +31,13 @@ pub struct BenchArgs {
     /// Number of devices (window keys).
     #[arg(long, default_value_t = 100)]
     devices: u32,
+    /// Measure checkpoints instead: size and time for a window of `--keys` keys, restart to
+    /// processing, and throughput with periodic checkpoints against without.
+    #[arg(long)]
+    checkpoints: bool,
+    /// Window keys for `--checkpoints`.
+    #[arg(long, default_value_t = 1_000_000)]
+    keys: u64,
 }
 
 /// Renders solar events as JSON lines, a chunk at a time, so memory does not grow with N.
@@ -134,7 +141,7 @@ impl Source for GeneratedSource {
 }
 
 /// Counts what it receives; keeps nothing.
-struct CountingSink(u64);
+pub(crate) struct CountingSink(pub(crate) u64);
 
 impl Sink for CountingSink {
     fn name(&self) -> &str {
@@ -144,6 +151,13 @@ impl Sink for CountingSink {
         self.0 += docs.len() as u64;
         Ok(())
     }
+}
+
+/// The generated JSON-lines source over `events` solar events, and its render-time counter.
+pub(crate) fn generated_source(events: u64, devices: u32) -> (Box<dyn Source>, Arc<AtomicU64>) {
+    let gen = LineGenerator::new(events, devices);
+    let render_nanos = gen.render_nanos.clone();
+    (Box::new(GeneratedSource { gen, lines: Vec::new(), chunk: String::new(), next: 0 }), render_nanos)
 }
 
 /// Time to decode the same events into documents, without running the pipeline.
@@ -177,13 +191,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Runs `sluice bench`.
 pub fn bench(args: BenchArgs) -> Result<(), String> {
+    if args.checkpoints {
+        return crate::bench_checkpoint::run(args.keys, args.events);
+    }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
-    let gen = LineGenerator::new(args.events, args.devices);
-    let render_nanos = gen.render_nanos.clone();
-    let source = GeneratedSource { gen, lines: Vec::new(), chunk: String::new(), next: 0 };
+    let (source, render_nanos) = generated_source(args.events, args.devices);
     let mut config = ExecutorConfig::new("bench");
     config.batch_size = args.batch;
-    let mut exec = Executor::new(&plan, Box::new(source), Box::new(CountingSink(0)), Box::new(CountingSink(0)), config)
+    let mut exec = Executor::new(&plan, source, Box::new(CountingSink(0)), Box::new(CountingSink(0)), config)
         .map_err(|e| e.to_string())?;
 
     let mut latencies = Vec::with_capacity((args.events as usize / args.batch.max(1)) + 1);

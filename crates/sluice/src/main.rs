@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_baseline;
+mod bench_checkpoint;
 mod clients;
 mod run;
 mod serve;

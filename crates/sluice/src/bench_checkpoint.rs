@@ -1,0 +1,199 @@
+//! `sluice bench --checkpoints`: what checkpoints cost. A window holding N keys is checkpointed to
+//! the file store and restored into a fresh executor (to the first processed batch after it), and
+//! the canonical pipeline runs with and without periodic checkpoints in the same run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_control::{fingerprint, Checkpointer};
+use sluice_engine::{
+    Checkpoint, Executor, ExecutorConfig, Source, SourceError, SourceRecord, SourceStatus, StepOutcome,
+};
+use sluice_mql::{Document, Str, Value};
+use sluice_pipeline::parse_pipeline_json;
+use sluice_store::{CheckpointStore, FsCheckpointStore};
+
+use crate::bench::{generated_source, peak_rss_mib, CountingSink, CANONICAL_PIPELINE};
+
+/// One event per key, all in the same hour: the window ends up holding every key.
+const KEYED_PIPELINE: &str = r#"[
+  {"$source": {"connectionName": "keys", "timeField": "$ts"}},
+  {"$tumblingWindow": {"interval": {"size": 1, "unit": "hour"},
+    "pipeline": [{"$group": {"_id": "$key", "total": {"$sum": "$v"}, "n": {"$count": {}}}}]}}
+]"#;
+
+/// Events `{key, v, ts}` with keys 0.., then (once `limit` is reached) nothing more, forever:
+/// a live source gone quiet, so the window stays open.
+struct KeyedSource {
+    next: u64,
+    limit: u64,
+}
+
+impl Source for KeyedSource {
+    fn name(&self) -> &str {
+        "keys"
+    }
+
+    fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
+        if self.next >= self.limit {
+            return Ok(SourceStatus::Idle);
+        }
+        let end = (self.next + max as u64).min(self.limit);
+        for k in self.next..end {
+            let mut d = Document::with_capacity(3);
+            d.push_unique(Str::from("key"), Value::Int64(k as i64));
+            d.push_unique(Str::from("v"), Value::Int32((k % 1000) as i32));
+            d.push_unique(Str::from("ts"), Value::DateTime(1_700_000_000_000 + (k % 1000) as i64));
+            out.push(SourceRecord::Doc(d, 40));
+        }
+        self.next = end;
+        Ok(SourceStatus::Ready)
+    }
+
+    fn position(&self) -> Value {
+        Value::Int64(self.next as i64)
+    }
+
+    fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
+        self.next = position.as_exact_i64().unwrap_or(0).max(0) as u64;
+        Ok(())
+    }
+}
+
+fn keyed_executor(limit: u64) -> Result<Executor, String> {
+    let plan = parse_pipeline_json(KEYED_PIPELINE).map_err(|e| e.to_string())?;
+    let source = KeyedSource { next: 0, limit };
+    let mut config = ExecutorConfig::new("bench-checkpoint");
+    config.batch_size = 4096;
+    Executor::new(&plan, Box::new(source), Box::new(CountingSink(0)), Box::new(CountingSink(0)), config)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs the canonical pipeline over `events`, checkpointing every `every` when given; events/s.
+fn canonical_throughput(
+    events: u64,
+    every: Option<Duration>,
+    store: Arc<dyn CheckpointStore>,
+) -> Result<(f64, u64), String> {
+    let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
+    let (source, render_nanos) = generated_source(events, 100);
+    let mut exec = Executor::new(
+        &plan,
+        source,
+        Box::new(CountingSink(0)),
+        Box::new(CountingSink(0)),
+        ExecutorConfig::new("bench"),
+    )
+    .map_err(|e| e.to_string())?;
+    let pipeline: serde_json::Value = serde_json::from_str(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
+    let mut ck = Checkpointer::new(store, "benchcanonical", fingerprint(&pipeline));
+    ck.clear()?;
+    let started = Instant::now();
+    let mut last = Instant::now();
+    let mut taken = 0;
+    loop {
+        if exec.step().map_err(|e| e.to_string())? == StepOutcome::Finished {
+            break;
+        }
+        if let Some(every) = every {
+            if last.elapsed() >= every {
+                ck.take(&mut exec)?;
+                taken += 1;
+                last = Instant::now();
+            }
+        }
+    }
+    let rendered = Duration::from_nanos(render_nanos.load(std::sync::atomic::Ordering::Relaxed));
+    let engine = started.elapsed().saturating_sub(rendered);
+    ck.clear()?;
+    Ok((events as f64 / engine.as_secs_f64().max(1e-9), taken))
+}
+
+/// Runs the checkpoint benchmark with `keys` window keys and `events` canonical events.
+pub fn run(keys: u64, events: u64) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("sluice-bench-checkpoints-{}", std::process::id()));
+    let store: Arc<dyn CheckpointStore> = Arc::new(FsCheckpointStore::new(&dir, 3));
+    let keyed: serde_json::Value = serde_json::from_str(KEYED_PIPELINE).map_err(|e| e.to_string())?;
+
+    // Fill a window with `keys` keys.
+    let mut exec = keyed_executor(keys)?;
+    while exec.step().map_err(|e| e.to_string())? == StepOutcome::Progress {}
+    let state_bytes: u64 = exec.stats().operators.iter().map(|o| o.state_size_bytes).sum();
+    let mut ck = Checkpointer::new(store.clone(), "benchkeyed", fingerprint(&keyed));
+    ck.clear()?;
+    let info = ck.take(&mut exec)?;
+    // The first checkpoint of a process pays for fresh memory pages; later ones reuse them.
+    let again = ck.take(&mut exec)?;
+    // The same work in its three phases, for the breakdown.
+    let t = Instant::now();
+    let state = exec.checkpoint().map_err(|e| e.to_string())?;
+    let snapshot_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let bytes = Checkpoint { seq: 99, taken_at_ms: 0, fingerprint: String::new(), state }
+        .encode()
+        .map_err(|e| e.to_string())?;
+    let encode_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    store.save("benchphases", 1, &bytes).map_err(|e| e.to_string())?;
+    let save_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    let decoded = Checkpoint::decode(&bytes).map_err(|e| e.to_string())?;
+    let decode_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    keyed_executor(keys)?.restore(&decoded.state).map_err(|e| e.to_string())?;
+    let restore_ms = t.elapsed().as_secs_f64() * 1e3;
+    store.clear("benchphases").map_err(|e| e.to_string())?;
+    drop((exec, decoded, bytes));
+
+    // Restart: a fresh executor restores the checkpoint from disk and processes its next batch.
+    let restart = Instant::now();
+    let mut fresh = keyed_executor(keys + 4096)?;
+    let mut ck2 = Checkpointer::new(store.clone(), "benchkeyed", fingerprint(&keyed));
+    let restored = ck2.restore_latest(&mut fresh)?;
+    fresh.step().map_err(|e| e.to_string())?;
+    let restart_ms = restart.elapsed().as_secs_f64() * 1e3;
+    let open_groups: u64 = fresh.stats().operators.iter().map(|o| o.state_size_bytes).sum();
+    ck2.clear()?;
+    drop(fresh);
+
+    let every = Duration::from_secs(1);
+    let (without, _) = canonical_throughput(events, None, store.clone())?;
+    let (with, taken) = canonical_throughput(events, Some(every), store)?;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("sluice bench --checkpoints: {} window keys, {} canonical events", keys, events);
+    println!(
+        "checkpoint of {} window keys: {:.0} ms (first of the process: {:.0} ms), {:.1} MiB on disk (state held: {:.1} MiB)",
+        keys,
+        again.duration_ms,
+        info.duration_ms,
+        info.size_bytes as f64 / 1048576.0,
+        state_bytes as f64 / 1048576.0
+    );
+    println!(
+        "  phases: snapshot {:.0} ms, encode {:.0} ms, write+fsync {:.0} ms; on restart: decode {:.0} ms, restore {:.0} ms",
+        snapshot_ms, encode_ms, save_ms, decode_ms, restore_ms
+    );
+    println!(
+        "restart to processing: {:.0} ms (read, verify and restore checkpoint {}, then one batch; state after: {:.1} MiB)",
+        restart_ms,
+        restored.unwrap_or(0),
+        open_groups as f64 / 1048576.0
+    );
+    println!("canonical pipeline without checkpoints: {:>12.0} events/s", without);
+    println!(
+        "canonical pipeline, checkpoint every {} s: {:>12.0} events/s ({} taken), ratio {:.2}",
+        every.as_secs(),
+        with,
+        taken,
+        with / without
+    );
+    match peak_rss_mib() {
+        Some(mib) => println!("peak RSS: {:.1} MiB", mib),
+        None => println!("peak RSS: unavailable on this platform"),
+    }
+    if restored.is_none() {
+        return Err("the checkpoint was not found on restart".into());
+    }
+    Ok(())
+}
