@@ -160,18 +160,10 @@ impl Executor {
 
     /// The counters so far, with each operator's state size.
     pub fn stats(&self) -> ExecutorStats {
-        let mut s = self.stats.clone();
-        s.watermark = (self.max_seen != i64::MIN).then_some(self.max_seen);
-        s.operators = self
-            .op_stats
-            .iter()
-            .zip(&self.ops)
-            .map(|(st, op)| OperatorStats {
-                state_size_bytes: op.state_size() as u64,
-                watermark: op.watermark().filter(|w| *w != i64::MIN),
-                ..st.clone()
-            })
-            .collect();
+        let mut s = self.counters();
+        for (st, op) in s.operators.iter_mut().zip(&self.ops) {
+            st.state_size_bytes = op.state_size() as u64;
+        }
         s
     }
 
