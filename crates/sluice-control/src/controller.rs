@@ -17,7 +17,7 @@ use crate::checkpointing::{self, fingerprint, Checkpointer};
 use crate::ids::{new_id, now_ms};
 use crate::lifecycle::{transition, Action, TransitionError};
 use crate::resolve;
-use crate::runner::{executor, Exit, ExitReason, LiveStats, RunSpec, Running, SAMPLE_CAPACITY};
+use crate::runner::{executor, Exit, ExitReason, LiveStats, RunHandle, RunSpec, Running, SAMPLE_CAPACITY};
 
 /// How often a running processor takes a checkpoint unless its options say otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -215,14 +215,10 @@ impl Controller {
         let _guard = self.lifecycle.lock().await;
         let mut p = self.store.processor(&ws.id, name).await?;
         let to = transition(p.state, Action::Pause)?;
-        let handle = self.running.lock().ok().and_then(|m| m.get(&p.id).map(Running::handle));
-        if let Some(h) = handle {
+        if let Some(h) = self.handle(&p.id) {
             h.pause().await.map_err(ControlError::StartFailed)?;
         }
-        p.state = to;
-        p.updated_at = now_ms();
-        self.store.update_processor(&p).await?;
-        self.log(&p, "paused").await;
+        self.record(&mut p, to, "paused").await?;
         Ok(p)
     }
 
@@ -232,17 +228,13 @@ impl Controller {
         let _guard = self.lifecycle.lock().await;
         let mut p = self.store.processor(&ws.id, name).await?;
         let to = transition(p.state, Action::Resume)?;
-        let handle = self.running.lock().ok().and_then(|m| m.get(&p.id).map(Running::handle));
-        match handle {
+        match self.handle(&p.id) {
             Some(h) => h.resume().await.map_err(ControlError::StartFailed)?,
             None => {
                 self.launch(&p, true).await.map_err(ControlError::StartFailed)?;
             }
         }
-        p.state = to;
-        p.updated_at = now_ms();
-        self.store.update_processor(&p).await?;
-        self.log(&p, "resumed").await;
+        self.record(&mut p, to, "resumed").await?;
         Ok(p)
     }
 
@@ -252,10 +244,7 @@ impl Controller {
         let mut p = self.store.processor(&ws.id, name).await?;
         let to = transition(p.state, Action::Stop)?;
         self.halt(&p.id).await;
-        p.state = to;
-        p.updated_at = now_ms();
-        self.store.update_processor(&p).await?;
-        self.log(&p, "stopped").await;
+        self.record(&mut p, to, "stopped").await?;
         Ok(p)
     }
 
@@ -362,6 +351,20 @@ impl Controller {
             m.insert(p.id.clone(), running);
         }
         Ok(restored)
+    }
+
+    /// A handle on the processor's run, if it has one (taken out of the map's lock).
+    fn handle(&self, processor_id: &str) -> Option<RunHandle> {
+        self.running.lock().ok()?.get(processor_id).map(Running::handle)
+    }
+
+    /// Stores the state a lifecycle action led to and writes the operational log line.
+    async fn record(&self, p: &mut Processor, to: ProcessorState, what: &str) -> Result<(), ControlError> {
+        p.state = to;
+        p.updated_at = now_ms();
+        self.store.update_processor(p).await?;
+        self.log(p, what).await;
+        Ok(())
     }
 
     async fn halt(&self, processor_id: &str) {
