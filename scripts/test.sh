@@ -10,4 +10,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
-cargo nextest run --workspace --no-fail-fast "$@"
+# System packages for the Kafka client's build.
+scripts/build-deps.sh
+
+# The connector tests talk to a real Kafka-protocol broker and a real MongoDB-wire server, which
+# this starts on free loopback ports and stops afterwards.
+scripts/test-servers.sh cargo nextest run --workspace --no-fail-fast "$@"

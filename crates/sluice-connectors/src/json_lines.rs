@@ -47,10 +47,9 @@ impl<R: BufRead + Seek + Send> Source for JsonLinesSource<R> {
             n += 1;
             out.push(match parse_document_bytes(text) {
                 Ok(doc) => SourceRecord::Doc(doc, text.len()),
-                Err(e) => SourceRecord::Malformed {
-                    raw: String::from_utf8_lossy(text).into_owned(),
-                    error: format!("invalid JSON: {}", e),
-                },
+                Err(e) => {
+                    SourceRecord::Malformed { raw: text.to_vec(), error: format!("invalid JSON: {}", e), meta: None }
+                }
             });
         }
         Ok(SourceStatus::Ready)

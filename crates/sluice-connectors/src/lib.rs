@@ -3,6 +3,7 @@
 
 mod documents;
 mod json_lines;
+pub mod kafka;
 mod memory_sink;
 mod resolve;
 mod solar;

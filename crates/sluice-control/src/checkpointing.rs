@@ -101,6 +101,8 @@ impl Checkpointer {
         let bytes = c.encode().map_err(|e| e.to_string())?;
         self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
         self.next_seq += 1;
+        // Only now may the source commit offsets upstream and sinks commit transactions.
+        exec.checkpoint_saved(&c.state).map_err(|e| e.to_string())?;
         Ok(CheckpointInfo {
             seq: c.seq,
             taken_at_ms: c.taken_at_ms,

@@ -125,7 +125,7 @@ impl Controller {
         }
         let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
         let conns = self.store.connections(&ws.id).await?;
-        resolve::check_connections(&plan, options, &conns).map_err(ControlError::Invalid)?;
+        resolve::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
         Ok(plan)
     }
 
@@ -333,7 +333,12 @@ impl Controller {
         let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
         let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
         let log = TestLog::new(SAMPLE_CAPACITY);
-        let (source, sink) = resolve::open(&plan, &p.options, &conns, log.clone())?;
+        let (source, sink) = {
+            let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
+            tokio::task::spawn_blocking(move || resolve::open(&plan, &options, &conns, log, &id))
+                .await
+                .map_err(|e| e.to_string())??
+        };
         let dlq = Box::new(sluice_connectors::MemorySink::new("dlq", TestLog::new(SAMPLE_CAPACITY)));
         let exec = executor(&plan, &p.name, source, sink, dlq)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

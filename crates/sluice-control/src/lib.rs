@@ -3,6 +3,7 @@
 //! running operator; it asks the controller.
 
 mod checkpointing;
+mod connection_config;
 mod controller;
 mod ids;
 pub mod lifecycle;

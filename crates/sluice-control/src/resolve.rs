@@ -1,10 +1,13 @@
 //! From a plan and its workspace's connection registry to the engine's source and sink.
 
+use sluice_connectors::kafka::{KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
 use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
 use sluice_engine::{Sink, Source};
 use sluice_mql::Value;
 use sluice_pipeline::{Plan, SinkSpec};
 use sluice_store::Connection;
+
+use crate::connection_config;
 use sluice_types::ConnectionType;
 
 /// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
@@ -52,12 +55,16 @@ pub fn check_connections(plan: &Plan, options: &serde_json::Value, conns: &[Conn
 
 /// Connection types this build has a connector for, per role.
 fn runnable(ctype: ConnectionType, role: &str) -> bool {
-    matches!((ctype, role), (ConnectionType::Sample, "$source"))
+    matches!(
+        (ctype, role),
+        (ConnectionType::Sample, "$source") | (ConnectionType::Kafka, "$source") | (ConnectionType::Kafka, "$emit")
+    )
 }
 
-/// Opens the processor's source and sink. Output without a sink stage, or `$emit` to
-/// `__testLog`, goes to `log` (sampled by the API).
-pub fn open(plan: &Plan, options: &serde_json::Value, conns: &[Connection], log: TestLog) -> Result<Endpoints, String> {
+/// Checks that every connection the processor uses exists, has a connector for its role, and
+/// that the stage's connector fields are valid for it (so a bad topic or key format is refused
+/// when the processor is created, not when it starts).
+pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
     check_connections(plan, options, conns)?;
     for (name, role) in used_connections(plan, options) {
         let Some(c) = conns.iter().find(|c| c.name == name) else { continue };
@@ -69,8 +76,51 @@ pub fn open(plan: &Plan, options: &serde_json::Value, conns: &[Connection], log:
                 role
             ));
         }
+        match (c.ctype, role) {
+            (ConnectionType::Kafka, "$source") => {
+                KafkaSourceOptions::parse(&plan.source.options)?;
+            }
+            (ConnectionType::Kafka, "$emit") => {
+                if let Some(SinkSpec::Emit { options, .. }) = &plan.sink {
+                    KafkaEmitOptions::parse(options)?;
+                }
+            }
+            _ => {}
+        }
     }
-    // The sample stream paces itself: a few readings per second, as Atlas's does.
-    let source = open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?;
-    Ok((source, Box::new(MemorySink::new(TEST_LOG, log))))
+    Ok(())
+}
+
+fn connection<'c>(conns: &'c [Connection], name: &str) -> Result<&'c Connection, String> {
+    conns.iter().find(|c| c.name == name).ok_or_else(|| format!("connection named {} does not exist", name))
+}
+
+/// Opens the processor's source and sink (blocking: a Kafka source asks the brokers for its
+/// topics' partitions). Output without a sink stage, or `$emit` to `__testLog`, goes to `log`
+/// (sampled by the API). `processor_id` names the default Kafka consumer group, as Atlas does.
+pub fn open(
+    plan: &Plan,
+    options: &serde_json::Value,
+    conns: &[Connection],
+    log: TestLog,
+    processor_id: &str,
+) -> Result<Endpoints, String> {
+    check(plan, options, conns)?;
+    let source: Box<dyn Source> = match plan.source.connection_name.as_deref().map(|n| connection(conns, n)) {
+        Some(Ok(c)) if c.ctype == ConnectionType::Kafka => {
+            let opts = KafkaSourceOptions::parse(&plan.source.options)?;
+            let group = format!("asp-{}-consumer", processor_id);
+            Box::new(KafkaSource::open(&connection_config::kafka(c)?, &opts, &group)?)
+        }
+        // The sample stream paces itself: a few readings per second, as Atlas's does.
+        _ => open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?,
+    };
+    let sink: Box<dyn Sink> = match &plan.sink {
+        Some(SinkSpec::Emit { connection_name, options }) if connection_name != TEST_LOG => {
+            let c = connection(conns, connection_name)?;
+            Box::new(KafkaSink::open(&connection_config::kafka(c)?, KafkaEmitOptions::parse(options)?)?)
+        }
+        _ => Box::new(MemorySink::new(TEST_LOG, log)),
+    };
+    Ok((source, sink))
 }

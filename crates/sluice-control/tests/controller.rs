@@ -112,11 +112,23 @@ async fn bad_pipelines_and_missing_connections_are_refused() {
             "connection named nope does not exist. Check sp.listConnections() for available connections.".into()
         )
     );
-    // A connection whose connector this build lacks: created, but refused at start with the reason.
+    // A connection used in a role its type has no connector for.
+    let p = json!([{"$source": {"connectionName": "sample_stream_solar"}},
+        {"$merge": {"into": {"connectionName": "kafka", "db": "d", "coll": "c"}}}]);
+    let e = c.create(&ws, "k", p, json!({})).await.unwrap_err();
+    assert!(matches!(&e, ControlError::Invalid(m) if m.contains("type Kafka cannot be used as $merge")), "{}", e);
+    // Connector fields are checked when the processor is created, naming the field.
+    let p = json!([{"$source": {"connectionName": "kafka", "topic": "t", "config": {"auto_offset_reset": "middle"}}}]);
+    let e = c.create(&ws, "k", p, json!({})).await.unwrap_err();
+    assert!(matches!(&e, ControlError::Invalid(m) if m.contains("auto_offset_reset")), "{}", e);
+    let p = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "kafka"}}]);
+    let e = c.create(&ws, "k", p, json!({})).await.unwrap_err();
+    assert!(matches!(&e, ControlError::Invalid(m) if m.contains("$emit.topic is required")), "{}", e);
+    // A broker that cannot be reached: created, but refused at start naming the connection.
     let p = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "kafka", "topic": "t"}}]);
     c.create(&ws, "k", p, json!({})).await.unwrap();
     let e = c.start(&ws, "k", StartOptions::default()).await.unwrap_err();
-    assert!(matches!(&e, ControlError::StartFailed(m) if m.contains("type Kafka")), "{}", e);
+    assert!(matches!(&e, ControlError::StartFailed(m) if m.contains("connection kafka")), "{}", e);
     assert_eq!(c.store().processor(&ws.id, "k").await.unwrap().state, ProcessorState::Created);
 }
 

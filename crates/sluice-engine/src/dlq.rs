@@ -12,7 +12,7 @@ pub struct DlqRecord {
     /// The document as the operator received it (absent for undecodable input).
     pub doc: Option<Document>,
     /// The raw input, for input that could not be decoded.
-    pub raw: Option<String>,
+    pub raw: Option<Vec<u8>>,
     /// The event's stream metadata.
     pub meta: Option<Document>,
 }
@@ -31,7 +31,12 @@ impl DlqRecord {
             d.push_unique(Str::from("doc"), Value::Document(doc.clone()));
         }
         if let Some(raw) = &self.raw {
-            d.push_unique(Str::from("raw"), Value::str(raw));
+            // Text stays readable; other bytes are kept exactly, as binary data.
+            let v = match std::str::from_utf8(raw) {
+                Ok(text) => Value::str(text),
+                Err(_) => Value::Binary(0, raw.clone()),
+            };
+            d.push_unique(Str::from("raw"), v);
         }
         if let Some(meta) = &self.meta {
             d.push_unique(Str::from("_stream_meta"), Value::Document(meta.clone()));

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use sluice_mql::expr::{Expr, Input, Scope};
 use sluice_mql::{Document, Str, Value};
-use sluice_pipeline::{Boundary, Plan, Stage};
+use sluice_pipeline::{Boundary, Plan, SinkSpec, Stage};
 use sluice_types::EventTime;
 
+use crate::partition_watermarks::PartitionWatermarks;
 use crate::{
     build_operators, BuildError, DlqRecord, Event, OpContext, Operator, OperatorStats, Sink, SinkError, Source,
     SourceError, SourceRecord, SourceStatus,
@@ -99,6 +100,8 @@ pub struct Executor {
     processing_time: bool,
     idle_timeout_ms: Option<i64>,
     max_seen: EventTime,
+    partitions: PartitionWatermarks,
+    sink_stage: &'static str,
     last_input_at: Option<i64>,
     stats: ExecutorStats,
     records: Vec<SourceRecord>,
@@ -131,6 +134,11 @@ impl Executor {
             processing_time: window.is_some_and(|w| w.boundary == Boundary::ProcessingTime),
             idle_timeout_ms: window.and_then(|w| w.idle_timeout_ms),
             max_seen: i64::MIN,
+            partitions: PartitionWatermarks::new(plan.source.partition_idle_timeout_ms),
+            sink_stage: match plan.sink {
+                Some(SinkSpec::Merge { .. }) => "$merge",
+                _ => "$emit",
+            },
             last_input_at: None,
             stats: ExecutorStats::default(),
             records: Vec::with_capacity(config.batch_size),
@@ -148,7 +156,8 @@ impl Executor {
     /// every key of every open window, too much to do several times a second.
     pub fn counters(&self) -> ExecutorStats {
         let mut s = self.stats.clone();
-        s.watermark = (self.max_seen != i64::MIN).then_some(self.max_seen);
+        let watermark = self.source_watermark();
+        s.watermark = (watermark != i64::MIN).then_some(watermark);
         s.operators = self
             .op_stats
             .iter()
@@ -175,6 +184,11 @@ impl Executor {
         let mut records = std::mem::take(&mut self.records);
         records.clear();
         let status = self.source.poll(self.config.batch_size, &mut records)?;
+        let partitions = self.source.partitions();
+        if partitions > 0 {
+            self.partitions.set_partitions(partitions, now);
+            self.partitions.refresh(now);
+        }
         let had_input = !records.is_empty();
         let mut events = Vec::with_capacity(records.len());
         for rec in records.drain(..) {
@@ -182,18 +196,24 @@ impl Executor {
             match rec {
                 SourceRecord::Doc(doc, bytes) => {
                     self.stats.input_bytes += bytes as u64;
-                    if let Some(ev) = self.admit(doc, now) {
+                    if let Some(ev) = self.admit(doc, now, None) {
                         events.push(ev);
                     }
                 }
-                SourceRecord::Malformed { raw, error } => {
+                SourceRecord::FromPartition { doc, bytes, partition, meta } => {
+                    self.stats.input_bytes += bytes as u64;
+                    if let Some(ev) = self.admit(doc, now, Some((partition, meta))) {
+                        events.push(ev);
+                    }
+                }
+                SourceRecord::Malformed { raw, error, meta } => {
                     self.stats.input_bytes += raw.len() as u64;
                     self.ctx.dlq.push(DlqRecord {
                         operator_name: "$source".into(),
                         reason: error,
                         doc: None,
                         raw: Some(raw),
-                        meta: None,
+                        meta: meta.map(|m| *m),
                     });
                 }
             }
@@ -202,7 +222,7 @@ impl Executor {
         if had_input {
             self.last_input_at = Some(now);
         }
-        let mut watermark = self.max_seen;
+        let mut watermark = self.source_watermark();
         if status == SourceStatus::End {
             watermark = i64::MAX;
         } else if !had_input {
@@ -227,8 +247,18 @@ impl Executor {
         })
     }
 
+    /// The source's watermark: the largest event time read, or for a partitioned source the
+    /// minimum over its partitions.
+    fn source_watermark(&self) -> EventTime {
+        if self.partitions.is_partitioned() {
+            self.partitions.watermark()
+        } else {
+            self.max_seen
+        }
+    }
+
     /// Assigns event time and the watermark before the event; `None` sends it to the DLQ.
-    fn admit(&mut self, mut doc: Document, now: i64) -> Option<Event> {
+    fn admit(&mut self, mut doc: Document, now: i64, origin: Option<(u32, Box<Document>)>) -> Option<Event> {
         let time = if self.processing_time {
             now
         } else {
@@ -245,7 +275,7 @@ impl Executor {
                                 reason,
                                 doc: Some(doc),
                                 raw: None,
-                                meta: None,
+                                meta: origin.map(|(_, m)| *m),
                             });
                             return None;
                         }
@@ -256,7 +286,7 @@ impl Executor {
                             reason: e.to_string(),
                             doc: Some(doc),
                             raw: None,
-                            meta: None,
+                            meta: origin.map(|(_, m)| *m),
                         });
                         return None;
                     }
@@ -264,9 +294,13 @@ impl Executor {
             }
         };
         doc.insert(self.ts_field.clone(), Value::DateTime(time));
-        let watermark = self.max_seen;
+        let watermark = self.source_watermark();
         self.max_seen = self.max_seen.max(time);
-        Some(Event { doc, time, watermark, meta: None })
+        let meta = origin.map(|(partition, meta)| {
+            self.partitions.observe(partition, time, now);
+            meta
+        });
+        Some(Event { doc, time, watermark, meta })
     }
 
     fn run_ops(&mut self, events: Vec<Event>, watermark: EventTime) -> Result<(), EngineError> {
@@ -288,6 +322,19 @@ impl Executor {
             self.stats.output_messages += docs.len() as u64;
             self.stats.output_bytes += docs.iter().map(|d| d.approx_size() as u64).sum::<u64>();
             self.sink.write(&docs)?;
+            let rejected = self.sink.take_rejected();
+            if !rejected.is_empty() {
+                self.stats.output_messages -= rejected.len() as u64;
+                self.stats.output_bytes -= rejected.iter().map(|r| r.doc.approx_size() as u64).sum::<u64>();
+                let operator_name = self.sink_stage.to_string();
+                self.ctx.dlq.extend(rejected.into_iter().map(|r| DlqRecord {
+                    operator_name: operator_name.clone(),
+                    reason: r.reason,
+                    doc: Some(r.doc),
+                    raw: None,
+                    meta: None,
+                }));
+            }
         }
         if !self.ctx.dlq.is_empty() {
             let now = (self.config.clock)();
@@ -346,6 +393,10 @@ impl Executor {
         [
             (Str::from("source"), self.source.position()),
             (Str::from("maxSeen"), Value::Int64(self.max_seen)),
+            (
+                Str::from("partitionMaxSeen"),
+                Value::Array(self.partitions.maxima().into_iter().map(Value::Int64).collect()),
+            ),
             (Str::from("counters"), counters_value(&self.stats)),
             (Str::from("operators"), Value::Array(ops)),
         ]
@@ -381,6 +432,10 @@ impl Executor {
         if let Some(c) = d.get("counters") {
             restore_counters(&mut self.stats, c);
         }
+        if let Some(Value::Array(maxima)) = d.get("partitionMaxSeen") {
+            let maxima: Vec<EventTime> = maxima.iter().filter_map(Value::as_exact_i64).collect();
+            self.partitions.restore(&maxima, (self.config.clock)());
+        }
         self.source.seek(d.get("source").unwrap_or(&Value::Null))?;
         Ok(())
     }
@@ -389,10 +444,22 @@ impl Executor {
     /// (a paused processor must not close windows by idle timeout), and a paced source starts
     /// pacing anew.
     pub fn resume_after_pause(&mut self) {
+        let now = (self.config.clock)();
         if self.last_input_at.is_some() {
-            self.last_input_at = Some((self.config.clock)());
+            self.last_input_at = Some(now);
         }
+        self.partitions.touch_all(now);
         self.source.on_resume();
+    }
+
+    /// The checkpoint holding `state` (from [`Executor::checkpoint`]) is durable: the source may
+    /// commit its position upstream and transactional sinks commit their output.
+    pub fn checkpoint_saved(&mut self, state: &Value) -> Result<(), EngineError> {
+        let position = state.as_document().and_then(|d| d.get("source")).unwrap_or(&Value::Null);
+        self.source.on_checkpoint_saved(position);
+        self.sink.on_checkpoint_saved()?;
+        self.dlq.on_checkpoint_saved()?;
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@ mod event;
 mod executor;
 mod operator;
 mod ops;
+mod partition_watermarks;
 mod sink;
 mod source;
 
@@ -21,5 +22,6 @@ pub use dlq::DlqRecord;
 pub use event::Event;
 pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
 pub use operator::{OpContext, Operator, OperatorStats};
-pub use sink::{Sink, SinkError};
+pub use partition_watermarks::PartitionWatermarks;
+pub use sink::{Sink, SinkError, SinkReject};
 pub use source::{Source, SourceError, SourceRecord, SourceStatus};

@@ -12,6 +12,16 @@ pub struct SinkError {
     pub message: String,
 }
 
+/// A document a sink refused while the rest of its batch was written (its topic expression
+/// failed, the database rejected it): it goes to the DLQ and the processor keeps running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkReject {
+    /// The document as the sink received it.
+    pub doc: Document,
+    /// Why it was refused.
+    pub reason: String,
+}
+
 /// A sink connector (also used for the DLQ).
 pub trait Sink: Send {
     /// A name for messages.
@@ -20,8 +30,20 @@ pub trait Sink: Send {
     /// Writes a batch of documents.
     fn write(&mut self, docs: &[Document]) -> Result<(), SinkError>;
 
+    /// The documents refused by the last [`Sink::write`]s, taken (empty for a sink that refuses
+    /// nothing but whole batches).
+    fn take_rejected(&mut self) -> Vec<SinkReject> {
+        Vec::new()
+    }
+
     /// Makes everything written so far durable (called at checkpoints and at the end).
     fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// The checkpoint taken after the last [`Sink::flush`] is durable (a transactional sink
+    /// commits what it wrote up to that checkpoint).
+    fn on_checkpoint_saved(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
 }

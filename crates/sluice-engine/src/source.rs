@@ -7,12 +7,26 @@ use sluice_mql::{Document, Value};
 pub enum SourceRecord {
     /// A decoded document and the size of its encoded form in bytes.
     Doc(Document, usize),
-    /// Input that could not be decoded: it goes to the DLQ with its raw text.
+    /// A decoded document read from one partition of a partitioned source (a Kafka topic's
+    /// partitions): event time is tracked per partition and the watermark is their minimum.
+    FromPartition {
+        /// The document.
+        doc: Document,
+        /// The size of its encoded form in bytes.
+        bytes: usize,
+        /// The partition's index among the source's [`Source::partitions`].
+        partition: u32,
+        /// Its stream metadata (`_stream_meta`: `{source: {type, topic, partition, offset, ...}}`).
+        meta: Box<Document>,
+    },
+    /// Input that could not be decoded: it goes to the DLQ with its raw bytes.
     Malformed {
-        /// The raw input (lossily decoded as UTF-8).
-        raw: String,
+        /// The raw input, as read.
+        raw: Vec<u8>,
         /// Why it could not be decoded.
         error: String,
+        /// Where it was read from, when the source knows.
+        meta: Option<Box<Document>>,
     },
 }
 
@@ -50,6 +64,16 @@ pub trait Source: Send {
 
     /// Seeks to a position written by [`Source::position`].
     fn seek(&mut self, position: &Value) -> Result<(), SourceError>;
+
+    /// How many partitions the source reads, each with its own event-time clock; 0 for a source
+    /// that is one ordered stream. May grow while running.
+    fn partitions(&self) -> u32 {
+        0
+    }
+
+    /// A checkpoint holding [`Source::position`] is durable: a source may now tell its upstream
+    /// (a Kafka consumer group commits its offsets, so external tools see the lag).
+    fn on_checkpoint_saved(&mut self, _position: &Value) {}
 
     /// The processor resumes after a pause: a source that paces itself by the clock starts
     /// pacing anew instead of catching up on the paused time.

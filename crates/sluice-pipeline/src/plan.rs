@@ -32,6 +32,9 @@ pub struct SourceSpec {
     pub time_field: Option<Expr>,
     /// `tsFieldName`: the field the event time is written to (default `_ts`).
     pub ts_field_name: Str,
+    /// `partitionIdleTimeout`: how long a partition may deliver nothing before it stops holding
+    /// back the watermark; without it, a silent partition holds it back.
+    pub partition_idle_timeout_ms: Option<i64>,
     /// The remaining connector-specific options (`topic`, `db`, `coll`, `config`, ...).
     pub options: Document,
 }

@@ -40,11 +40,16 @@ pub(crate) fn parse(a: &StageArgs, arg: &Value) -> Result<SourceSpec, PipelineEr
             Str::from(s)
         }
     };
+    let partition_idle_timeout_ms = d
+        .get("partitionIdleTimeout")
+        .map(|v| a.interval(v, "partitionIdleTimeout", false).map(|i| i.millis()))
+        .transpose()?;
     let mut options = Document::new();
     for (k, v) in d.iter() {
-        if !matches!(k.as_str(), "connectionName" | "documents" | "timeField" | "tsFieldName") {
+        if !matches!(k.as_str(), "connectionName" | "documents" | "timeField" | "tsFieldName" | "partitionIdleTimeout")
+        {
             options.insert(k.clone(), v.clone());
         }
     }
-    Ok(SourceSpec { connection_name, documents, time_field, ts_field_name, options })
+    Ok(SourceSpec { connection_name, documents, time_field, ts_field_name, partition_idle_timeout_ms, options })
 }

@@ -122,9 +122,7 @@ impl Source for GeneratedSource {
             let bytes = &self.chunk.as_bytes()[s..e];
             out.push(match parse_document_bytes(bytes) {
                 Ok(d) => SourceRecord::Doc(d, bytes.len()),
-                Err(err) => {
-                    SourceRecord::Malformed { raw: String::from_utf8_lossy(bytes).into_owned(), error: err.to_string() }
-                }
+                Err(err) => SourceRecord::Malformed { raw: bytes.to_vec(), error: err.to_string(), meta: None },
             });
         }
         self.next = end;

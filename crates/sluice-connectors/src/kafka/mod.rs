@@ -1,0 +1,19 @@
+//! Kafka: `$source` reads topics, `$emit` writes them, through librdkafka.
+
+mod connection;
+mod emit_options;
+mod key_format;
+mod record;
+mod sink;
+mod source;
+mod source_options;
+
+/// How long opening a source or sink waits for the brokers to answer.
+pub const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub use connection::{KafkaConnection, SaslMechanism, SecurityProtocol};
+pub use emit_options::{KafkaEmitOptions, TopicSpec};
+pub use key_format::KeyFormat;
+pub use sink::KafkaSink;
+pub use source::{KafkaSource, UNREACHABLE_LIMIT};
+pub use source_options::{KafkaSourceOptions, OffsetReset};

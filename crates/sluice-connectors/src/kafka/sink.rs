@@ -1,0 +1,247 @@
+//! `$emit` to Kafka: each document becomes one JSON message. The producer is idempotent (no
+//! duplicates from its own retries); a flush, which every checkpoint does first, waits until
+//! every message is acknowledged, so a checkpoint never counts output the broker does not have.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use sluice_engine::{Sink, SinkError, SinkReject};
+use sluice_mql::expr::{Input, Scope};
+use sluice_mql::json::{write_document, write_value, JsonMode};
+use sluice_mql::{format_iso_millis, Document, Value};
+
+use super::{KafkaConnection, KafkaEmitOptions, TopicSpec, OPEN_TIMEOUT};
+
+/// How long a message may wait for the brokers before it counts as failed.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Delivery reports, written by the producer's thread.
+#[derive(Default)]
+struct Deliveries {
+    failed: u64,
+    first_error: Option<String>,
+}
+
+struct DeliveryContext(Arc<Mutex<Deliveries>>);
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            if let Ok(mut d) = self.0.lock() {
+                d.failed += 1;
+                d.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+/// A Kafka `$emit`.
+pub struct KafkaSink {
+    name: String,
+    producer: ThreadedProducer<DeliveryContext>,
+    deliveries: Arc<Mutex<Deliveries>>,
+    opts: KafkaEmitOptions,
+    rejected: Vec<SinkReject>,
+    payload: String,
+    key: Vec<u8>,
+}
+
+impl KafkaSink {
+    /// Creates the producer.
+    pub fn open(conn: &KafkaConnection, opts: KafkaEmitOptions) -> Result<KafkaSink, String> {
+        let mut cfg = conn.client_config()?;
+        cfg.set("enable.idempotence", if opts.acks == -1 { "true" } else { "false" });
+        cfg.set("acks", opts.acks.to_string());
+        cfg.set("compression.type", &opts.compression);
+        cfg.set("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string());
+        cfg.set("linger.ms", "5");
+        let deliveries = Arc::new(Mutex::new(Deliveries::default()));
+        let producer: ThreadedProducer<DeliveryContext> = cfg
+            .create_with_context(DeliveryContext(deliveries.clone()))
+            .map_err(|e| format!("connection {}: cannot create a Kafka producer: {}", conn.name, e))?;
+        // Fail the start, not the first checkpoint, when the brokers cannot be reached.
+        producer.client().fetch_metadata(None, OPEN_TIMEOUT).map_err(|e| {
+            format!("connection {}: cannot reach the Kafka brokers {}: {}", conn.name, conn.bootstrap_servers, e)
+        })?;
+        Ok(KafkaSink {
+            name: conn.name.clone(),
+            producer,
+            deliveries,
+            opts,
+            rejected: Vec::new(),
+            payload: String::new(),
+            key: Vec::new(),
+        })
+    }
+
+    fn error(&self, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: self.name.clone(), message: message.into() }
+    }
+
+    /// Sends one document; `Ok(Err(reason))` when the document itself cannot be written.
+    fn send(&mut self, doc: &Document, scope: &mut Scope) -> Result<Result<(), String>, SinkError> {
+        let input = Input::doc(doc);
+        let topic = match &self.opts.topic {
+            TopicSpec::Fixed(t) => t.clone(),
+            TopicSpec::Computed(e) => match e.eval(&input, scope).map_err(|e| e.to_string()) {
+                Ok(v) => match v.as_str() {
+                    Some(t) if !t.is_empty() => t.to_string(),
+                    _ => {
+                        return Ok(Err(format!(
+                            "topic must evaluate to a non-empty string, found {}",
+                            v.bson_type().alias()
+                        )))
+                    }
+                },
+                Err(e) => return Ok(Err(format!("topic: {}", e))),
+            },
+        };
+        let has_key = match &self.opts.key {
+            None => false,
+            Some(e) => {
+                let v = match e.eval(&input, scope) {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(format!("key: {}", e))),
+                };
+                if let Err(e) = self.opts.key_format.encode(&v, &mut self.key) {
+                    return Ok(Err(format!("key: {}", e)));
+                }
+                true
+            }
+        };
+        let headers = match &self.opts.headers {
+            None => None,
+            Some(e) => match e.eval(&input, scope).map_err(|e| e.to_string()).and_then(|v| headers(&v)) {
+                Ok(h) => Some(h),
+                Err(e) => return Ok(Err(format!("headers: {}", e))),
+            },
+        };
+        self.payload.clear();
+        if self.opts.iso_dates {
+            write_document(&mut self.payload, &iso_dates(doc), self.opts.output);
+        } else {
+            write_document(&mut self.payload, doc, self.opts.output);
+        }
+        loop {
+            let mut record: BaseRecord<'_, [u8], str> = BaseRecord::to(&topic).payload(self.payload.as_str());
+            if has_key {
+                record = record.key(self.key.as_slice());
+            }
+            if let Some(h) = &headers {
+                record = record.headers(h.clone());
+            }
+            match self.producer.send(record) {
+                Ok(()) => return Ok(Ok(())),
+                // The producer's queue is full: wait for the brokers to take some. This is the
+                // backpressure that slows the source down to what the sink can take.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    return Ok(Err("message is larger than the producer's message.max.bytes".into()));
+                }
+                Err((e, _)) => return Err(self.error(format!("cannot send to topic {}: {}", topic, e))),
+            }
+        }
+    }
+}
+
+/// Headers from an object (name → value) or an array of `{k, v}`.
+fn headers(v: &Value) -> Result<OwnedHeaders, String> {
+    let mut h = OwnedHeaders::new();
+    let mut add = |k: &str, v: &Value| -> Result<(), String> {
+        let bytes = header_bytes(v);
+        h = std::mem::take(&mut h).insert(Header { key: k, value: bytes.as_deref() });
+        Ok(())
+    };
+    match v {
+        Value::Document(d) => {
+            for (k, v) in d.iter() {
+                add(k.as_str(), v)?;
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                let d = item.as_document().ok_or("an array of headers must hold {k, v} objects")?;
+                let k = d.get("k").and_then(Value::as_str).ok_or("each header needs a string k")?;
+                add(k, d.get("v").unwrap_or(&Value::Null))?;
+            }
+        }
+        Value::Null => {}
+        other => return Err(format!("must evaluate to an object or an array, found {}", other.bson_type().alias())),
+    }
+    Ok(h)
+}
+
+fn header_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Binary(_, b) => Some(b.clone()),
+        other => {
+            let mut s = String::new();
+            write_value(&mut s, other, JsonMode::Relaxed);
+            Some(s.into_bytes())
+        }
+    }
+}
+
+/// A copy of `doc` with every date written as an ISO-8601 string.
+fn iso_dates(doc: &Document) -> Document {
+    fn conv(v: &Value) -> Value {
+        match v {
+            Value::DateTime(ms) => Value::str(&format_iso_millis(*ms)),
+            Value::Document(d) => Value::Document(iso_dates(d)),
+            Value::Array(items) => Value::Array(items.iter().map(conv).collect()),
+            other => other.clone(),
+        }
+    }
+    doc.iter().map(|(k, v)| (k.clone(), conv(v))).collect()
+}
+
+impl Sink for KafkaSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
+        let mut scope = Scope::new(now_ms());
+        for doc in docs {
+            if let Err(reason) = self.send(doc, &mut scope)? {
+                self.rejected.push(SinkReject { doc: doc.clone(), reason });
+            }
+        }
+        Ok(())
+    }
+
+    fn take_rejected(&mut self) -> Vec<SinkReject> {
+        std::mem::take(&mut self.rejected)
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.producer
+            .flush(DELIVERY_TIMEOUT + Duration::from_secs(5))
+            .map_err(|e| self.error(format!("messages not acknowledged: {}", e)))?;
+        let d = self.deliveries.lock().map_err(|_| self.error("delivery reports poisoned"))?;
+        if d.failed > 0 {
+            return Err(self.error(format!(
+                "{} message(s) could not be delivered: {}",
+                d.failed,
+                d.first_error.as_deref().unwrap_or("unknown error")
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

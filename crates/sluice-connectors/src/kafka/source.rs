@@ -1,0 +1,279 @@
+//! `$source` on Kafka: reads every partition of the topics, keeps each partition's next offset
+//! in checkpoints, and commits them to the consumer group once a checkpoint is durable.
+//!
+//! Partitions are assigned directly (no group membership): the processor owns its topics'
+//! partitions, so it starts at once and never rebalances. Where to start a partition: its
+//! checkpointed offset, else the group's committed offset, else `auto_offset_reset`.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use sluice_engine::{Source, SourceError, SourceRecord, SourceStatus};
+use sluice_mql::{Document, Str, Value};
+
+use super::record::{decode, Decoding};
+use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
+
+/// How often to ask an unreachable cluster whether it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// How long the brokers may stay unreachable before the processor fails.
+pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(60);
+
+/// One assigned partition.
+#[derive(Debug, Clone)]
+struct Assigned {
+    topic: usize,
+    partition: i32,
+    /// The next offset to read, once known (from a checkpoint or a message read).
+    next: Option<i64>,
+}
+
+/// A Kafka `$source`.
+pub struct KafkaSource {
+    name: String,
+    bootstrap_servers: String,
+    consumer: BaseConsumer,
+    topics: Vec<String>,
+    decoding: Decoding,
+    commit_offsets: bool,
+    /// In watermark-index order: topics as listed, partitions by id.
+    parts: Vec<Assigned>,
+    /// topic index → partition id → index into `parts`.
+    index: Vec<Vec<u32>>,
+    assigned: bool,
+    unreachable_since: Option<Instant>,
+    last_probe: Option<Instant>,
+    unreachable_limit: Duration,
+}
+
+impl KafkaSource {
+    /// Connects and learns the topics' partitions. `default_group` is the consumer group used
+    /// when the stage names none.
+    pub fn open(conn: &KafkaConnection, opts: &KafkaSourceOptions, default_group: &str) -> Result<KafkaSource, String> {
+        let mut cfg = conn.client_config()?;
+        cfg.set("group.id", opts.group_id.as_deref().unwrap_or(default_group));
+        cfg.set("enable.auto.commit", "false");
+        cfg.set("enable.auto.offset.store", "false");
+        cfg.set(
+            "auto.offset.reset",
+            match opts.offset_reset {
+                OffsetReset::Earliest => "earliest",
+                OffsetReset::Latest => "latest",
+            },
+        );
+        let consumer: BaseConsumer =
+            cfg.create().map_err(|e| format!("connection {}: cannot create a Kafka consumer: {}", conn.name, e))?;
+        let mut parts = Vec::new();
+        let mut index = Vec::new();
+        for (t, topic) in opts.topics.iter().enumerate() {
+            let ids = partitions_of(&consumer, topic, OPEN_TIMEOUT)
+                .map_err(|e| format!("connection {}: topic {}: {}", conn.name, topic, e))?;
+            let mut by_id = vec![u32::MAX; ids.iter().max().map_or(0, |m| *m as usize + 1)];
+            for id in ids {
+                by_id[id as usize] = parts.len() as u32;
+                parts.push(Assigned { topic: t, partition: id, next: None });
+            }
+            index.push(by_id);
+        }
+        Ok(KafkaSource {
+            name: conn.name.clone(),
+            bootstrap_servers: conn.bootstrap_servers.clone(),
+            consumer,
+            topics: opts.topics.clone(),
+            decoding: Decoding { key_format: opts.key_format, key_error_to_dlq: opts.key_error_to_dlq },
+            commit_offsets: opts.commit_offsets,
+            parts,
+            index,
+            assigned: false,
+            unreachable_since: None,
+            last_probe: None,
+            unreachable_limit: UNREACHABLE_LIMIT,
+        })
+    }
+
+    /// How long the brokers may stay unreachable before [`Source::poll`] fails (tests shorten it).
+    pub fn with_unreachable_limit(mut self, limit: Duration) -> KafkaSource {
+        self.unreachable_limit = limit;
+        self
+    }
+
+    fn error(&self, message: impl Into<String>) -> SourceError {
+        SourceError { source_name: self.name.clone(), message: message.into() }
+    }
+
+    /// Assigns every partition at its start offset (done at the first poll, after any seek).
+    fn assign(&mut self) -> Result<(), SourceError> {
+        let mut tpl = TopicPartitionList::with_capacity(self.parts.len());
+        for p in &self.parts {
+            let offset = p.next.map_or(Offset::Stored, Offset::Offset);
+            tpl.add_partition_offset(&self.topics[p.topic], p.partition, offset)
+                .map_err(|e| self.error(format!("cannot assign partition {}: {}", p.partition, e)))?;
+        }
+        self.consumer.assign(&tpl).map_err(|e| self.error(format!("cannot assign partitions: {}", e)))?;
+        self.assigned = true;
+        Ok(())
+    }
+
+    fn part_index(&self, topic: &str, partition: i32) -> Option<u32> {
+        let t = self.topics.iter().position(|x| x == topic)?;
+        self.index[t].get(partition as usize).copied().filter(|i| *i != u32::MAX)
+    }
+
+    /// A consumption error: transport trouble starts (or continues) the unreachable clock;
+    /// anything fatal fails the processor.
+    fn on_error(&mut self, e: KafkaError) -> Result<(), SourceError> {
+        match e {
+            KafkaError::PartitionEOF(_) => Ok(()),
+            KafkaError::MessageConsumptionFatal(code) => Err(self.error(format!("fatal Kafka error: {}", code))),
+            KafkaError::MessageConsumption(
+                RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure,
+            ) => {
+                self.unreachable_since.get_or_insert_with(Instant::now);
+                Ok(())
+            }
+            KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition) => {
+                Err(self.error("a topic or partition of this source no longer exists"))
+            }
+            // Anything else librdkafka retries on its own.
+            _ => Ok(()),
+        }
+    }
+
+    /// While the brokers are unreachable: ask now and then whether they are back; past the
+    /// limit, fail naming the connection.
+    fn check_reachable(&mut self) -> Result<(), SourceError> {
+        let Some(since) = self.unreachable_since else { return Ok(()) };
+        if self.last_probe.is_some_and(|t| t.elapsed() < PROBE_EVERY) {
+            return Ok(());
+        }
+        self.last_probe = Some(Instant::now());
+        if partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)).is_ok() {
+            self.unreachable_since = None;
+            return Ok(());
+        }
+        if since.elapsed() >= self.unreachable_limit {
+            return Err(self.error(format!(
+                "Kafka brokers {} unreachable for {} s",
+                self.bootstrap_servers,
+                since.elapsed().as_secs()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The partition ids of `topic`, or why they cannot be known.
+fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<Vec<i32>, String> {
+    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| format!("cannot read metadata: {}", e))?;
+    let t = md.topics().iter().find(|t| t.name() == topic).ok_or("the broker returned no metadata for it")?;
+    if let Some(err) = t.error() {
+        return Err(format!("{:?}", RDKafkaErrorCode::from(err)));
+    }
+    let mut ids: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+    if ids.is_empty() {
+        return Err("it does not exist or has no partitions".into());
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+impl Source for KafkaSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
+        if !self.assigned {
+            self.assign()?;
+        }
+        let mut n = 0;
+        while n < max {
+            match self.consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Err(e)) => {
+                    self.on_error(e)?;
+                    break;
+                }
+                Some(Ok(m)) => {
+                    self.unreachable_since = None;
+                    let Some(i) = self.part_index(m.topic(), m.partition()) else { continue };
+                    self.parts[i as usize].next = Some(m.offset() + 1);
+                    out.push(decode(&m, i, self.decoding));
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            self.check_reachable()?;
+            return Ok(SourceStatus::Idle);
+        }
+        Ok(SourceStatus::Ready)
+    }
+
+    fn partitions(&self) -> u32 {
+        self.parts.len() as u32
+    }
+
+    /// `{partitions: [{topic, partition, offset}]}`, `offset` being the next one to read.
+    fn position(&self) -> Value {
+        let items = self
+            .parts
+            .iter()
+            .filter_map(|p| {
+                let next = p.next?;
+                let mut d = Document::with_capacity(3);
+                d.push_unique(Str::from("topic"), Value::str(&self.topics[p.topic]));
+                d.push_unique(Str::from("partition"), Value::Int32(p.partition));
+                d.push_unique(Str::from("offset"), Value::Int64(next));
+                Some(Value::Document(d))
+            })
+            .collect();
+        let mut d = Document::with_capacity(1);
+        d.push_unique(Str::from("partitions"), Value::Array(items));
+        Value::Document(d)
+    }
+
+    fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
+        let items = position.as_document().and_then(|d| d.get("partitions")).and_then(Value::as_array);
+        for item in items.unwrap_or_default() {
+            let d = item.as_document().ok_or_else(|| self.error("checkpointed position is not a document"))?;
+            let (Some(topic), Some(partition), Some(offset)) = (
+                d.get("topic").and_then(Value::as_str),
+                d.get("partition").and_then(Value::as_exact_i64),
+                d.get("offset").and_then(Value::as_exact_i64),
+            ) else {
+                return Err(self.error("checkpointed position lacks topic, partition or offset"));
+            };
+            // A topic no longer read, or a partition gone: nothing to resume there.
+            if let Some(i) = self.part_index(topic, partition as i32) {
+                self.parts[i as usize].next = Some(offset);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_checkpoint_saved(&mut self, position: &Value) {
+        if !self.commit_offsets {
+            return;
+        }
+        let items = position.as_document().and_then(|d| d.get("partitions")).and_then(Value::as_array);
+        let mut tpl = TopicPartitionList::new();
+        for d in items.unwrap_or_default().iter().filter_map(Value::as_document) {
+            if let (Some(t), Some(p), Some(o)) = (
+                d.get("topic").and_then(Value::as_str),
+                d.get("partition").and_then(Value::as_exact_i64),
+                d.get("offset").and_then(Value::as_exact_i64),
+            ) {
+                let _ = tpl.add_partition_offset(t, p as i32, Offset::Offset(o));
+            }
+        }
+        if tpl.count() > 0 {
+            // Asynchronous and best effort: the checkpoint, not the group, is the truth; a commit
+            // that fails only delays what external tools see.
+            let _ = self.consumer.commit(&tpl, CommitMode::Async);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The real Kafka-protocol broker the tests talk to (started by `scripts/test-servers.sh`), and
+//! plain client helpers to prepare topics and read what a processor wrote.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// `host:port` of the shared test broker.
+pub fn broker() -> String {
+    std::env::var("SLUICE_TEST_KAFKA")
+        .expect("SLUICE_TEST_KAFKA is not set: run the tests through scripts/test.sh, which starts the test broker")
+}
+
+/// A topic name no other test uses.
+pub fn unique_topic(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}-{}-{}-{}", prefix, std::process::id(), n, t % 1_000_000_000)
+}
+
+fn client(broker: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", broker);
+    c
+}
+
+/// Creates a topic with `partitions` partitions.
+pub fn create_topic(broker: &str, name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = client(broker).create().expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let res = rt
+        .block_on(admin.create_topics(&[topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))))
+        .expect("create_topics answered");
+    for r in res {
+        r.expect("topic created");
+    }
+}
+
+/// One message to produce: key, value, partition (None: the partitioner decides).
+pub struct Msg<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: &'a [u8],
+    pub partition: Option<i32>,
+}
+
+/// Produces messages and waits until the broker has them all.
+pub fn produce(broker: &str, topic: &str, msgs: &[Msg<'_>]) {
+    let producer: BaseProducer = client(broker).create().expect("producer");
+    for m in msgs {
+        let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(m.value);
+        if let Some(k) = m.key {
+            r = r.key(k);
+        }
+        if let Some(p) = m.partition {
+            r = r.partition(p);
+        }
+        producer.send(r).map_err(|(e, _)| e).expect("queued");
+    }
+    producer.flush(Duration::from_secs(30)).expect("all messages acknowledged");
+}
+
+/// A message read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// Reads every partition of `topic` from the start until `count` messages arrived or `wait`
+/// passed, then a further short while to catch any message beyond `count`.
+pub fn read_all(broker: &str, topic: &str, count: usize, wait: Duration) -> Vec<Read> {
+    let consumer: BaseConsumer = client(broker).set("group.id", "sluice-test-reader").create().expect("consumer");
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    let mut tpl = TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let start = Instant::now();
+    let mut extra_until: Option<Instant> = None;
+    loop {
+        if out.len() >= count && extra_until.is_none() {
+            extra_until = Some(Instant::now() + Duration::from_millis(500));
+        }
+        if extra_until.is_some_and(|t| Instant::now() >= t) || start.elapsed() > wait {
+            break;
+        }
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Ok(m)) => out.push(Read {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().unwrap_or_default().to_vec(),
+                headers: m
+                    .headers()
+                    .map(|h| h.iter().map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec())).collect())
+                    .unwrap_or_default(),
+            }),
+            Some(Err(e)) => panic!("reading {}: {}", topic, e),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The offsets the consumer group `group` has committed on `topic`, by partition.
+pub fn committed(broker: &str, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+    let consumer: BaseConsumer = client(broker).set("group.id", group).create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    (0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(n)) => Some(n),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by the connector tests.
+
+pub mod kafka;

