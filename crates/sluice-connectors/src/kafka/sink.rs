@@ -61,8 +61,12 @@ impl KafkaSink {
         cfg.set("enable.idempotence", if opts.acks == -1 { "true" } else { "false" });
         cfg.set("acks", opts.acks.to_string());
         cfg.set("compression.type", &opts.compression);
-        cfg.set("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string());
-        cfg.set("linger.ms", "5");
+        // Defaults the connection's own client settings may override.
+        for (k, v) in [("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string()), ("linger.ms", "5".into())] {
+            if cfg.get(k).is_none() {
+                cfg.set(k, v);
+            }
+        }
         let deliveries = Arc::new(Mutex::new(Deliveries::default()));
         let producer: ThreadedProducer<DeliveryContext> = cfg
             .create_with_context(DeliveryContext(deliveries.clone()))

@@ -1,6 +1,8 @@
 //! The real Kafka-protocol broker the tests talk to (started by `scripts/test-servers.sh`), and
 //! plain client helpers to prepare topics and read what a processor wrote.
 
+#![allow(dead_code)]
+
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -128,4 +130,56 @@ pub fn committed(broker: &str, group: &str, topic: &str, partitions: i32) -> Vec
             _ => None,
         })
         .collect()
+}
+
+/// A broker of a test's own, to stop and start again (its storage is memory: a restarted broker
+/// is empty).
+pub struct OwnBroker {
+    child: Option<std::process::Child>,
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+}
+
+impl OwnBroker {
+    /// Starts a broker on a free port and waits until it answers.
+    pub fn start() -> OwnBroker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().unwrap().port();
+        let mut b = OwnBroker { child: None, addr: format!("127.0.0.1:{}", port) };
+        b.restart();
+        b
+    }
+
+    /// Starts it (again) on its port.
+    pub fn restart(&mut self) {
+        let bin = std::env::var("SLUICE_TANSU_BIN")
+            .expect("SLUICE_TANSU_BIN is not set: run the tests through scripts/test.sh");
+        let url = format!("tcp://{}", self.addr);
+        let child = std::process::Command::new(bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        self.child = Some(child);
+        let start = Instant::now();
+        while std::net::TcpStream::connect(&self.addr).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "broker on {} did not answer", self.addr);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

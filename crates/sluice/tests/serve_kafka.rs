@@ -1,0 +1,131 @@
+//! `sluice serve` with a Kafka connection on a real broker: a processor created, started,
+//! stopped and started again through the Atlas API reads every message once and writes every
+//! result once, commits its offsets to its consumer group, and never shows the password.
+
+mod support;
+
+#[path = "../../sluice-connectors/tests/support/kafka.rs"]
+mod kafka;
+
+use kafka::{broker, create_topic, produce, read_all, unique_topic, Msg};
+use reqwest::StatusCode;
+use serde_json::{json, Value as Json};
+use support::*;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking helper")
+}
+
+async fn produce_readings(topic: &str, range: std::ops::Range<i64>) {
+    let topic = topic.to_string();
+    blocking(move || {
+        let values: Vec<Vec<u8>> = range
+            .map(|n| format!(r#"{{"n": {}, "watts": {}, "ts": {{"$date": {}}}}}"#, n, n * 10, n * 1000).into_bytes())
+            .collect();
+        produce(
+            &broker(),
+            &topic,
+            &values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>(),
+        );
+    })
+    .await
+}
+
+async fn output_ns(topic: &str, expect: usize) -> Vec<i64> {
+    let topic = topic.to_string();
+    let out = blocking(move || read_all(&broker(), &topic, expect, std::time::Duration::from_secs(30))).await;
+    let mut ns: Vec<i64> = out
+        .iter()
+        .map(|m| {
+            let d: Json = serde_json::from_slice(&m.value).expect("JSON output");
+            d["n"].as_i64().expect("n")
+        })
+        .collect();
+    ns.sort_unstable();
+    ns
+}
+
+fn count(body: &Json, field: &str) -> u64 {
+    body["stats"][field].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kafka_processor_stopped_and_started_reads_and_writes_everything_once() {
+    let (input, output) = (unique_topic("in"), unique_topic("out"));
+    let (i2, o2) = (input.clone(), output.clone());
+    blocking(move || {
+        create_topic(&broker(), &i2, 2);
+        create_topic(&broker(), &o2, 1);
+    })
+    .await;
+    produce_readings(&input, 0..10).await;
+
+    let dir = temp_dir("kafka");
+    let server = Server::start(&dir);
+    let c = owner(&server, "SHA-256");
+    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let r = c
+        .post(&ws, &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = c
+        .post(
+            &format!("{}/ws/connections", ws),
+            &json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker(),
+                "security": {"protocol": "PLAINTEXT"},
+                "authentication": {"mechanism": "PLAIN", "username": "sluice", "password": "s3cret-pw"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert!(!r.raw.windows(9).any(|w| w == b"s3cret-pw"), "the password is never returned");
+
+    // A bad Kafka field is refused at creation, naming it.
+    let bad = json!({"name": "bad", "pipeline": [{"$source": {"connectionName": "kafka", "topic": input,
+        "config": {"keyFormat": "xml"}}}]});
+    let r = c.post(&format!("{}/ws/processor", ws), &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert!(r.body["detail"].as_str().unwrap_or("").contains("keyFormat"), "{:?}", r.body);
+
+    let pipeline = json!([
+        {"$source": {"connectionName": "kafka", "topic": input, "timeField": "$ts",
+            "config": {"auto_offset_reset": "earliest"}}},
+        {"$addFields": {"kw": {"$divide": ["$watts", 1000]}}},
+        {"$emit": {"connectionName": "kafka", "topic": output}}
+    ]);
+    let r = c
+        .post(
+            &format!("{}/ws/processor", ws),
+            &json!({"name": "p", "pipeline": pipeline, "options": {"checkpointIntervalMs": 200}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let processor_id = r.body["_id"].as_str().expect("_id").to_string();
+    let p = format!("{}/ws/processor/p", ws);
+
+    assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
+    eventually(30, || async { (count(&c.get(&p).await.body, "outputMessageCount") >= 10).then_some(()) }).await;
+    let r = c.post(&format!("{}:stop", p), &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(output_ns(&output, 10).await, (0..10).collect::<Vec<_>>());
+
+    // Messages produced while stopped are read after the start, and nothing before them again.
+    produce_readings(&input, 10..25).await;
+    assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
+    eventually(30, || async { (count(&c.get(&p).await.body, "outputMessageCount") >= 25).then_some(()) }).await;
+    let b = c.get(&p).await.body;
+    assert_eq!(count(&b, "inputMessageCount"), 25, "{:?}", b);
+    assert_eq!(output_ns(&output, 25).await, (0..25).collect::<Vec<_>>(), "every reading once");
+
+    // The offsets reach the processor's consumer group (Atlas names it asp-<id>-consumer).
+    let group = format!("asp-{}-consumer", processor_id);
+    eventually(30, || {
+        let (group, input) = (group.clone(), input.clone());
+        async move {
+            let committed = blocking(move || kafka::committed(&broker(), &group, &input, 2)).await;
+            (committed.iter().map(|o| o.unwrap_or(0)).sum::<i64>() == 25).then_some(())
+        }
+    })
+    .await;
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}
