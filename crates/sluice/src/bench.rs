@@ -38,6 +38,21 @@ pub struct BenchArgs {
     /// Window keys for `--checkpoints`.
     #[arg(long, default_value_t = 1_000_000)]
     keys: u64,
+    /// `kafka`: Kafka -> the canonical pipeline -> Kafka on a real broker (`--brokers`), with
+    /// the broker's own figures and end-to-end latency at `--rate`.
+    target: Option<String>,
+    /// The broker for `kafka` (`scripts/test-servers.sh` exports one as SLUICE_TEST_KAFKA).
+    #[arg(long, env = "SLUICE_TEST_KAFKA")]
+    brokers: Option<String>,
+    /// Partitions of the input topic for `kafka`.
+    #[arg(long, default_value_t = 3)]
+    partitions: i32,
+    /// Events per second offered in the `kafka` latency run.
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// Seconds of the `kafka` latency run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
 }
 
 /// Renders solar events as JSON lines, a chunk at a time, so memory does not grow with N.
@@ -191,6 +206,20 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub fn bench(args: BenchArgs) -> Result<(), String> {
     if args.checkpoints {
         return crate::bench_checkpoint::run(args.keys, args.events);
+    }
+    match args.target.as_deref() {
+        None => {}
+        Some("kafka") => {
+            return crate::bench_kafka::run(crate::bench_kafka::KafkaBench {
+                brokers: args.brokers.ok_or("bench kafka needs --brokers HOST:PORT (or SLUICE_TEST_KAFKA)")?,
+                events: args.events,
+                devices: args.devices,
+                partitions: args.partitions,
+                rate: args.rate,
+                seconds: args.seconds,
+            })
+        }
+        Some(other) => return Err(format!("unknown benchmark '{}': the choices are kafka, or none", other)),
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
     let (source, render_nanos) = generated_source(args.events, args.devices);

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_baseline;
 mod bench_checkpoint;
+mod bench_kafka;
 mod clients;
 mod run;
 mod serve;

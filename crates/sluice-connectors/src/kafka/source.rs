@@ -64,6 +64,11 @@ impl KafkaSource {
                 OffsetReset::Latest => "latest",
             },
         );
+        // A stream processor wants each message as soon as the broker has it; a broker may hold
+        // a fetch for this long when it has nothing new (the connection's config may override).
+        if cfg.get("fetch.wait.max.ms").is_none() {
+            cfg.set("fetch.wait.max.ms", "50");
+        }
         let consumer: BaseConsumer =
             cfg.create().map_err(|e| format!("connection {}: cannot create a Kafka consumer: {}", conn.name, e))?;
         let mut parts = Vec::new();
