@@ -5,6 +5,7 @@ mod documents;
 mod json_lines;
 pub mod kafka;
 mod memory_sink;
+pub mod mongodb;
 mod resolve;
 mod solar;
 

@@ -3,6 +3,7 @@
 
 use serde_json::Value as Json;
 use sluice_connectors::kafka::{KafkaConnection, SaslMechanism, SecurityProtocol};
+use sluice_connectors::mongodb::MongoConnection;
 use sluice_store::Connection;
 
 /// A Kafka connection's client settings: `bootstrapServers`, `security.protocol`,
@@ -40,6 +41,20 @@ pub fn kafka(c: &Connection) -> Result<KafkaConnection, String> {
         password: text("/authentication/password"),
         extra,
     })
+}
+
+/// A `Cluster` connection's driver settings. Atlas names a cluster of the project
+/// (`clusterName`); self-hosted Sluice needs its `connectionString` (a Sluice extension).
+pub fn mongodb(c: &Connection) -> Result<MongoConnection, String> {
+    match c.config.get("connectionString").and_then(Json::as_str) {
+        Some(uri) => Ok(MongoConnection::new(&c.name, uri)),
+        None => Err(format!(
+            "connection {} names cluster {} but has no connectionString: self-hosted Sluice reaches MongoDB \
+             through the connection's connectionString",
+            c.name,
+            c.config.get("clusterName").and_then(Json::as_str).unwrap_or("?")
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! From a plan and its workspace's connection registry to the engine's source and sink.
 
 use sluice_connectors::kafka::{KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
+use sluice_connectors::mongodb::{MergeOptions, MergeSink};
 use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
 use sluice_engine::{Sink, Source};
 use sluice_mql::Value;
@@ -57,7 +58,10 @@ pub fn check_connections(plan: &Plan, options: &serde_json::Value, conns: &[Conn
 fn runnable(ctype: ConnectionType, role: &str) -> bool {
     matches!(
         (ctype, role),
-        (ConnectionType::Sample, "$source") | (ConnectionType::Kafka, "$source") | (ConnectionType::Kafka, "$emit")
+        (ConnectionType::Sample, "$source")
+            | (ConnectionType::Kafka, "$source")
+            | (ConnectionType::Kafka, "$emit")
+            | (ConnectionType::Cluster, "$merge")
     )
 }
 
@@ -83,6 +87,11 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
             (ConnectionType::Kafka, "$emit") => {
                 if let Some(SinkSpec::Emit { options, .. }) = &plan.sink {
                     KafkaEmitOptions::parse(options)?;
+                }
+            }
+            (ConnectionType::Cluster, "$merge") => {
+                if let Some(SinkSpec::Merge { into, options }) = &plan.sink {
+                    MergeOptions::parse(into, options)?;
                 }
             }
             _ => {}
@@ -119,6 +128,11 @@ pub fn open(
         Some(SinkSpec::Emit { connection_name, options }) if connection_name != TEST_LOG => {
             let c = connection(conns, connection_name)?;
             Box::new(KafkaSink::open(&connection_config::kafka(c)?, KafkaEmitOptions::parse(options)?)?)
+        }
+        Some(SinkSpec::Merge { into, options }) => {
+            let name = into.get("connectionName").and_then(Value::as_str).unwrap_or_default();
+            let c = connection(conns, name)?;
+            Box::new(MergeSink::open(&connection_config::mongodb(c)?, MergeOptions::parse(into, options)?)?)
         }
         _ => Box::new(MemorySink::new(TEST_LOG, log)),
     };

@@ -1,11 +1,14 @@
 //! `sluice serve` with a Kafka connection on a real broker: a processor created, started,
 //! stopped and started again through the Atlas API reads every message once and writes every
-//! result once, commits its offsets to its consumer group, and never shows the password.
+//! result once, commits its offsets to its consumer group, and never shows the password. And
+//! Kafka → window → `$merge` into a real MongoDB-wire server.
 
 mod support;
 
 #[path = "../../sluice-connectors/tests/support/kafka.rs"]
 mod kafka;
+#[path = "../../sluice-connectors/tests/support/mongodb.rs"]
+mod mongo;
 
 use kafka::{broker, create_topic, produce, read_all, unique_topic, Msg};
 use reqwest::StatusCode;
@@ -126,6 +129,86 @@ async fn a_kafka_processor_stopped_and_started_reads_and_writes_everything_once(
         }
     })
     .await;
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_through_a_window_into_a_mongodb_collection() {
+    let input = unique_topic("win");
+    let i2 = input.clone();
+    blocking(move || create_topic(&broker(), &i2, 1)).await;
+    // Three devices, one reading a second for 35 s of event time.
+    let i3 = input.clone();
+    blocking(move || {
+        let values: Vec<Vec<u8>> = (0..35)
+            .flat_map(|s| (0..3).map(move |d| (s, d)))
+            .map(|(s, d)| {
+                format!(r#"{{"device": "d{}", "watts": {}, "ts": {{"$date": {}}}}}"#, d, s, s * 1000).into_bytes()
+            })
+            .collect();
+        produce(
+            &broker(),
+            &i3,
+            &values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>(),
+        );
+    })
+    .await;
+
+    let dir = temp_dir("kafka-merge");
+    let server = Server::start(&dir);
+    let c = owner(&server, "MD5");
+    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let r = c
+        .post(&ws, &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for conn in [
+        json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
+        json!({"name": "mongo", "type": "Cluster", "connectionString": mongo::uri()}),
+    ] {
+        let r = c.post(&format!("{}/ws/connections", ws), &conn).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let db = mongo::unique_db("windows");
+    let pipeline = json!([
+        {"$source": {"connectionName": "kafka", "topic": input, "timeField": "$ts",
+            "config": {"auto_offset_reset": "earliest"}}},
+        {"$tumblingWindow": {"interval": {"size": 10, "unit": "second"},
+            "pipeline": [{"$group": {"_id": "$device", "n": {"$count": {}}, "total": {"$sum": "$watts"}}}]}},
+        {"$addFields": {"_id": {"device": "$_id", "start": {"$meta": "stream.window.start"}}}},
+        {"$merge": {"into": {"connectionName": "mongo", "db": db, "coll": "power"}}}
+    ]);
+    let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "w", "pipeline": pipeline})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let p = format!("{}/ws/processor/w", ws);
+    let r = c.post(&format!("{}:start", p), &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    // Windows [0,10), [10,20), [20,30) close (event time reached 34 s); [30,40) stays open.
+    let db2 = db.clone();
+    let docs = eventually(30, || {
+        let db = db2.clone();
+        async move {
+            let docs = blocking(move || mongo::all(&db, "power")).await;
+            (docs.len() >= 9).then_some(docs)
+        }
+    })
+    .await;
+    assert_eq!(docs.len(), 9, "three windows of three devices");
+    for d in &docs {
+        let n = d.get("n").and_then(sluice_mql::Value::as_exact_i64);
+        assert_eq!(n, Some(10), "ten readings per device per window: {:?}", d);
+    }
+    let first_d0 = docs.iter().find(|d| {
+        d.get_path("_id.device").and_then(sluice_mql::Value::as_str) == Some("d0")
+            && d.get_path("_id.start") == Some(&sluice_mql::Value::DateTime(0))
+    });
+    assert_eq!(
+        first_d0.and_then(|d| d.get("total")).and_then(sluice_mql::Value::as_exact_i64),
+        Some(45),
+        "0 + 1 + ... + 9 watts"
+    );
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }

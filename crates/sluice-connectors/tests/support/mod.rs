@@ -1,3 +1,6 @@
 //! Helpers shared by the connector tests.
 
+#![allow(dead_code)]
+
 pub mod kafka;
+pub mod mongodb;

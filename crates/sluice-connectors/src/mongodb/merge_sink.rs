@@ -1,0 +1,300 @@
+//! `$merge` into MongoDB collections: each batch becomes one unordered `update` (or `insert`)
+//! command per target collection. A document the server rejects goes to the DLQ with the
+//! server's message; the rest of the batch is written. Network failures are retried with backoff
+//! (every statement is an idempotent upsert, or an insert whose duplicate is recognised), then the
+//! processor fails naming the connection.
+
+use std::time::{Duration, Instant};
+
+use mongodb::bson::{self, doc, Bson};
+use mongodb::error::ErrorKind;
+use sluice_engine::{Sink, SinkError, SinkReject};
+use sluice_mql::expr::{Input, Scope};
+use sluice_mql::{Document, ObjectId, Str, Value};
+
+use super::convert::to_driver;
+use super::{MergeOptions, MongoConnection, NameSpec, WhenMatched};
+
+/// How long writes are retried while the deployment cannot be reached.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+/// Encoded bytes per command, well under the server's 16 MiB message limit.
+const COMMAND_BYTES: usize = 8 << 20;
+/// MongoDB's duplicate key error.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// One statement of a batch: the incoming document's index and its write.
+struct Statement {
+    index: usize,
+    write: bson::Document,
+    size: usize,
+}
+
+/// A `$merge` into MongoDB.
+pub struct MergeSink {
+    name: String,
+    client: mongodb::sync::Client,
+    opts: MergeOptions,
+    rejected: Vec<SinkReject>,
+}
+
+impl MergeSink {
+    /// Connects and checks that the deployment answers.
+    pub fn open(conn: &MongoConnection, opts: MergeOptions) -> Result<MergeSink, String> {
+        let client = conn.client()?;
+        client
+            .database("admin")
+            .run_command(doc! {"ping": 1})
+            .run()
+            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", conn.name, e.kind))?;
+        Ok(MergeSink { name: conn.name.clone(), client, opts, rejected: Vec::new() })
+    }
+
+    fn error(&self, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: self.name.clone(), message: message.into() }
+    }
+
+    fn target(&self, spec: &NameSpec, doc: &Document, scope: &mut Scope, what: &str) -> Result<String, String> {
+        match spec {
+            NameSpec::Fixed(n) => Ok(n.clone()),
+            NameSpec::Computed(e) => {
+                let v = e.eval(&Input::doc(doc), scope).map_err(|e| format!("into.{}: {}", what, e))?;
+                match v.as_str() {
+                    Some(s) if !s.is_empty() => Ok(s.to_string()),
+                    _ => Err(format!(
+                        "into.{} must evaluate to a non-empty string, found {}",
+                        what,
+                        v.bson_type().alias()
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The query that finds the document's match: its `on` fields (an `_id` is given when the
+    /// document has none, as MongoDB's `$merge` does).
+    fn match_query(&self, doc: &mut Document) -> Result<Document, String> {
+        let mut q = Document::with_capacity(self.opts.on.len());
+        for f in &self.opts.on {
+            let v = match doc.get_path(f.as_str()) {
+                Some(v) => v.clone(),
+                None if f.as_str() == "_id" => {
+                    let id = Value::ObjectId(ObjectId::generate());
+                    doc.insert("_id", id.clone());
+                    id
+                }
+                None => return Err(format!("$merge: the document has no value for the on field {}", f)),
+            };
+            q.insert(f.clone(), v);
+        }
+        Ok(q)
+    }
+
+    /// The update of a whenMatched pipeline: `$$new` and the `let` variables replaced by the
+    /// incoming document's values.
+    fn pipeline_update(&self, stages: &[Value], doc: &Document, scope: &mut Scope) -> Result<Value, String> {
+        let mut vars: Vec<(Str, Value)> = Vec::new();
+        if self.opts.vars.is_empty() {
+            vars.push((Str::from("new"), Value::Document(doc.clone())));
+        }
+        for (name, e) in &self.opts.vars {
+            vars.push((
+                name.clone(),
+                e.eval_owned(&Input::doc(doc), scope).map_err(|e| format!("let.{}: {}", name, e))?,
+            ));
+        }
+        Ok(Value::Array(stages.iter().map(|s| substitute(s, &vars)).collect()))
+    }
+
+    /// The writes of one document: an update statement, an insert, or nothing.
+    fn statement(&self, mut doc: Document, scope: &mut Scope) -> Result<(Option<Document>, Option<Document>), String> {
+        let q = self.match_query(&mut doc)?;
+        let upsert = self.opts.insert_unmatched;
+        let update = |u: Value, upsert: bool| -> Document {
+            [
+                (Str::from("q"), Value::Document(q.clone())),
+                (Str::from("u"), u),
+                (Str::from("upsert"), Value::Bool(upsert)),
+                (Str::from("multi"), Value::Bool(false)),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let op = |name: &str, d: Document| -> Value {
+            Value::Document([(Str::from(name), Value::Document(d))].into_iter().collect())
+        };
+        Ok(match &self.opts.when_matched {
+            WhenMatched::Merge => (Some(update(op("$set", doc), upsert)), None),
+            WhenMatched::Replace => (Some(update(Value::Document(doc), upsert)), None),
+            WhenMatched::KeepExisting if upsert => (Some(update(op("$setOnInsert", doc), true)), None),
+            WhenMatched::KeepExisting => (None, None),
+            WhenMatched::Fail => (None, Some(doc)),
+            // Matched: the pipeline. Not matched: the incoming document itself, inserted.
+            WhenMatched::Pipeline(stages) => {
+                let u = self.pipeline_update(stages, &doc, scope)?;
+                (Some(update(u, false)), upsert.then_some(doc))
+            }
+        })
+    }
+
+    /// Runs `cmd` (whose statements are `kind`: `updates` or `documents`) with retries; the
+    /// indices of the statements the server refused, with its messages.
+    fn run(
+        &self,
+        db: &str,
+        coll: &str,
+        kind: &str,
+        stmts: &[Statement],
+    ) -> Result<Vec<(usize, i32, String)>, SinkError> {
+        let verb = if kind == "updates" { "update" } else { "insert" };
+        let mut refused = Vec::new();
+        let mut start = 0;
+        while start < stmts.len() {
+            // Split so that no command passes the size limit.
+            let mut end = start;
+            let mut bytes = 0;
+            while end < stmts.len() && (end == start || bytes + stmts[end].size < COMMAND_BYTES) {
+                bytes += stmts[end].size;
+                end += 1;
+            }
+            let chunk = &stmts[start..end];
+            let list: Vec<Bson> = chunk.iter().map(|s| Bson::Document(s.write.clone())).collect();
+            let cmd = doc! {verb: coll, kind: list, "ordered": false};
+            let reply = self.with_retries(db, cmd)?;
+            if let Ok(errors) = reply.get_array("writeErrors") {
+                for e in errors.iter().filter_map(Bson::as_document) {
+                    let i = e.get_i32("index").unwrap_or(0) as usize;
+                    let code = e.get_i32("code").unwrap_or(0);
+                    let msg = e.get_str("errmsg").unwrap_or("refused by the server").to_string();
+                    if let Some(s) = chunk.get(i) {
+                        refused.push((s.index, code, msg));
+                    }
+                }
+            }
+            start = end;
+        }
+        Ok(refused)
+    }
+
+    fn with_retries(&self, db: &str, cmd: bson::Document) -> Result<bson::Document, SinkError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.client.database(db).run_command(cmd.clone()).run() {
+                Ok(reply) => return Ok(reply),
+                Err(e) => {
+                    let transient = matches!(
+                        *e.kind,
+                        ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
+                    ) || e.contains_label("RetryableWriteError");
+                    if !transient || started.elapsed() >= RETRY_FOR {
+                        return Err(self.error(format!("write to {} failed: {}", db, e.kind)));
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}
+
+/// `v` with `$$name` and `$$name.path` of each variable replaced by a literal of its value.
+fn substitute(v: &Value, vars: &[(Str, Value)]) -> Value {
+    match v {
+        Value::String(s) if s.starts_with("$$") => {
+            let rest = &s[2..];
+            for (name, value) in vars {
+                let path = if rest == name.as_str() {
+                    Some("")
+                } else {
+                    rest.strip_prefix(name.as_str()).and_then(|r| r.strip_prefix('.'))
+                };
+                if let Some(path) = path {
+                    let found = if path.is_empty() {
+                        value.clone()
+                    } else {
+                        value.as_document().and_then(|d| d.get_path(path)).cloned().unwrap_or(Value::Null)
+                    };
+                    return Value::Document([(Str::from("$literal"), found)].into_iter().collect());
+                }
+            }
+            v.clone()
+        }
+        Value::Document(d) => Value::Document(d.iter().map(|(k, v)| (k.clone(), substitute(v, vars))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, vars)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Statements of one batch for one target collection.
+#[derive(Default)]
+struct Target {
+    updates: Vec<Statement>,
+    inserts: Vec<Statement>,
+}
+
+impl Sink for MergeSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
+        let mut scope = Scope::new(now_ms());
+        let mut targets: Vec<((String, String), Target)> = Vec::new();
+        for (index, doc) in docs.iter().enumerate() {
+            let planned = (|| -> Result<_, String> {
+                let db = self.target(&self.opts.db, doc, &mut scope, "db")?;
+                let coll = self.target(&self.opts.coll, doc, &mut scope, "coll")?;
+                let (update, insert) = self.statement(doc.clone(), &mut scope)?;
+                let stmt = |d: Document| -> Result<Statement, String> {
+                    let write = to_driver(&d)?;
+                    let size = d.approx_size();
+                    Ok(Statement { index, write, size })
+                };
+                Ok(((db, coll), update.map(stmt).transpose()?, insert.map(stmt).transpose()?))
+            })();
+            match planned {
+                Err(reason) => self.rejected.push(SinkReject { doc: doc.clone(), reason }),
+                Ok((key, update, insert)) => {
+                    let pos = match targets.iter().position(|(k, _)| *k == key) {
+                        Some(p) => p,
+                        None => {
+                            targets.push((key, Target::default()));
+                            targets.len() - 1
+                        }
+                    };
+                    let t = &mut targets[pos].1;
+                    t.updates.extend(update);
+                    t.inserts.extend(insert);
+                }
+            }
+        }
+        let pipeline_mode = matches!(self.opts.when_matched, WhenMatched::Pipeline(_));
+        for ((db, coll), t) in &targets {
+            let mut refused = self.run(db, coll, "updates", &t.updates)?;
+            for (index, code, msg) in self.run(db, coll, "documents", &t.inserts)? {
+                match (code, pipeline_mode) {
+                    // Matched, and the pipeline has already updated it.
+                    (DUPLICATE_KEY, true) => {}
+                    (DUPLICATE_KEY, false) => refused.push((
+                        index,
+                        code,
+                        format!("$merge: a document with the same on fields exists (whenMatched: fail): {}", msg),
+                    )),
+                    _ => refused.push((index, code, msg)),
+                }
+            }
+            for (index, _, reason) in refused {
+                self.rejected.push(SinkReject { doc: docs[index].clone(), reason });
+            }
+        }
+        Ok(())
+    }
+
+    fn take_rejected(&mut self) -> Vec<SinkReject> {
+        std::mem::take(&mut self.rejected)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
