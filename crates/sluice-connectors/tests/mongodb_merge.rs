@@ -104,3 +104,33 @@ fn documents_the_server_refuses_go_to_the_dlq_and_the_rest_is_written() {
     assert_eq!(rejected[0].doc.get("_id"), Some(&sluice_mql::Value::Int32(1)));
     assert_eq!(all(&db, "c").len(), 2);
 }
+
+#[test]
+fn dead_letters_can_go_to_a_collection() {
+    use sluice_connectors::{DocumentsSource, MemorySink, TestLog};
+    use sluice_engine::{Executor, ExecutorConfig, StepOutcome};
+    let db = unique_db("dlq");
+    let plan = sluice_pipeline::parse_pipeline_json(
+        r#"[{"$source": {"documents": [{"n": 1, "ts": {"$date": 0}}, {"n": 2, "ts": "not a date"}], "timeField": "$ts"}},
+            {"$match": {}}]"#,
+    )
+    .expect("valid pipeline");
+    let docs = plan.source.documents.clone().expect("inline documents");
+    let out = TestLog::new(10);
+    let mut exec = Executor::new(
+        &plan,
+        Box::new(DocumentsSource::new(docs)),
+        Box::new(MemorySink::new("out", out.clone())),
+        Box::new(sink(&db, "dead", "{}")),
+        ExecutorConfig::new("p"),
+    )
+    .expect("executor");
+    while exec.step().expect("step") != StepOutcome::Finished {}
+    assert_eq!(out.total(), 1);
+    let dead = all(&db, "dead");
+    assert_eq!(dead.len(), 1, "{:?}", shown(&dead));
+    let reason = dead[0].get_path("errInfo.reason").and_then(sluice_mql::Value::as_str).unwrap_or_default();
+    assert!(reason.contains("timeField"), "{}", reason);
+    assert_eq!(dead[0].get_path("doc.n"), Some(&sluice_mql::Value::Int32(2)));
+    assert_eq!(dead[0].get("processorName").and_then(sluice_mql::Value::as_str), Some("p"));
+}

@@ -333,13 +333,12 @@ impl Controller {
         let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
         let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
         let log = TestLog::new(SAMPLE_CAPACITY);
-        let (source, sink) = {
+        let (source, sink, dlq) = {
             let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
             tokio::task::spawn_blocking(move || resolve::open(&plan, &options, &conns, log, &id))
                 .await
                 .map_err(|e| e.to_string())??
         };
-        let dlq = Box::new(sluice_connectors::MemorySink::new("dlq", TestLog::new(SAMPLE_CAPACITY)));
         let exec = executor(&plan, &p.name, source, sink, dlq)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {

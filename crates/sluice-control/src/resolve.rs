@@ -4,7 +4,7 @@ use sluice_connectors::kafka::{KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSo
 use sluice_connectors::mongodb::{MergeOptions, MergeSink};
 use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
 use sluice_engine::{Sink, Source};
-use sluice_mql::Value;
+use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::{Plan, SinkSpec};
 use sluice_store::Connection;
 
@@ -14,8 +14,8 @@ use sluice_types::ConnectionType;
 /// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
 pub const TEST_LOG: &str = "__testLog";
 
-/// A processor's opened source and sink.
-pub type Endpoints = (Box<dyn Source>, Box<dyn Sink>);
+/// A processor's opened source, sink and dead-letter queue.
+pub type Endpoints = (Box<dyn Source>, Box<dyn Sink>, Box<dyn Sink>);
 
 /// Every connection name the processor uses, with the role it plays there.
 fn used_connections<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, &'static str)> {
@@ -62,6 +62,7 @@ fn runnable(ctype: ConnectionType, role: &str) -> bool {
             | (ConnectionType::Kafka, "$source")
             | (ConnectionType::Kafka, "$emit")
             | (ConnectionType::Cluster, "$merge")
+            | (ConnectionType::Cluster, "options.dlq")
     )
 }
 
@@ -136,5 +137,24 @@ pub fn open(
         }
         _ => Box::new(MemorySink::new(TEST_LOG, log)),
     };
-    Ok((source, sink))
+    Ok((source, sink, open_dlq(options, conns)?))
 }
+
+/// Atlas `options.dlq {connectionName, db, coll}`: dead letters inserted into a MongoDB
+/// collection. Without it they are counted and kept in memory (the last few).
+fn open_dlq(options: &serde_json::Value, conns: &[Connection]) -> Result<Box<dyn Sink>, String> {
+    let Some(dlq) = options.get("dlq") else {
+        return Ok(Box::new(MemorySink::new("dlq", TestLog::new(DLQ_KEPT))));
+    };
+    let field = |k: &str| dlq.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("options.dlq.{} is required", k));
+    let c = connection(conns, field("connectionName")?)?;
+    let into: Document = [(Str::from("db"), Value::str(field("db")?)), (Str::from("coll"), Value::str(field("coll")?))]
+        .into_iter()
+        .collect();
+    // Each dead letter is a new document: no _id, so $merge gives it one and inserts it.
+    let opts = MergeOptions::parse(&into, &Document::new())?;
+    Ok(Box::new(MergeSink::open(&connection_config::mongodb(c)?, opts)?))
+}
+
+/// Dead letters kept in memory when the processor has no `options.dlq`.
+const DLQ_KEPT: usize = 1000;

@@ -179,7 +179,9 @@ async fn kafka_through_a_window_into_a_mongodb_collection() {
         {"$addFields": {"_id": {"device": "$_id", "start": {"$meta": "stream.window.start"}}}},
         {"$merge": {"into": {"connectionName": "mongo", "db": db, "coll": "power"}}}
     ]);
-    let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "w", "pipeline": pipeline})).await;
+    let options = json!({"dlq": {"connectionName": "mongo", "db": db, "coll": "dead"}});
+    let r =
+        c.post(&format!("{}/ws/processor", ws), &json!({"name": "w", "pipeline": pipeline, "options": options})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let p = format!("{}/ws/processor/w", ws);
     let r = c.post(&format!("{}:start", p), &json!({})).await;
@@ -209,6 +211,8 @@ async fn kafka_through_a_window_into_a_mongodb_collection() {
         Some(45),
         "0 + 1 + ... + 9 watts"
     );
+
+    // The malformed message is in the DLQ collection, with why and its raw text.
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }
