@@ -147,11 +147,9 @@ async fn kafka_through_a_window_into_a_mongodb_collection() {
                 format!(r#"{{"device": "d{}", "watts": {}, "ts": {{"$date": {}}}}}"#, d, s, s * 1000).into_bytes()
             })
             .collect();
-        produce(
-            &broker(),
-            &i3,
-            &values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>(),
-        );
+        let mut msgs: Vec<Msg<'_>> = values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect();
+        msgs.push(Msg { key: None, value: b"{not json", partition: None });
+        produce(&broker(), &i3, &msgs);
     })
     .await;
 
@@ -211,6 +209,21 @@ async fn kafka_through_a_window_into_a_mongodb_collection() {
         Some(45),
         "0 + 1 + ... + 9 watts"
     );
+
+    // The malformed message is in the DLQ collection, with why and its raw text.
+    let dead = eventually(30, || {
+        let db = db.clone();
+        async move {
+            let dead = blocking(move || mongo::all(&db, "dead")).await;
+            (!dead.is_empty()).then_some(dead)
+        }
+    })
+    .await;
+    assert_eq!(dead.len(), 1, "{:?}", dead);
+    let reason = dead[0].get_path("errInfo.reason").and_then(sluice_mql::Value::as_str).unwrap_or_default();
+    assert!(reason.contains("not a JSON document"), "{}", reason);
+    assert_eq!(dead[0].get("raw").and_then(sluice_mql::Value::as_str), Some("{not json"));
+    assert_eq!(dead[0].get("processorName").and_then(sluice_mql::Value::as_str), Some("w"));
 
     // The malformed message is in the DLQ collection, with why and its raw text.
     server.terminate();
