@@ -93,11 +93,12 @@ impl KafkaSink {
     /// Sends one document; `Ok(Err(reason))` when the document itself cannot be written.
     fn send(&mut self, doc: &Document, scope: &mut Scope) -> Result<Result<(), String>, SinkError> {
         let input = Input::doc(doc);
-        let topic = match &self.opts.topic {
-            TopicSpec::Fixed(t) => t.clone(),
+        // A fixed topic is borrowed: no allocation per message.
+        let computed = match &self.opts.topic {
+            TopicSpec::Fixed(_) => None,
             TopicSpec::Computed(e) => match e.eval(&input, scope).map_err(|e| e.to_string()) {
                 Ok(v) => match v.as_str() {
-                    Some(t) if !t.is_empty() => t.to_string(),
+                    Some(t) if !t.is_empty() => Some(t.to_string()),
                     _ => {
                         return Ok(Err(format!(
                             "topic must evaluate to a non-empty string, found {}",
@@ -107,6 +108,11 @@ impl KafkaSink {
                 },
                 Err(e) => return Ok(Err(format!("topic: {}", e))),
             },
+        };
+        let topic: &str = match (&self.opts.topic, &computed) {
+            (_, Some(t)) => t,
+            (TopicSpec::Fixed(t), None) => t,
+            (TopicSpec::Computed(_), None) => return Ok(Err("topic could not be computed".into())),
         };
         let has_key = match &self.opts.key {
             None => false,
@@ -135,7 +141,7 @@ impl KafkaSink {
             write_document(&mut self.payload, doc, self.opts.output);
         }
         loop {
-            let mut record: BaseRecord<'_, [u8], str> = BaseRecord::to(&topic).payload(self.payload.as_str());
+            let mut record: BaseRecord<'_, [u8], str> = BaseRecord::to(topic).payload(self.payload.as_str());
             if has_key {
                 record = record.key(self.key.as_slice());
             }
