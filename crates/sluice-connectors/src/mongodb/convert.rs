@@ -10,6 +10,12 @@ pub fn to_driver(doc: &Document) -> Result<bson::Document, String> {
     bson::Document::from_reader(&mut bytes.as_slice()).map_err(|e| e.to_string())
 }
 
+/// Our document as the driver's raw BSON: encoded once, never parsed into a tree.
+pub(crate) fn to_driver_raw(doc: &Document) -> Result<bson::RawDocumentBuf, String> {
+    let bytes = encode_document(doc).map_err(|e| e.to_string())?;
+    bson::RawDocumentBuf::from_bytes(bytes).map_err(|e| e.to_string())
+}
+
 /// The driver's document as ours.
 pub fn from_driver(doc: &bson::Document) -> Result<Document, String> {
     let mut bytes = Vec::new();

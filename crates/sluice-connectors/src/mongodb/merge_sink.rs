@@ -6,13 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{self, doc, Bson};
+use mongodb::bson::{self, doc, Bson, RawArrayBuf, RawDocumentBuf};
 use mongodb::error::ErrorKind;
 use sluice_engine::{Sink, SinkError, SinkReject};
 use sluice_mql::expr::{Input, Scope};
 use sluice_mql::{Document, ObjectId, Str, Value};
 
-use super::convert::to_driver;
+use super::convert::to_driver_raw;
 use super::{MergeOptions, MongoConnection, NameSpec, WhenMatched};
 
 /// How long writes are retried while the deployment cannot be reached.
@@ -25,8 +25,8 @@ const DUPLICATE_KEY: i32 = 11000;
 /// One statement of a batch: the incoming document's index and its write.
 struct Statement {
     index: usize,
-    write: bson::Document,
-    size: usize,
+    /// The statement, already encoded: commands are built from these bytes without a tree.
+    write: RawDocumentBuf,
 }
 
 /// A `$merge` into MongoDB.
@@ -152,13 +152,19 @@ impl MergeSink {
             // Split so that no command passes the size limit.
             let mut end = start;
             let mut bytes = 0;
-            while end < stmts.len() && (end == start || bytes + stmts[end].size < COMMAND_BYTES) {
-                bytes += stmts[end].size;
+            while end < stmts.len() && (end == start || bytes + stmts[end].write.as_bytes().len() < COMMAND_BYTES) {
+                bytes += stmts[end].write.as_bytes().len();
                 end += 1;
             }
             let chunk = &stmts[start..end];
-            let list: Vec<Bson> = chunk.iter().map(|s| Bson::Document(s.write.clone())).collect();
-            let cmd = doc! {verb: coll, kind: list, "ordered": false};
+            let mut list = RawArrayBuf::new();
+            for st in chunk {
+                list.push(st.write.clone());
+            }
+            let mut cmd = RawDocumentBuf::new();
+            cmd.append(verb, coll.to_string());
+            cmd.append(kind, list);
+            cmd.append("ordered", false);
             let reply = self.with_retries(db, cmd)?;
             if let Ok(errors) = reply.get_array("writeErrors") {
                 for e in errors.iter().filter_map(Bson::as_document) {
@@ -175,11 +181,11 @@ impl MergeSink {
         Ok(refused)
     }
 
-    fn with_retries(&self, db: &str, cmd: bson::Document) -> Result<bson::Document, SinkError> {
+    fn with_retries(&self, db: &str, cmd: RawDocumentBuf) -> Result<bson::Document, SinkError> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
         loop {
-            match self.client.database(db).run_command(cmd.clone()).run() {
+            match self.client.database(db).run_raw_command(cmd.clone()).run() {
                 Ok(reply) => return Ok(reply),
                 Err(e) => {
                     let transient = matches!(
@@ -245,11 +251,8 @@ impl Sink for MergeSink {
                 let db = self.target(&self.opts.db, doc, &mut scope, "db")?;
                 let coll = self.target(&self.opts.coll, doc, &mut scope, "coll")?;
                 let (update, insert) = self.statement(doc.clone(), &mut scope)?;
-                let stmt = |d: Document| -> Result<Statement, String> {
-                    let write = to_driver(&d)?;
-                    let size = d.approx_size();
-                    Ok(Statement { index, write, size })
-                };
+                let stmt =
+                    |d: Document| -> Result<Statement, String> { Ok(Statement { index, write: to_driver_raw(&d)? }) };
                 Ok(((db, coll), update.map(stmt).transpose()?, insert.map(stmt).transpose()?))
             })();
             match planned {
