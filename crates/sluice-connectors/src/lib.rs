@@ -1,7 +1,9 @@
-//! Connectors behind the engine's [`sluice_engine::Source`] and [`sluice_engine::Sink`] traits.
+//! Connectors behind the engine's [`sluice_engine::Source`], [`sluice_engine::Sink`] and
+//! [`sluice_engine::Enricher`] traits.
 //! A connector never knows about the API.
 
 mod documents;
+pub mod https;
 mod json_lines;
 pub mod kafka;
 mod memory_sink;

@@ -2,6 +2,7 @@
 //! connection settings.
 
 use serde_json::Value as Json;
+use sluice_connectors::https::HttpsConnection;
 use sluice_connectors::kafka::{KafkaConnection, SaslMechanism, SecurityProtocol};
 use sluice_connectors::mongodb::MongoConnection;
 use sluice_store::Connection;
@@ -41,6 +42,18 @@ pub fn kafka(c: &Connection) -> Result<KafkaConnection, String> {
         password: text("/authentication/password"),
         extra,
     })
+}
+
+/// An `Https` connection's `url` and `headers`.
+pub fn https(c: &Connection) -> Result<HttpsConnection, String> {
+    let url = c.config.get("url").and_then(Json::as_str).ok_or_else(|| format!("connection {} has no url", c.name))?;
+    let headers = c
+        .config
+        .get("headers")
+        .and_then(Json::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
+    Ok(HttpsConnection { name: c.name.clone(), url: url.to_string(), headers })
 }
 
 /// A `Cluster` connection's driver settings. Atlas names a cluster of the project

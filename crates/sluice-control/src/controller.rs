@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use sluice_connectors::TestLog;
-use sluice_mql::Document;
+use sluice_mql::{parse_iso_datetime, Document};
 use sluice_pipeline::{parse_pipeline_json, Plan};
 use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, StoreError, Workspace};
 use sluice_types::{ProcessorState, Tier};
@@ -188,19 +188,25 @@ impl Controller {
         let _guard = self.lifecycle.lock().await;
         let mut p = self.store.processor(&ws.id, name).await?;
         let to = transition(p.state, Action::Start)?;
-        if opts.start_at_operation_time.is_some() {
-            let plan = self.validate(ws, &p.pipeline, &p.options).await?;
-            if plan.source.connection_name.is_none() || plan.source.documents.is_some() {
-                return Err(ControlError::Invalid(
-                    "startAtOperationTime applies to a change stream $source only".into(),
-                ));
+        let start_at = match &opts.start_at_operation_time {
+            None => None,
+            Some(text) => {
+                let plan = self.validate(ws, &p.pipeline, &p.options).await?;
+                if plan.source.connection_name.is_none() || plan.source.documents.is_some() {
+                    return Err(ControlError::Invalid(
+                        "startAtOperationTime applies to a change stream or Kafka $source only".into(),
+                    ));
+                }
+                Some(parse_iso_datetime(text).ok_or_else(|| {
+                    ControlError::Invalid(format!("startAtOperationTime '{}' is not an ISO 8601 date-time", text))
+                })?)
             }
-        }
+        };
         if let Some(t) = opts.tier {
             p.tier = Some(t);
         }
         let resume = opts.resume_from_checkpoint.unwrap_or(true);
-        let restored = self.launch(&p, resume).await.map_err(ControlError::StartFailed)?;
+        let restored = self.launch(&p, resume, start_at).await.map_err(ControlError::StartFailed)?;
         p.state = to;
         p.error_msg = None;
         p.updated_at = now_ms();
@@ -231,7 +237,7 @@ impl Controller {
         match self.handle(&p.id) {
             Some(h) => h.resume().await.map_err(ControlError::StartFailed)?,
             None => {
-                self.launch(&p, true).await.map_err(ControlError::StartFailed)?;
+                self.launch(&p, true, None).await.map_err(ControlError::StartFailed)?;
             }
         }
         self.record(&mut p, to, "resumed").await?;
@@ -264,7 +270,7 @@ impl Controller {
         let _guard = self.lifecycle.lock().await;
         let mut n = 0;
         for mut p in self.store.processors_in_state(ProcessorState::Started).await? {
-            match self.launch(&p, true).await {
+            match self.launch(&p, true, None).await {
                 Ok(restored) => {
                     n += 1;
                     self.log_resumed(&p, "recovered", restored).await;
@@ -328,18 +334,18 @@ impl Controller {
 
     /// Opens the processor's connections and starts its run, restored from its last checkpoint
     /// when `resume`; the sequence number restored.
-    async fn launch(&self, p: &Processor, resume: bool) -> Result<Option<u64>, String> {
+    async fn launch(&self, p: &Processor, resume: bool, start_at: Option<i64>) -> Result<Option<u64>, String> {
         let ws = self.store.workspace_by_id(&p.workspace_id).await.map_err(|e| e.to_string())?;
         let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
         let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
         let log = TestLog::new(SAMPLE_CAPACITY);
-        let (source, sink, dlq) = {
+        let endpoints = {
             let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
             tokio::task::spawn_blocking(move || resolve::open(&plan, &options, &conns, log, &id))
                 .await
                 .map_err(|e| e.to_string())??
         };
-        let exec = executor(&plan, &p.name, source, sink, dlq)?;
+        let exec = executor(&plan, &p.name, endpoints)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {
             processor_id: p.id.clone(),
@@ -348,6 +354,7 @@ impl Controller {
             log,
             checkpointer: Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline)),
             resume,
+            start_at,
             checkpoint_every: checkpoint_interval(&p.options),
         };
         let (running, restored) = Running::spawn(spec, self.exits.clone(), now_ms()).await?;

@@ -1,11 +1,12 @@
 //! From a plan and its workspace's connection registry to the engine's source and sink.
 
+use sluice_connectors::https::{HttpsEnricher, HttpsOptions};
 use sluice_connectors::kafka::{KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
-use sluice_connectors::mongodb::{MergeOptions, MergeSink};
+use sluice_connectors::mongodb::{ChangeStreamOptions, ChangeStreamSource, MergeOptions, MergeSink};
 use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
-use sluice_engine::{Sink, Source};
+use sluice_engine::{Enricher, Sink, Source};
 use sluice_mql::{Document, Str, Value};
-use sluice_pipeline::{Plan, SinkSpec};
+use sluice_pipeline::{Plan, SinkSpec, Stage};
 use sluice_store::Connection;
 
 use crate::connection_config;
@@ -14,14 +15,28 @@ use sluice_types::ConnectionType;
 /// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
 pub const TEST_LOG: &str = "__testLog";
 
-/// A processor's opened source, sink and dead-letter queue.
-pub type Endpoints = (Box<dyn Source>, Box<dyn Sink>, Box<dyn Sink>);
+/// A processor's opened connectors.
+pub struct Endpoints {
+    /// The `$source`.
+    pub source: Box<dyn Source>,
+    /// The `$emit` or `$merge` (or the test log).
+    pub sink: Box<dyn Sink>,
+    /// The dead-letter queue.
+    pub dlq: Box<dyn Sink>,
+    /// The connector of each enrichment stage (`$https`), in pipeline order.
+    pub enrichers: Vec<Box<dyn Enricher>>,
+}
 
 /// Every connection name the processor uses, with the role it plays there.
 fn used_connections<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, &'static str)> {
     let mut used = Vec::new();
     if let Some(n) = plan.source.connection_name.as_deref() {
         used.push((n, "$source"));
+    }
+    for s in &plan.stages {
+        if let Stage::Enrich(e) = s {
+            used.push((e.connection_name.as_str(), e.stage));
+        }
     }
     match &plan.sink {
         Some(SinkSpec::Emit { connection_name, .. }) if connection_name != TEST_LOG => {
@@ -60,9 +75,11 @@ fn runnable(ctype: ConnectionType, role: &str) -> bool {
         (ctype, role),
         (ConnectionType::Sample, "$source")
             | (ConnectionType::Kafka, "$source")
+            | (ConnectionType::Cluster, "$source")
             | (ConnectionType::Kafka, "$emit")
             | (ConnectionType::Cluster, "$merge")
             | (ConnectionType::Cluster, "options.dlq")
+            | (ConnectionType::Https, "$https")
     )
 }
 
@@ -84,6 +101,16 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
         match (c.ctype, role) {
             (ConnectionType::Kafka, "$source") => {
                 KafkaSourceOptions::parse(&plan.source.options)?;
+            }
+            (ConnectionType::Cluster, "$source") => {
+                ChangeStreamOptions::parse(&plan.source.options)?;
+            }
+            (ConnectionType::Https, "$https") => {
+                for s in &plan.stages {
+                    if let Stage::Enrich(e) = s {
+                        HttpsOptions::parse(&e.options)?;
+                    }
+                }
             }
             (ConnectionType::Kafka, "$emit") => {
                 if let Some(SinkSpec::Emit { options, .. }) = &plan.sink {
@@ -122,6 +149,10 @@ pub fn open(
             let group = format!("asp-{}-consumer", processor_id);
             Box::new(KafkaSource::open(&connection_config::kafka(c)?, &opts, &group)?)
         }
+        Some(Ok(c)) if c.ctype == ConnectionType::Cluster => {
+            let opts = ChangeStreamOptions::parse(&plan.source.options)?;
+            Box::new(ChangeStreamSource::open(&connection_config::mongodb(c)?, opts)?)
+        }
         // The sample stream paces itself: a few readings per second, as Atlas's does.
         _ => open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?,
     };
@@ -137,7 +168,15 @@ pub fn open(
         }
         _ => Box::new(MemorySink::new(TEST_LOG, log)),
     };
-    Ok((source, sink, open_dlq(options, conns)?))
+    let mut enrichers: Vec<Box<dyn Enricher>> = Vec::new();
+    for s in &plan.stages {
+        if let Stage::Enrich(e) = s {
+            let c = connection(conns, &e.connection_name)?;
+            enrichers
+                .push(Box::new(HttpsEnricher::open(&connection_config::https(c)?, HttpsOptions::parse(&e.options)?)?));
+        }
+    }
+    Ok(Endpoints { source, sink, dlq: open_dlq(options, conns)?, enrichers })
 }
 
 /// Atlas `options.dlq {connectionName, db, coll}`: dead letters inserted into a MongoDB

@@ -84,6 +84,9 @@ pub struct RunSpec {
     pub checkpointer: Checkpointer,
     /// Resume from the last checkpoint (`false`: drop it and start fresh).
     pub resume: bool,
+    /// `:startWith {startAtOperationTime}` (ms since the epoch): where the source starts reading,
+    /// instead of the checkpoint's position.
+    pub start_at: Option<i64>,
     /// How often to take a checkpoint while running.
     pub checkpoint_every: Duration,
 }
@@ -179,8 +182,13 @@ fn drive(
     shared: Arc<Mutex<LiveStats>>,
     exits: UnboundedSender<Exit>,
 ) {
-    let RunSpec { processor_id, run_id, mut exec, mut checkpointer, resume, checkpoint_every, .. } = spec;
-    let restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
+    let RunSpec { processor_id, run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, .. } = spec;
+    let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
+    if let (Ok(_), Some(t)) = (&restored, start_at) {
+        if let Err(e) = exec.start_source_at(t) {
+            restored = Err(e.to_string());
+        }
+    }
     let Ok(restored) = restored else {
         let _ = ready.send(restored);
         return;
@@ -321,12 +329,7 @@ impl Drive {
 }
 
 /// Builds the executor of a plan.
-pub fn executor(
-    plan: &Plan,
-    name: &str,
-    source: Box<dyn sluice_engine::Source>,
-    sink: Box<dyn sluice_engine::Sink>,
-    dlq: Box<dyn sluice_engine::Sink>,
-) -> Result<Executor, String> {
-    Executor::new(plan, source, sink, dlq, ExecutorConfig::new(name)).map_err(|e| e.to_string())
+pub fn executor(plan: &Plan, name: &str, e: crate::resolve::Endpoints) -> Result<Executor, String> {
+    Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, ExecutorConfig::new(name))
+        .map_err(|e| e.to_string())
 }

@@ -2,8 +2,8 @@
 
 use sluice_pipeline::{Plan, Stage, WindowKind};
 
-use crate::ops::{SessionWindowOp, StatelessOp, TimeWindowOp};
-use crate::Operator;
+use crate::ops::{EnrichOp, SessionWindowOp, StatelessOp, TimeWindowOp};
+use crate::{Enricher, Operator};
 
 /// A plan that cannot be turned into operators.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -28,16 +28,33 @@ fn stage_name(s: &Stage) -> &'static str {
         Stage::Sort(_) => "$sort",
         Stage::Limit(_) => "$limit",
         Stage::Count(_) => "$count",
+        Stage::Enrich(e) => e.stage,
     }
 }
 
-/// Builds one operator per stage between source and sink.
+/// Builds one operator per stage between source and sink, for a plan without enrichment stages.
 pub fn build_operators(plan: &Plan) -> Result<Vec<Box<dyn Operator>>, BuildError> {
+    build_operators_with(plan, Vec::new())
+}
+
+/// Builds one operator per stage between source and sink; `enrichers` holds the connector of
+/// each enrichment stage (`$https`), in pipeline order.
+pub fn build_operators_with(
+    plan: &Plan,
+    enrichers: Vec<Box<dyn Enricher>>,
+) -> Result<Vec<Box<dyn Operator>>, BuildError> {
+    let mut enrichers = enrichers.into_iter();
     plan.stages
         .iter()
         .map(|s| -> Result<Box<dyn Operator>, BuildError> {
             let name = stage_name(s);
             Ok(match s {
+                Stage::Enrich(e) => {
+                    let enricher = enrichers.next().ok_or_else(|| {
+                        BuildError(format!("{} needs its connection {} opened", name, e.connection_name))
+                    })?;
+                    Box::new(EnrichOp::new((**e).clone(), enricher))
+                }
                 Stage::Window(w) => match w.kind {
                     WindowKind::Session { .. } => Box::new(SessionWindowOp::new(name, (**w).clone())),
                     _ => Box::new(TimeWindowOp::new(name, (**w).clone())),

@@ -9,8 +9,8 @@ use sluice_types::EventTime;
 
 use crate::partition_watermarks::PartitionWatermarks;
 use crate::{
-    build_operators, BuildError, DlqRecord, Event, OpContext, Operator, OperatorStats, Sink, SinkError, Source,
-    SourceError, SourceRecord, SourceStatus,
+    build_operators_with, BuildError, DlqRecord, Enricher, Event, OpContext, Operator, OperatorStats, Sink, SinkError,
+    Source, SourceError, SourceRecord, SourceStatus,
 };
 
 /// A clock in milliseconds since the epoch; injectable so tests control time.
@@ -85,6 +85,9 @@ pub enum EngineError {
     /// A checkpoint could not be restored.
     #[error("cannot restore checkpoint: {0}")]
     Restore(String),
+    /// A stage stopped the processor (`onError: fail`).
+    #[error("{0}")]
+    Operator(String),
 }
 
 /// Runs one pipeline.
@@ -117,7 +120,20 @@ impl Executor {
         dlq: Box<dyn Sink>,
         config: ExecutorConfig,
     ) -> Result<Executor, EngineError> {
-        let ops = build_operators(plan)?;
+        Executor::with_enrichers(plan, source, sink, dlq, Vec::new(), config)
+    }
+
+    /// Like [`Executor::new`], with the connector of each enrichment stage (`$https`), in
+    /// pipeline order.
+    pub fn with_enrichers(
+        plan: &Plan,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+        dlq: Box<dyn Sink>,
+        enrichers: Vec<Box<dyn Enricher>>,
+        config: ExecutorConfig,
+    ) -> Result<Executor, EngineError> {
+        let ops = build_operators_with(plan, enrichers)?;
         let op_stats = ops.iter().map(|o| OperatorStats { name: o.name().to_string(), ..Default::default() }).collect();
         let window = plan.stages.iter().find_map(|s| match s {
             Stage::Window(w) => Some(w),
@@ -196,13 +212,13 @@ impl Executor {
             match rec {
                 SourceRecord::Doc(doc, bytes) => {
                     self.stats.input_bytes += bytes as u64;
-                    if let Some(ev) = self.admit(doc, now, None) {
+                    if let Some(ev) = self.admit(doc, now, None, None) {
                         events.push(ev);
                     }
                 }
-                SourceRecord::FromPartition { doc, bytes, partition, meta } => {
+                SourceRecord::FromPartition { doc, bytes, partition, meta, time } => {
                     self.stats.input_bytes += bytes as u64;
-                    if let Some(ev) = self.admit(doc, now, Some((partition, meta))) {
+                    if let Some(ev) = self.admit(doc, now, time, Some((partition, meta))) {
                         events.push(ev);
                     }
                 }
@@ -258,12 +274,19 @@ impl Executor {
     }
 
     /// Assigns event time and the watermark before the event; `None` sends it to the DLQ.
-    fn admit(&mut self, mut doc: Document, now: i64, origin: Option<(u32, Box<Document>)>) -> Option<Event> {
+    /// Without a `timeField`, event time is the source's time for the record, else ingestion time.
+    fn admit(
+        &mut self,
+        mut doc: Document,
+        now: i64,
+        source_time: Option<i64>,
+        origin: Option<(u32, Box<Document>)>,
+    ) -> Option<Event> {
         let time = if self.processing_time {
             now
         } else {
             match &self.time_field {
-                None => now,
+                None => source_time.unwrap_or(now),
                 Some(e) => match e.eval(&Input::doc(&doc), &mut self.ctx.scope) {
                     Ok(v) => match &*v {
                         Value::DateTime(ms) => *ms,
@@ -310,6 +333,10 @@ impl Executor {
             st.input_messages += batch.len() as u64;
             let mut out = Vec::with_capacity(batch.len());
             op.process(batch, &mut out, &mut self.ctx);
+            if let Some(reason) = self.ctx.failure.take() {
+                // Nothing of this batch is written; the last checkpoint precedes it.
+                return Err(EngineError::Operator(reason));
+            }
             if watermark != i64::MIN {
                 op.on_watermark(watermark, &mut out, &mut self.ctx);
             }
@@ -438,6 +465,12 @@ impl Executor {
         }
         self.source.seek(d.get("source").unwrap_or(&Value::Null))?;
         Ok(())
+    }
+
+    /// `:startWith {startAtOperationTime}`: the source starts reading at this time (ms since the
+    /// epoch) instead of its restored position. Call after [`Executor::restore`].
+    pub fn start_source_at(&mut self, time_ms: i64) -> Result<(), EngineError> {
+        Ok(self.source.start_at(time_ms)?)
     }
 
     /// The processor resumes after a pause: the paused time does not count as source idleness

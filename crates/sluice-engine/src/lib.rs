@@ -8,6 +8,7 @@
 mod build;
 mod checkpoint;
 mod dlq;
+mod enrich;
 mod event;
 mod executor;
 mod operator;
@@ -16,9 +17,10 @@ mod partition_watermarks;
 mod sink;
 mod source;
 
-pub use build::{build_operators, BuildError};
+pub use build::{build_operators, build_operators_with, BuildError};
 pub use checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT};
 pub use dlq::DlqRecord;
+pub use enrich::{EnrichRequest, Enriched, Enricher};
 pub use event::Event;
 pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
 pub use operator::{OpContext, Operator, OperatorStats};

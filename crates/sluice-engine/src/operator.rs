@@ -14,6 +14,8 @@ pub struct OpContext {
     pub scope: Scope,
     /// Records for the dead-letter queue, drained by the executor after each batch.
     pub dlq: Vec<DlqRecord>,
+    /// Set by an operator that must stop the processor (`onError: fail`): the reason.
+    pub failure: Option<String>,
 }
 
 impl OpContext {

@@ -18,6 +18,9 @@ pub enum SourceRecord {
         partition: u32,
         /// Its stream metadata (`_stream_meta`: `{source: {type, topic, partition, offset, ...}}`).
         meta: Box<Document>,
+        /// The time the source gives the record (a Kafka message's timestamp, a change event's
+        /// wall time): its event time when the pipeline declares no `timeField` (Atlas).
+        time: Option<i64>,
     },
     /// Input that could not be decoded: it goes to the DLQ with its raw bytes.
     Malformed {
@@ -74,6 +77,15 @@ pub trait Source: Send {
     /// A checkpoint holding [`Source::position`] is durable: a source may now tell its upstream
     /// (a Kafka consumer group commits its offsets, so external tools see the lag).
     fn on_checkpoint_saved(&mut self, _position: &Value) {}
+
+    /// Starts reading at this time (ms since the epoch) instead of the checkpointed position:
+    /// `:startWith {startAtOperationTime}`. Called after [`Source::seek`], before the first poll.
+    fn start_at(&mut self, _time_ms: i64) -> Result<(), SourceError> {
+        Err(SourceError {
+            source_name: self.name().to_string(),
+            message: "startAtOperationTime applies to change stream and Kafka sources only".into(),
+        })
+    }
 
     /// The processor resumes after a pause: a source that paces itself by the clock starts
     /// pacing anew instead of catching up on the paused time.

@@ -3,6 +3,7 @@
 //! unknown stages, stages out of place, bad arguments. Every error names the stage index, the
 //! stage and the field: `stage 2 ($tumblingWindow): interval.unit must be one of ...`.
 
+mod enrich;
 mod error;
 mod fields;
 mod plan;
@@ -12,6 +13,7 @@ mod source;
 mod stateless;
 mod window;
 
+pub use enrich::{EnrichSpec, OnError};
 pub use error::PipelineError;
 pub use plan::{Boundary, Plan, SinkSpec, SourceSpec, Stage, UnwindSpec, ValidationAction, WindowKind, WindowSpec};
 pub use projection::{ProjNode, Projection};

@@ -84,7 +84,8 @@ pub(crate) fn parse(a: &StageArgs, arg: &Value) -> Result<Stage, PipelineError> 
             }
             Ok(Stage::Count(Str::from(name)))
         }
-        "$lookup" | "$https" | "$cachedLookup" | "$externalFunction" => {
+        "$https" => Err(a.err("$https is not allowed here: it may only appear in the main pipeline")),
+        "$lookup" | "$cachedLookup" | "$externalFunction" => {
             Err(a.err(format!("{} needs a connector that this build of Sluice does not provide yet", a.stage)))
         }
         other => Err(a.err(format!("Unrecognized pipeline stage name: '{}'", other))),

@@ -34,7 +34,10 @@ pub(crate) fn decode<M: Message>(m: &M, partition: u32, how: Decoding) -> Source
         return SourceRecord::Malformed { raw: payload.to_vec(), error: e, meta: Some(meta) };
     }
     match parse_document_bytes(payload) {
-        Ok(doc) => SourceRecord::FromPartition { doc, bytes: payload.len(), partition, meta },
+        Ok(doc) => {
+            let time = m.timestamp().to_millis();
+            SourceRecord::FromPartition { doc, bytes: payload.len(), partition, meta, time }
+        }
         Err(e) => SourceRecord::Malformed {
             raw: payload.to_vec(),
             error: format!("message value is not a JSON document: {}", e),

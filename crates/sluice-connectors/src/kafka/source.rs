@@ -44,6 +44,9 @@ pub struct KafkaSource {
     /// topic index → partition id → index into `parts`.
     index: Vec<Vec<u32>>,
     assigned: bool,
+    /// `:startWith {startAtOperationTime}`: start every partition at its first message at or
+    /// after this time (ms since the epoch).
+    start_time: Option<i64>,
     unreachable_since: Option<Instant>,
     last_probe: Option<Instant>,
     unreachable_limit: Duration,
@@ -93,6 +96,7 @@ impl KafkaSource {
             parts,
             index,
             assigned: false,
+            start_time: None,
             unreachable_since: None,
             last_probe: None,
             unreachable_limit: UNREACHABLE_LIMIT,
@@ -109,8 +113,41 @@ impl KafkaSource {
         SourceError { source_name: self.name.clone(), message: message.into() }
     }
 
+    /// Positions every partition at its first message at or after `ms` (the end of a partition
+    /// with none).
+    fn seek_to_time(&mut self, ms: i64) -> Result<(), SourceError> {
+        let mut tpl = TopicPartitionList::with_capacity(self.parts.len());
+        for p in &self.parts {
+            tpl.add_partition_offset(&self.topics[p.topic], p.partition, Offset::Offset(ms))
+                .map_err(|e| self.error(format!("cannot look up partition {}: {}", p.partition, e)))?;
+        }
+        let found = self
+            .consumer
+            .offsets_for_times(tpl, OPEN_TIMEOUT)
+            .map_err(|e| self.error(format!("cannot find the offsets at startAtOperationTime: {}", e)))?;
+        for e in found.elements() {
+            let Some(i) = self.part_index(e.topic(), e.partition()) else { continue };
+            let next = match e.offset() {
+                Offset::Offset(o) => o,
+                // No message at or after that time: start at the partition's end.
+                _ => {
+                    let (_, high) = self
+                        .consumer
+                        .fetch_watermarks(e.topic(), e.partition(), OPEN_TIMEOUT)
+                        .map_err(|err| self.error(format!("cannot read partition {}'s end: {}", e.partition(), err)))?;
+                    high
+                }
+            };
+            self.parts[i as usize].next = Some(next);
+        }
+        Ok(())
+    }
+
     /// Assigns every partition at its start offset (done at the first poll, after any seek).
     fn assign(&mut self) -> Result<(), SourceError> {
+        if let Some(ms) = self.start_time.take() {
+            self.seek_to_time(ms)?;
+        }
         let mut tpl = TopicPartitionList::with_capacity(self.parts.len());
         for p in &self.parts {
             let offset = p.next.map_or(Offset::Stored, Offset::Offset);
@@ -257,6 +294,12 @@ impl Source for KafkaSource {
                 self.parts[i as usize].next = Some(offset);
             }
         }
+        Ok(())
+    }
+
+    /// `:startWith {startAtOperationTime}` mapped to message timestamps.
+    fn start_at(&mut self, time_ms: i64) -> Result<(), SourceError> {
+        self.start_time = Some(time_ms);
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Operators: one per stage kind.
 
+mod enrich;
 mod group;
 mod project;
 mod session_window;
@@ -7,6 +8,7 @@ mod stateless;
 mod time_window;
 mod window_protocol;
 
+pub(crate) use enrich::EnrichOp;
 pub(crate) use session_window::SessionWindowOp;
 pub(crate) use stateless::StatelessOp;
 pub(crate) use time_window::TimeWindowOp;

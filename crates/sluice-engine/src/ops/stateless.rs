@@ -92,7 +92,7 @@ pub(crate) fn apply_stage(stage: &Stage, name: &str, mut ev: Event, out: &mut Ve
             unwind(spec, ev, out);
             return;
         }
-        Stage::Sort(_) | Stage::Limit(_) | Stage::Count(_) | Stage::Window(_) => Ok(()),
+        Stage::Sort(_) | Stage::Limit(_) | Stage::Count(_) | Stage::Window(_) | Stage::Enrich(_) => Ok(()),
     };
     match result {
         Ok(()) => out.push(ev),

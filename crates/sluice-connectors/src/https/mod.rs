@@ -1,0 +1,9 @@
+//! `$https`: each document enriched with the answer of an HTTP(S) endpoint.
+
+mod connection;
+mod enricher;
+mod options;
+
+pub use connection::HttpsConnection;
+pub use enricher::HttpsEnricher;
+pub use options::{HttpsOptions, Method};

@@ -1,0 +1,158 @@
+//! The fields of a `$https` stage that its connector reads: `path`, `method`, `headers`,
+//! `parameters` and `config` (timeouts). `connectionName`, `as`, `onError` and `payload` are the
+//! pipeline's.
+
+use std::time::Duration;
+
+use sluice_mql::expr::{compile, Expr};
+use sluice_mql::{Document, Value};
+
+/// The HTTP method of `$https`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET (the default).
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// PATCH.
+    Patch,
+    /// DELETE.
+    Delete,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Whether a request sends the document as its body when the stage has no `payload`.
+    pub fn sends_document(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Patch)
+    }
+}
+
+/// `$https` as its connector needs it.
+#[derive(Debug, Clone)]
+pub struct HttpsOptions {
+    /// `path`: appended to the connection's URL; a string or an expression.
+    pub path: Option<Expr>,
+    /// `method`.
+    pub method: Method,
+    /// `headers`: name and value (a string or an expression).
+    pub headers: Vec<(String, Expr)>,
+    /// `parameters`: query parameters, name and value (an expression).
+    pub parameters: Vec<(String, Expr)>,
+    /// `config.connectionTimeoutSec`.
+    pub connect_timeout: Duration,
+    /// `config.requestTimeoutSec`.
+    pub request_timeout: Duration,
+}
+
+/// Timeouts when the stage gives none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn expressions(v: &Value, what: &str) -> Result<Vec<(String, Expr)>, String> {
+    let d = v.as_document().ok_or_else(|| format!("$https.{} must be an object", what))?;
+    d.iter()
+        .map(|(k, v)| Ok((k.to_string(), compile(v).map_err(|e| format!("$https.{}.{}: {}", what, k, e))?)))
+        .collect()
+}
+
+fn seconds(config: &Document, key: &str) -> Result<Duration, String> {
+    match config.get(key) {
+        None => Ok(DEFAULT_TIMEOUT),
+        Some(v) => match v.as_exact_i64() {
+            Some(s) if s > 0 => Ok(Duration::from_secs(s as u64)),
+            _ => Err(format!("$https.config.{} must be a positive whole number of seconds", key)),
+        },
+    }
+}
+
+impl HttpsOptions {
+    /// Parses the connector's fields of a `$https` stage.
+    pub fn parse(options: &Document) -> Result<HttpsOptions, String> {
+        let path = options.get("path").map(|v| compile(v).map_err(|e| format!("$https.path: {}", e))).transpose()?;
+        let method = match options.get("method") {
+            None => Method::Get,
+            Some(v) => match v.as_str().map(str::to_ascii_uppercase).as_deref() {
+                Some("GET") => Method::Get,
+                Some("POST") => Method::Post,
+                Some("PUT") => Method::Put,
+                Some("PATCH") => Method::Patch,
+                Some("DELETE") => Method::Delete,
+                _ => return Err("$https.method must be one of GET, POST, PUT, PATCH, DELETE".into()),
+            },
+        };
+        let headers = options.get("headers").map(|v| expressions(v, "headers")).transpose()?.unwrap_or_default();
+        let parameters =
+            options.get("parameters").map(|v| expressions(v, "parameters")).transpose()?.unwrap_or_default();
+        let empty = Document::new();
+        let config = match options.get("config") {
+            None => &empty,
+            Some(v) => v.as_document().ok_or("$https.config must be an object")?,
+        };
+        for (k, _) in config.iter() {
+            if !matches!(k.as_str(), "connectionTimeoutSec" | "requestTimeoutSec") {
+                return Err(format!("$https.config.{} is not an option of $https", k));
+            }
+        }
+        Ok(HttpsOptions {
+            path,
+            method,
+            headers,
+            parameters,
+            connect_timeout: seconds(config, "connectionTimeoutSec")?,
+            request_timeout: seconds(config, "requestTimeoutSec")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_mql::json::parse_document;
+
+    fn parse(json: &str) -> Result<HttpsOptions, String> {
+        HttpsOptions::parse(&parse_document(json).unwrap())
+    }
+
+    #[test]
+    fn defaults_and_fields() {
+        let o = parse("{}").unwrap();
+        assert_eq!(o.method, Method::Get);
+        assert_eq!(o.request_timeout, DEFAULT_TIMEOUT);
+        let o = parse(
+            r#"{"path": {"$concat": ["/users/", "$user"]}, "method": "post", "headers": {"X-Id": "$id"},
+                "parameters": {"q": "$q", "n": 5}, "config": {"connectionTimeoutSec": 2, "requestTimeoutSec": 3}}"#,
+        )
+        .unwrap();
+        assert_eq!(o.method, Method::Post);
+        assert!(o.path.is_some());
+        assert_eq!(o.headers.len(), 1);
+        assert_eq!(o.parameters.len(), 2);
+        assert_eq!((o.connect_timeout, o.request_timeout), (Duration::from_secs(2), Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        for (json, field) in [
+            (r#"{"method": "FETCH"}"#, "$https.method"),
+            (r#"{"headers": "x"}"#, "$https.headers"),
+            (r#"{"parameters": {"q": {"$nope": 1}}}"#, "$https.parameters.q"),
+            (r#"{"config": {"requestTimeoutSec": 0}}"#, "requestTimeoutSec"),
+            (r#"{"config": {"retries": 3}}"#, "$https.config.retries"),
+        ] {
+            let e = parse(json).unwrap_err();
+            assert!(e.contains(field), "{} -> {}", json, e);
+        }
+    }
+}

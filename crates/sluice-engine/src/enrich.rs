@@ -1,0 +1,33 @@
+//! The interface of connectors that enrich documents (`$https`): given a batch of documents,
+//! what the connection answered for each.
+
+use sluice_mql::expr::Scope;
+use sluice_mql::{Document, Value};
+
+/// One document to enrich.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrichRequest<'a> {
+    /// The document as it reached the stage.
+    pub doc: &'a Document,
+    /// The request body the stage's `payload` pipeline made of it, if the stage has one.
+    pub payload: Option<Document>,
+}
+
+/// What the connection answered for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enriched {
+    /// The value written to the stage's `as` field.
+    pub value: Value,
+    /// Metadata of the exchange, added to `_stream_meta` under the connector's key (`https`).
+    pub meta: Option<Document>,
+}
+
+/// A connector behind an enrichment stage.
+pub trait Enricher: Send {
+    /// The key of this connector's metadata in `_stream_meta` (`https`).
+    fn meta_key(&self) -> &str;
+
+    /// Answers every request, in order: each is the answer or why there is none (the stage's
+    /// `onError` decides what then happens to the document).
+    fn enrich(&mut self, requests: &[EnrichRequest<'_>], scope: &mut Scope) -> Vec<Result<Enriched, String>>;
+}

@@ -1,0 +1,94 @@
+//! Stages that enrich each document with what a connection answers: `$https` (and, as they
+//! land, `$lookup` and `$cachedLookup`). The pipeline checks what is common (the connection,
+//! `as`, `onError`, a `payload` pipeline of stateless stages); the connector parses its own
+//! fields, which stay in [`EnrichSpec::options`].
+
+use sluice_mql::{Document, FieldPath, Value};
+
+use crate::fields::StageArgs;
+use crate::plan::stage_parts;
+use crate::{stateless, PipelineError, Stage};
+
+/// What an enrichment stage does when the connection fails for one document (`onError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// The document goes to the dead-letter queue (the default).
+    Dlq,
+    /// The document goes on without the enrichment.
+    Ignore,
+    /// The processor fails.
+    Fail,
+}
+
+/// An enrichment stage.
+#[derive(Debug, Clone)]
+pub struct EnrichSpec {
+    /// The stage name (`$https`).
+    pub stage: &'static str,
+    /// The connection asked.
+    pub connection_name: String,
+    /// `as`: where the answer goes in the document.
+    pub as_field: FieldPath,
+    /// `onError`.
+    pub on_error: OnError,
+    /// `payload`: stateless stages that turn the document into the request's body.
+    pub payload: Vec<Stage>,
+    /// The connector's own fields (`path`, `method`, `headers`, `parameters`, `config`).
+    pub options: Document,
+}
+
+/// Parses `$https`.
+pub(crate) fn parse_https(a: &StageArgs, arg: &Value) -> Result<EnrichSpec, PipelineError> {
+    let d = a.doc(arg, "$https")?;
+    a.only(d, &["connectionName", "path", "method", "headers", "parameters", "config", "onError", "payload", "as"])?;
+    let connection_name = a.string(a.required(d, "connectionName")?, "connectionName")?.to_string();
+    let as_name = a.string(a.required(d, "as")?, "as")?;
+    if as_name.starts_with('$') {
+        return Err(a.err(format!("as '{}' must not start with '$'", as_name)));
+    }
+    let as_field =
+        FieldPath::parse(as_name).ok_or_else(|| a.err(format!("as '{}' is not a valid field path", as_name)))?;
+    let on_error = match d.get("onError").map(|v| a.string(v, "onError")).transpose()? {
+        None | Some("dlq") => OnError::Dlq,
+        Some("ignore") => OnError::Ignore,
+        Some("fail") => OnError::Fail,
+        Some(other) => return Err(a.err(format!("onError must be one of dlq, ignore, fail, got '{}'", other))),
+    };
+    let payload = match d.get("payload") {
+        None => Vec::new(),
+        Some(Value::Array(stages)) => stages
+            .iter()
+            .enumerate()
+            .map(|(i, sv)| {
+                let (name, inner) = stage_parts(i, sv).map_err(|e| a.err(format!("payload: {}", e)))?;
+                if !matches!(
+                    name,
+                    "$project" | "$addFields" | "$set" | "$unset" | "$replaceRoot" | "$replaceWith" | "$match"
+                ) {
+                    return Err(a.err(format!(
+                        "payload stage {} ({}) is not allowed: use $project, $addFields, $set, $unset, $replaceRoot, \
+                         $replaceWith or $match",
+                        i, name
+                    )));
+                }
+                let inner_args = StageArgs { index: a.index, stage: name };
+                stateless::parse(&inner_args, inner).map_err(|e| match e {
+                    PipelineError::Stage { message, .. } => {
+                        a.err(format!("payload stage {} ({}): {}", i, name, message))
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(a.err(format!("payload must be an array of stages, found {}", other.bson_type().alias())))
+        }
+    };
+    let mut options = Document::new();
+    for (k, v) in d.iter() {
+        if matches!(k.as_str(), "path" | "method" | "headers" | "parameters" | "config") {
+            options.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(EnrichSpec { stage: "$https", connection_name, as_field, on_error, payload, options })
+}
