@@ -92,3 +92,49 @@ pub(crate) fn parse_https(a: &StageArgs, arg: &Value) -> Result<EnrichSpec, Pipe
     }
     Ok(EnrichSpec { stage: "$https", connection_name, as_field, on_error, payload, options })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_pipeline_json, OnError, PipelineError, Stage};
+
+    fn parse(stage: &str) -> Result<crate::Plan, PipelineError> {
+        parse_pipeline_json(&format!(r#"[{{"$source": {{"documents": []}}}}, {}]"#, stage))
+    }
+
+    #[test]
+    fn https_keeps_the_connectors_fields_and_parses_the_rest() {
+        let plan = parse(
+            r#"{"$https": {"connectionName": "api", "path": "/x", "method": "POST", "as": "r.answer",
+                "onError": "ignore", "payload": [{"$project": {"a": 1}}], "config": {"requestTimeoutSec": 2}}}"#,
+        )
+        .unwrap();
+        let Stage::Enrich(e) = &plan.stages[0] else { panic!("an enrichment stage") };
+        assert_eq!((e.stage, e.connection_name.as_str(), e.on_error), ("$https", "api", OnError::Ignore));
+        assert_eq!(e.as_field.parts().len(), 2);
+        assert_eq!(e.payload.len(), 1);
+        let kept: Vec<&str> = e.options.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kept, ["path", "method", "config"]);
+    }
+
+    #[test]
+    fn https_refusals_name_the_field() {
+        for (stage, says) in [
+            (r#"{"$https": {"as": "r"}}"#, "connectionName"),
+            (r#"{"$https": {"connectionName": "api"}}"#, "as"),
+            (r#"{"$https": {"connectionName": "api", "as": "$r"}}"#, "as '$r'"),
+            (r#"{"$https": {"connectionName": "api", "as": "r", "onError": "retry"}}"#, "onError"),
+            (
+                r#"{"$https": {"connectionName": "api", "as": "r", "payload": [{"$group": {"_id": 1}}]}}"#,
+                "payload stage 0",
+            ),
+            (
+                r#"{"$https": {"connectionName": "api", "as": "r", "payload": [{"$project": 5}]}}"#,
+                "payload stage 0 ($project)",
+            ),
+            (r#"{"$https": {"connectionName": "api", "as": "r", "url": "x"}}"#, "url"),
+        ] {
+            let e = parse(stage).unwrap_err().to_string();
+            assert!(e.starts_with("stage 1 ($https): ") && e.contains(says), "{} -> {}", stage, e);
+        }
+    }
+}

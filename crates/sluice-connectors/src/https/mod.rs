@@ -5,5 +5,5 @@ mod enricher;
 mod options;
 
 pub use connection::HttpsConnection;
-pub use enricher::HttpsEnricher;
+pub use enricher::{HttpsEnricher, MAX_IN_FLIGHT};
 pub use options::{HttpsOptions, Method};

@@ -97,7 +97,7 @@ impl ChangeStreamSource {
             }
         }
         for stage in &o.pipeline {
-            pipeline.push(to_driver(stage).map_err(|e| Error::custom(e))?);
+            pipeline.push(to_driver(stage).map_err(Error::custom)?);
         }
         let database = match &scope {
             WatchScope::Cluster => None,
