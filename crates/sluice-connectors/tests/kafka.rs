@@ -184,6 +184,36 @@ fn a_restored_source_continues_at_the_checkpointed_offsets() {
 }
 
 #[test]
+fn start_at_a_time_reads_from_the_first_message_at_or_after_it() {
+    let b = broker();
+    let (input, output) = (unique_topic("in"), unique_topic("out"));
+    create_topic(&b, &input, 2);
+    create_topic(&b, &output, 1);
+    let early: Vec<Vec<u8>> = (0..6).map(|i| reading(i, 0)).collect();
+    produce(&b, &input, &early.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>());
+    // Message timestamps are the producer's clock in milliseconds: leave a clear gap.
+    std::thread::sleep(Duration::from_millis(50));
+    let from = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    std::thread::sleep(Duration::from_millis(50));
+    let late: Vec<Vec<u8>> = (6..10).map(|i| reading(i, 0)).collect();
+    produce(&b, &input, &late.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>());
+
+    let pipeline = format!(
+        r#"[{{"$source": {{"connectionName": "kafka", "topic": "{input}", "config": {{"auto_offset_reset": "earliest"}}}}}},
+            {{"$emit": {{"connectionName": "kafka", "topic": "{output}"}}}}]"#
+    );
+    let plan = parse_pipeline_json(&pipeline).expect("valid pipeline");
+    let mut exec = open_executor(&plan, &unique_topic("group"), kafka_sink(&plan), TestLog::new(10), None);
+    exec.start_source_at(from).expect("a Kafka source starts at a time");
+    run_until(&mut exec, Duration::from_secs(30), |e| e.counters().input_messages >= 4);
+    exec.checkpoint().expect("checkpoint");
+    let out = read_all(&b, &output, 4, Duration::from_secs(20));
+    let mut ns: Vec<i64> = out.iter().map(|m| json(&m.value).get("n").and_then(Value::as_exact_i64).unwrap()).collect();
+    ns.sort_unstable();
+    assert_eq!(ns, (6..10).collect::<Vec<i64>>(), "only the messages produced after the time");
+}
+
+#[test]
 fn the_watermark_waits_for_the_slowest_partition_until_it_goes_idle() {
     let b = broker();
     let input = unique_topic("in");
