@@ -2,11 +2,13 @@
 
 use sluice_connectors::https::{HttpsEnricher, HttpsOptions};
 use sluice_connectors::kafka::{KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
-use sluice_connectors::mongodb::{ChangeStreamOptions, ChangeStreamSource, MergeOptions, MergeSink};
+use sluice_connectors::mongodb::{
+    ChangeStreamOptions, ChangeStreamSource, LookupEnricher, LookupOptions, MergeOptions, MergeSink,
+};
 use sluice_connectors::{open_source, MemorySink, SolarConfig, TestLog};
 use sluice_engine::{Enricher, Sink, Source};
 use sluice_mql::{Document, Str, Value};
-use sluice_pipeline::{Plan, SinkSpec, Stage};
+use sluice_pipeline::{EnrichSpec, Plan, SinkSpec, Stage};
 use sluice_store::Connection;
 
 use crate::connection_config;
@@ -80,6 +82,8 @@ fn runnable(ctype: ConnectionType, role: &str) -> bool {
             | (ConnectionType::Cluster, "$merge")
             | (ConnectionType::Cluster, "options.dlq")
             | (ConnectionType::Https, "$https")
+            | (ConnectionType::Cluster, "$lookup")
+            | (ConnectionType::Cluster, "$cachedLookup")
     )
 }
 
@@ -105,13 +109,6 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
             (ConnectionType::Cluster, "$source") => {
                 ChangeStreamOptions::parse(&plan.source.options)?;
             }
-            (ConnectionType::Https, "$https") => {
-                for s in &plan.stages {
-                    if let Stage::Enrich(e) = s {
-                        HttpsOptions::parse(&e.options)?;
-                    }
-                }
-            }
             (ConnectionType::Kafka, "$emit") => {
                 if let Some(SinkSpec::Emit { options, .. }) = &plan.sink {
                     KafkaEmitOptions::parse(options)?;
@@ -125,7 +122,32 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
             _ => {}
         }
     }
+    for s in &plan.stages {
+        if let Stage::Enrich(e) = s {
+            check_enrichment(e)?;
+        }
+    }
     Ok(())
+}
+
+/// Parses an enrichment stage's connector fields, so a bad one is refused at creation.
+fn check_enrichment(e: &EnrichSpec) -> Result<(), String> {
+    match e.stage {
+        "$https" => HttpsOptions::parse(&e.options).map(|_| ()),
+        stage => LookupOptions::parse(&e.options, stage == "$cachedLookup").map(|_| ()),
+    }
+}
+
+/// Opens the connector of one enrichment stage.
+fn open_enrichment(e: &EnrichSpec, conns: &[Connection]) -> Result<Box<dyn Enricher>, String> {
+    let c = connection(conns, &e.connection_name)?;
+    Ok(match e.stage {
+        "$https" => Box::new(HttpsEnricher::open(&connection_config::https(c)?, HttpsOptions::parse(&e.options)?)?),
+        stage => Box::new(LookupEnricher::open(
+            &connection_config::mongodb(c)?,
+            LookupOptions::parse(&e.options, stage == "$cachedLookup")?,
+        )?),
+    })
 }
 
 fn connection<'c>(conns: &'c [Connection], name: &str) -> Result<&'c Connection, String> {
@@ -168,12 +190,10 @@ pub fn open(
         }
         _ => Box::new(MemorySink::new(TEST_LOG, log)),
     };
-    let mut enrichers: Vec<Box<dyn Enricher>> = Vec::new();
+    let mut enrichers = Vec::new();
     for s in &plan.stages {
         if let Stage::Enrich(e) = s {
-            let c = connection(conns, &e.connection_name)?;
-            enrichers
-                .push(Box::new(HttpsEnricher::open(&connection_config::https(c)?, HttpsOptions::parse(&e.options)?)?));
+            enrichers.push(open_enrichment(e, conns)?);
         }
     }
     Ok(Endpoints { source, sink, dlq: open_dlq(options, conns)?, enrichers })

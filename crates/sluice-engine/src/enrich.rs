@@ -1,5 +1,5 @@
-//! The interface of connectors that enrich documents (`$https`): given a batch of documents,
-//! what the connection answered for each.
+//! The interface of connectors that enrich documents (`$https`, `$lookup`, `$cachedLookup`):
+//! given a batch of documents, what the connection answered for each.
 
 use sluice_mql::expr::Scope;
 use sluice_mql::{Document, Value};
@@ -28,6 +28,11 @@ pub trait Enricher: Send {
     fn meta_key(&self) -> &str;
 
     /// Answers every request, in order: each is the answer or why there is none (the stage's
-    /// `onError` decides what then happens to the document).
-    fn enrich(&mut self, requests: &[EnrichRequest<'_>], scope: &mut Scope) -> Vec<Result<Enriched, String>>;
+    /// `onError` decides what then happens to the document). `Err` when the connection itself
+    /// failed for good (a database gone past its retries): the processor fails.
+    fn enrich(
+        &mut self,
+        requests: &[EnrichRequest<'_>],
+        scope: &mut Scope,
+    ) -> Result<Vec<Result<Enriched, String>>, String>;
 }

@@ -1,7 +1,7 @@
-//! Stages that enrich each document with what a connection answers: `$https` (and, as they
-//! land, `$lookup` and `$cachedLookup`). The pipeline checks what is common (the connection,
-//! `as`, `onError`, a `payload` pipeline of stateless stages); the connector parses its own
-//! fields, which stay in [`EnrichSpec::options`].
+//! Stages that enrich each document with what a connection answers: `$https`, `$lookup` and
+//! `$cachedLookup`. The pipeline checks what is common (the connection, `as`, `onError`, a
+//! `payload` pipeline of stateless stages); the connector parses its own fields, which stay in
+//! [`EnrichSpec::options`].
 
 use sluice_mql::{Document, FieldPath, Value};
 
@@ -23,7 +23,7 @@ pub enum OnError {
 /// An enrichment stage.
 #[derive(Debug, Clone)]
 pub struct EnrichSpec {
-    /// The stage name (`$https`).
+    /// The stage name (`$https`, `$lookup`, `$cachedLookup`).
     pub stage: &'static str,
     /// The connection asked.
     pub connection_name: String,
@@ -37,17 +37,77 @@ pub struct EnrichSpec {
     pub options: Document,
 }
 
+/// `as`: a plain field path.
+fn as_field(a: &StageArgs, d: &Document) -> Result<FieldPath, PipelineError> {
+    let as_name = a.string(a.required(d, "as")?, "as")?;
+    if as_name.starts_with('$') {
+        return Err(a.err(format!("as '{}' must not start with '$'", as_name)));
+    }
+    FieldPath::parse(as_name).ok_or_else(|| a.err(format!("as '{}' is not a valid field path", as_name)))
+}
+
+/// Parses `$lookup` and `$cachedLookup` against a collection of a connection:
+/// `from {connectionName, db, coll}`, `localField`/`foreignField` and (`$lookup` only) `let` and
+/// `pipeline`; `$cachedLookup` adds `ttl` and `maxMemUsageBytes`. A document whose lookup cannot
+/// be computed goes to the DLQ; a database that stays unreachable fails the processor.
+pub(crate) fn parse_lookup(a: &StageArgs, arg: &Value) -> Result<EnrichSpec, PipelineError> {
+    let d = a.doc(arg, a.stage)?;
+    let cached = a.stage == "$cachedLookup";
+    if cached {
+        a.only(d, &["from", "localField", "foreignField", "as", "ttl", "maxMemUsageBytes"])?;
+    } else {
+        a.only(d, &["from", "localField", "foreignField", "let", "pipeline", "as"])?;
+    }
+    let from = a.doc(a.required(d, "from")?, "from")?;
+    a.only(from, &["connectionName", "db", "coll"])?;
+    let connection_name = a.string(a.required(from, "connectionName")?, "from.connectionName")?.to_string();
+    for key in ["db", "coll"] {
+        let v = from.get(key).ok_or_else(|| a.err(format!("from.{} is required", key)))?;
+        if a.string(v, &format!("from.{}", key))?.is_empty() {
+            return Err(a.err(format!("from.{} must not be empty", key)));
+        }
+    }
+    match (d.get("localField"), d.get("foreignField")) {
+        (Some(l), Some(f)) => {
+            a.string(l, "localField")?;
+            a.string(f, "foreignField")?;
+        }
+        (None, None) if d.contains_key("pipeline") => {}
+        (None, None) => return Err(a.err("localField and foreignField, or a pipeline, are required")),
+        (Some(_), None) => return Err(a.err("localField needs foreignField")),
+        (None, Some(_)) => return Err(a.err("foreignField needs localField")),
+    }
+    if cached {
+        a.interval(a.required(d, "ttl")?, "ttl", false)?;
+        if let Some(v) = d.get("maxMemUsageBytes") {
+            if v.as_exact_i64().is_none_or(|n| n <= 0) {
+                return Err(a.err("maxMemUsageBytes must be a positive integer"));
+            }
+        }
+    }
+    let mut options = Document::new();
+    for (k, v) in d.iter() {
+        if k.as_str() != "as" {
+            options.insert(k.clone(), v.clone());
+        }
+    }
+    let stage = if cached { "$cachedLookup" } else { "$lookup" };
+    Ok(EnrichSpec {
+        stage,
+        connection_name,
+        as_field: as_field(a, d)?,
+        on_error: OnError::Dlq,
+        payload: Vec::new(),
+        options,
+    })
+}
+
 /// Parses `$https`.
 pub(crate) fn parse_https(a: &StageArgs, arg: &Value) -> Result<EnrichSpec, PipelineError> {
     let d = a.doc(arg, "$https")?;
     a.only(d, &["connectionName", "path", "method", "headers", "parameters", "config", "onError", "payload", "as"])?;
     let connection_name = a.string(a.required(d, "connectionName")?, "connectionName")?.to_string();
-    let as_name = a.string(a.required(d, "as")?, "as")?;
-    if as_name.starts_with('$') {
-        return Err(a.err(format!("as '{}' must not start with '$'", as_name)));
-    }
-    let as_field =
-        FieldPath::parse(as_name).ok_or_else(|| a.err(format!("as '{}' is not a valid field path", as_name)))?;
+    let as_field = as_field(a, d)?;
     let on_error = match d.get("onError").map(|v| a.string(v, "onError")).transpose()? {
         None | Some("dlq") => OnError::Dlq,
         Some("ignore") => OnError::Ignore,
@@ -114,6 +174,48 @@ mod tests {
         assert_eq!(e.payload.len(), 1);
         let kept: Vec<&str> = e.options.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(kept, ["path", "method", "config"]);
+    }
+
+    #[test]
+    fn lookups_keep_their_fields_and_refuse_what_does_not_fit() {
+        let plan = parse(
+            r#"{"$cachedLookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "localField": "a",
+                "foreignField": "b", "as": "x", "ttl": {"size": 5, "unit": "second"}, "maxMemUsageBytes": 1000}}"#,
+        )
+        .unwrap();
+        let Stage::Enrich(e) = &plan.stages[0] else { panic!("an enrichment stage") };
+        assert_eq!((e.stage, e.connection_name.as_str()), ("$cachedLookup", "m"));
+        assert!(!e.options.contains_key("as"));
+        for (stage, says) in [
+            (r#"{"$lookup": {"as": "x", "localField": "a", "foreignField": "b"}}"#, "from"),
+            (
+                r#"{"$lookup": {"from": {"connectionName": "m", "db": "d"}, "localField": "a", "foreignField": "b", "as": "x"}}"#,
+                "from.coll",
+            ),
+            (
+                r#"{"$lookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "as": "x"}}"#,
+                "localField and foreignField, or a pipeline",
+            ),
+            (
+                r#"{"$lookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "localField": "a", "as": "x"}}"#,
+                "needs foreignField",
+            ),
+            (
+                r#"{"$cachedLookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "localField": "a", "foreignField": "b", "as": "x"}}"#,
+                "ttl",
+            ),
+            (
+                r#"{"$cachedLookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "localField": "a", "foreignField": "b", "as": "x", "ttl": {"size": 1, "unit": "second"}, "let": {}}}"#,
+                "let",
+            ),
+            (
+                r#"{"$cachedLookup": {"from": {"connectionName": "m", "db": "d", "coll": "c"}, "localField": "a", "foreignField": "b", "as": "x", "ttl": {"size": 1, "unit": "second"}, "maxMemUsageBytes": 0}}"#,
+                "maxMemUsageBytes",
+            ),
+        ] {
+            let e = parse(stage).unwrap_err().to_string();
+            assert!(e.starts_with("stage 1 ($") && e.contains(says), "{} -> {}", stage, e);
+        }
     }
 
     #[test]

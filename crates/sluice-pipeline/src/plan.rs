@@ -5,7 +5,7 @@ use sluice_mql::expr::{Expr, SortSpec};
 use sluice_mql::query::Filter;
 use sluice_mql::{Document, FieldPath, Str, Value};
 
-use crate::enrich::{parse_https, EnrichSpec};
+use crate::enrich::{parse_https, parse_lookup, EnrichSpec};
 use crate::fields::StageArgs;
 use crate::projection::Projection;
 use crate::{sink, source, stateless, window, PipelineError};
@@ -87,7 +87,7 @@ pub enum Stage {
     Limit(u64),
     /// `$count` (only inside a window): the field name.
     Count(Str),
-    /// `$https`: each document enriched with what a connection answers.
+    /// `$https`, `$lookup`, `$cachedLookup`: each document enriched with what a connection answers.
     Enrich(Box<EnrichSpec>),
 }
 
@@ -221,6 +221,7 @@ pub(crate) fn parse(v: &Value) -> Result<Plan, PipelineError> {
                 middle.push(Stage::Window(Box::new(window::parse(&a, arg)?)));
             }
             "$https" => middle.push(Stage::Enrich(Box::new(parse_https(&a, arg)?))),
+            "$lookup" | "$cachedLookup" => middle.push(Stage::Enrich(Box::new(parse_lookup(&a, arg)?))),
             "$group" | "$sort" | "$limit" | "$count" => {
                 return Err(a.err(format!("{} is only allowed inside a window's pipeline", name)));
             }

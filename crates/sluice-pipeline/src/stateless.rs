@@ -84,8 +84,10 @@ pub(crate) fn parse(a: &StageArgs, arg: &Value) -> Result<Stage, PipelineError> 
             }
             Ok(Stage::Count(Str::from(name)))
         }
-        "$https" => Err(a.err("$https is not allowed here: it may only appear in the main pipeline")),
-        "$lookup" | "$cachedLookup" | "$externalFunction" => {
+        "$https" | "$lookup" | "$cachedLookup" => {
+            Err(a.err(format!("{} is not allowed here: it may only appear in the main pipeline", a.stage)))
+        }
+        "$externalFunction" => {
             Err(a.err(format!("{} needs a connector that this build of Sluice does not provide yet", a.stage)))
         }
         other => Err(a.err(format!("Unrecognized pipeline stage name: '{}'", other))),

@@ -195,11 +195,17 @@ impl Enricher for HttpsEnricher {
         "https"
     }
 
-    fn enrich(&mut self, requests: &[EnrichRequest<'_>], scope: &mut Scope) -> Vec<Result<Enriched, String>> {
+    /// Never fails as a whole: an endpoint that cannot be reached fails each request, which the
+    /// stage's `onError` handles.
+    fn enrich(
+        &mut self,
+        requests: &[EnrichRequest<'_>],
+        scope: &mut Scope,
+    ) -> Result<Vec<Result<Enriched, String>>, String> {
         let prepared: Vec<Result<Prepared, String>> = requests.iter().map(|r| self.prepare(r, scope)).collect();
         let method = reqwest::Method::from_bytes(self.opts.method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
         let client = self.client.clone();
-        self.runtime.block_on(async move {
+        Ok(self.runtime.block_on(async move {
             let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
             let mut tasks = Vec::with_capacity(prepared.len());
             for p in prepared {
@@ -215,6 +221,6 @@ impl Enricher for HttpsEnricher {
                 out.push(t.await.unwrap_or_else(|e| Err(format!("the request task failed: {}", e))));
             }
             out
-        })
+        }))
     }
 }

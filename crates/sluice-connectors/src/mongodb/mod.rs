@@ -1,9 +1,13 @@
-//! MongoDB: change streams as `$source`, `$merge` into collections, through the official driver.
+//! MongoDB: change streams as `$source`, `$merge` into collections, `$lookup` and
+//! `$cachedLookup`, through the official driver.
 
 mod change_stream_options;
 mod change_stream_source;
 mod connection;
 mod convert;
+mod lookup;
+mod lookup_cache;
+mod lookup_options;
 mod merge_options;
 mod merge_sink;
 
@@ -11,5 +15,7 @@ pub use change_stream_options::{BeforeChange, ChangeStreamOptions, FullDocument,
 pub use change_stream_source::ChangeStreamSource;
 pub use connection::MongoConnection;
 pub use convert::{from_driver, to_driver};
+pub use lookup::{LookupEnricher, PARALLEL as LOOKUP_PARALLEL};
+pub use lookup_options::{CacheLimits, LookupOptions, DEFAULT_CACHE_BYTES};
 pub use merge_options::{MergeOptions, NameSpec, WhenMatched};
 pub use merge_sink::MergeSink;

@@ -1,4 +1,4 @@
-//! Enrichment stages (`$https`): each document gets what its connector answered at `as`; one
+//! Enrichment stages (`$https`, `$lookup`, `$cachedLookup`): each document gets what its connector answered at `as`; one
 //! it could not answer goes to the DLQ, goes on unchanged, or fails the processor (`onError`).
 
 use sluice_mql::{Str, Value};
@@ -54,7 +54,13 @@ impl Operator for EnrichOp {
             .iter()
             .map(|i| EnrichRequest { doc: &batch[*i].doc, payload: payloads[*i].clone().ok().flatten() })
             .collect();
-        let mut answers = self.enricher.enrich(&requests, &mut ctx.scope).into_iter();
+        let mut answers = match self.enricher.enrich(&requests, &mut ctx.scope) {
+            Ok(a) => a.into_iter(),
+            Err(reason) => {
+                ctx.failure = Some(format!("{}: {}", self.spec.stage, reason));
+                return;
+            }
+        };
         drop(requests);
         let meta_key = Str::from(self.enricher.meta_key());
         for (ev, payload) in batch.into_iter().zip(payloads) {

@@ -123,6 +123,8 @@ fn pred_matches_candidates(pred: &Pred, cands: &[Option<&Value>]) -> bool {
             }
             _ => false,
         }),
+        // As `{a: null}`: a null in `$in` matches a missing field.
+        Pred::In(values, _) if cands.iter().any(Option::is_none) && values.iter().any(Value::is_nullish) => true,
         Pred::Eq(Value::Null) => cands.iter().any(|c| match c {
             None => true,
             Some(v) => scalar_or_elements(Some(v), |x| matches!(x, Value::Null | Value::Undefined)),

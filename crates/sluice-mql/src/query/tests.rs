@@ -34,6 +34,12 @@ fn null_matches_missing_and_exists_does_not() {
     assert!(m(r#"{"a": {"$exists": false}}"#, r#"{"b": 1}"#));
     assert!(m(r#"{"a": {"$ne": null}}"#, r#"{"a": 1}"#));
     assert!(!m(r#"{"a": {"$ne": null}}"#, r#"{"b": 1}"#));
+    // $in with null matches a missing field too, and $nin with null excludes it.
+    assert!(m(r#"{"a": {"$in": [5, null]}}"#, r#"{"b": 1}"#));
+    assert!(m(r#"{"a": {"$in": [null]}}"#, r#"{"a": null}"#));
+    assert!(!m(r#"{"a": {"$in": [5]}}"#, r#"{"b": 1}"#));
+    assert!(!m(r#"{"a": {"$nin": [null]}}"#, r#"{"b": 1}"#));
+    assert!(m(r#"{"a": {"$nin": [null]}}"#, r#"{"a": 2}"#));
 }
 
 #[test]
