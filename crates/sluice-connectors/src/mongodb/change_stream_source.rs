@@ -257,6 +257,12 @@ impl Source for ChangeStreamSource {
                     if let Some(t) = stream.resume_token() {
                         self.token = Some(t);
                     }
+                    // A cursor the server closed (the driver gave up resuming it after an
+                    // outage) answers nothing forever: reopen it from the token.
+                    if !stream.is_alive() {
+                        self.stream = None;
+                        self.unreachable_since.get_or_insert_with(Instant::now);
+                    }
                     break;
                 }
                 Err(e) => {
@@ -267,6 +273,12 @@ impl Source for ChangeStreamSource {
         }
         if self.stream.is_some() {
             self.unreachable_since = None;
+        } else if let Some(since) = self.unreachable_since {
+            if since.elapsed() >= self.unreachable_limit {
+                return Err(
+                    self.error(format!("MongoDB change stream unavailable for {} s", since.elapsed().as_secs()))
+                );
+            }
         }
         Ok(if n == 0 { SourceStatus::Idle } else { SourceStatus::Ready })
     }

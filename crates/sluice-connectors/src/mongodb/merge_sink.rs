@@ -16,7 +16,7 @@ use super::convert::to_driver_raw;
 use super::{MergeOptions, MongoConnection, NameSpec, WhenMatched};
 
 /// How long writes are retried while the deployment cannot be reached.
-const RETRY_FOR: Duration = Duration::from_secs(30);
+pub const RETRY_FOR: Duration = Duration::from_secs(30);
 /// Encoded bytes per command, well under the server's 16 MiB message limit.
 const COMMAND_BYTES: usize = 8 << 20;
 /// MongoDB's duplicate key error.
@@ -35,6 +35,7 @@ pub struct MergeSink {
     client: mongodb::sync::Client,
     opts: MergeOptions,
     rejected: Vec<SinkReject>,
+    retry_for: Duration,
 }
 
 impl MergeSink {
@@ -46,7 +47,13 @@ impl MergeSink {
             .run_command(doc! {"ping": 1})
             .run()
             .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", conn.name, e.kind))?;
-        Ok(MergeSink { name: conn.name.clone(), client, opts, rejected: Vec::new() })
+        Ok(MergeSink { name: conn.name.clone(), client, opts, rejected: Vec::new(), retry_for: RETRY_FOR })
+    }
+
+    /// How long a write is retried while the deployment cannot be reached (tests shorten it).
+    pub fn with_retry_for(mut self, retry_for: Duration) -> MergeSink {
+        self.retry_for = retry_for;
+        self
     }
 
     fn error(&self, message: impl Into<String>) -> SinkError {
@@ -192,7 +199,7 @@ impl MergeSink {
                         *e.kind,
                         ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
                     ) || e.contains_label("RetryableWriteError");
-                    if !transient || started.elapsed() >= RETRY_FOR {
+                    if !transient || started.elapsed() >= self.retry_for {
                         return Err(self.error(format!("write to {} failed: {}", db, e.kind)));
                     }
                     std::thread::sleep(pause);
