@@ -131,6 +131,20 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
     if let Some(w) = e.watermark {
         s["watermark"] = json!(iso(w));
     }
+    if !e.partitions.is_empty() {
+        s["kafkaPartitions"] = json!(e
+            .partitions
+            .iter()
+            .map(|p| json!({
+                "topic": p.topic,
+                "partition": p.partition,
+                "currentOffset": p.current,
+                "endOffset": p.end,
+                "lag": p.lag(),
+                "isIdle": p.idle,
+            }))
+            .collect::<Vec<_>>());
+    }
     if live.is_some() {
         s["startedAt"] = json!(iso(l.started_at_ms));
     }

@@ -221,6 +221,54 @@ fn start_at_a_time_reads_from_the_first_message_at_or_after_it() {
 }
 
 #[test]
+fn stats_show_each_partitions_offsets_and_lag() {
+    let b = broker();
+    let (input, output) = (unique_topic("in"), unique_topic("out"));
+    create_topic(&b, &input, 2);
+    create_topic(&b, &output, 1);
+    // One message per request: the test broker reports a wrong end offset for batches of several.
+    let one_by_one = |ns: std::ops::Range<usize>, partition: Option<i32>| {
+        for i in ns {
+            let v = reading(i, 1_000 * i as i64);
+            produce(&b, &input, &[Msg { key: None, value: &v, partition: Some(partition.unwrap_or((i % 2) as i32)) }]);
+        }
+    };
+    one_by_one(0..6, None);
+    let pipeline = format!(
+        r#"[{{"$source": {{"connectionName": "kafka", "topic": "{input}", "config": {{"auto_offset_reset": "earliest"}}}}}},
+            {{"$emit": {{"connectionName": "kafka", "topic": "{output}"}}}}]"#
+    );
+    let plan = parse_pipeline_json(&pipeline).expect("valid pipeline");
+    let mut exec = open_executor(&plan, &unique_topic("group"), kafka_sink(&plan), TestLog::new(10), None);
+    run_until(&mut exec, Duration::from_secs(30), |e| {
+        e.counters().input_messages >= 6 && e.counters().partitions.iter().all(|p| p.end.is_some())
+    });
+    let parts = exec.counters().partitions;
+    assert_eq!(parts.len(), 2);
+    for p in &parts {
+        assert_eq!(
+            (p.topic.as_str(), p.current, p.end, p.lag()),
+            (input.as_str(), Some(3), Some(3), Some(0)),
+            "{:?}",
+            p
+        );
+    }
+    // Two more on partition 0, not read yet: the end moves (librdkafka fetches ahead), the
+    // current offset does not.
+    one_by_one(6..8, Some(0));
+    let start = Instant::now();
+    let lagging = loop {
+        let p0 = exec.counters().partitions[0].clone();
+        if p0.end == Some(5) {
+            break p0;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the end never moved: {:?}", p0);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((lagging.current, lagging.lag()), (Some(3), Some(2)));
+}
+
+#[test]
 fn the_watermark_waits_for_the_slowest_partition_until_it_goes_idle() {
     let b = broker();
     let input = unique_topic("in");

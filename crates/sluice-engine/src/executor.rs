@@ -9,8 +9,8 @@ use sluice_types::EventTime;
 
 use crate::partition_watermarks::PartitionWatermarks;
 use crate::{
-    build_operators_with, BuildError, DlqRecord, Enricher, Event, OpContext, Operator, OperatorStats, Sink, SinkError,
-    Source, SourceError, SourceRecord, SourceStatus,
+    build_operators_with, BuildError, DlqRecord, Enricher, Event, OpContext, Operator, OperatorStats, PartitionOffsets,
+    Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus,
 };
 
 /// A clock in milliseconds since the epoch; injectable so tests control time.
@@ -57,6 +57,8 @@ pub struct ExecutorStats {
     pub watermark: Option<EventTime>,
     /// Per-operator counters, in pipeline order.
     pub operators: Vec<OperatorStats>,
+    /// Per source partition: offsets, lag and idleness (Kafka).
+    pub partitions: Vec<PartitionOffsets>,
 }
 
 /// What one step did.
@@ -180,6 +182,11 @@ impl Executor {
             .zip(&self.ops)
             .map(|(st, op)| OperatorStats { watermark: op.watermark().filter(|w| *w != i64::MIN), ..st.clone() })
             .collect();
+        s.partitions = self.source.partition_offsets();
+        let idle = self.partitions.idle((self.config.clock)());
+        for (p, idle) in s.partitions.iter_mut().zip(idle) {
+            p.idle = idle;
+        }
         s
     }
 

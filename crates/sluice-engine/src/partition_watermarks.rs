@@ -82,6 +82,11 @@ impl PartitionWatermarks {
         self.merged = self.compute(now_ms);
     }
 
+    /// Whether each partition is idle at `now_ms` (left out of the watermark).
+    pub fn idle(&self, now_ms: i64) -> Vec<bool> {
+        self.parts.iter().map(|p| self.idle_timeout_ms.is_some_and(|t| now_ms - p.last_active_ms >= t)).collect()
+    }
+
     /// Restarts every idle clock (after a pause, the paused time is not idleness).
     pub fn touch_all(&mut self, now_ms: i64) {
         for p in &mut self.parts {

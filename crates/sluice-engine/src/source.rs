@@ -44,6 +44,28 @@ pub enum SourceStatus {
     End,
 }
 
+/// Where a source stands in one partition (Kafka), for the stats.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartitionOffsets {
+    /// The topic.
+    pub topic: String,
+    /// The partition id.
+    pub partition: i32,
+    /// The next offset to read, once known.
+    pub current: Option<i64>,
+    /// The partition's end (high watermark) as last heard from the broker, once known.
+    pub end: Option<i64>,
+    /// Left out of the watermark after `partitionIdleTimeout` without events (set by the engine).
+    pub idle: bool,
+}
+
+impl PartitionOffsets {
+    /// Messages not read yet, when both ends are known.
+    pub fn lag(&self) -> Option<i64> {
+        Some((self.end? - self.current?).max(0))
+    }
+}
+
 /// A source failure that stops the processor.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("source {source_name}: {message}")]
@@ -72,6 +94,12 @@ pub trait Source: Send {
     /// that is one ordered stream. May grow while running.
     fn partitions(&self) -> u32 {
         0
+    }
+
+    /// Where the source stands in each of its [`Source::partitions`], in watermark-index order
+    /// (empty for a source without offsets). Must be cheap: it is asked with every stats update.
+    fn partition_offsets(&self) -> Vec<PartitionOffsets> {
+        Vec::new()
     }
 
     /// A checkpoint holding [`Source::position`] is durable: a source may now tell its upstream

@@ -39,8 +39,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     keys: u64,
     /// `kafka`: Kafka -> the canonical pipeline -> Kafka on a real broker (`--brokers`), with
-    /// the broker's own figures and end-to-end latency at `--rate`.
+    /// the broker's own figures and end-to-end latency at `--rate`. `merge`: `$merge`
+    /// documents/s into a real MongoDB-wire server (`--uri`), next to its own insert rate.
     target: Option<String>,
+    /// The MongoDB server for `merge` (`scripts/test-servers.sh` exports one as SLUICE_TEST_MONGODB).
+    #[arg(long, env = "SLUICE_TEST_MONGODB")]
+    uri: Option<String>,
     /// The broker for `kafka` (`scripts/test-servers.sh` exports one as SLUICE_TEST_KAFKA).
     #[arg(long, env = "SLUICE_TEST_KAFKA")]
     brokers: Option<String>,
@@ -219,7 +223,13 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
                 seconds: args.seconds,
             })
         }
-        Some(other) => return Err(format!("unknown benchmark '{}': the choices are kafka, or none", other)),
+        Some("merge") => {
+            return crate::bench_merge::run(crate::bench_merge::MergeBench {
+                uri: args.uri.ok_or("bench merge needs --uri mongodb://... (or SLUICE_TEST_MONGODB)")?,
+                docs: args.events,
+            })
+        }
+        Some(other) => return Err(format!("unknown benchmark '{}': the choices are kafka, merge, or none", other)),
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
     let (source, render_nanos) = generated_source(args.events, args.devices);

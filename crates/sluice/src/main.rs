@@ -6,6 +6,7 @@ mod bench;
 mod bench_baseline;
 mod bench_checkpoint;
 mod bench_kafka;
+mod bench_merge;
 mod clients;
 mod run;
 mod serve;

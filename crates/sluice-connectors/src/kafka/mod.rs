@@ -1,5 +1,6 @@
 //! Kafka: `$source` reads topics, `$emit` writes them, through librdkafka.
 
+mod cached_watermarks;
 mod connection;
 mod emit_options;
 mod key_format;

@@ -11,9 +11,10 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use sluice_engine::{Source, SourceError, SourceRecord, SourceStatus};
+use sluice_engine::{PartitionOffsets, Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::{Document, Str, Value};
 
+use super::cached_watermarks::cached_high_watermark;
 use super::record::{decode, Decoding};
 use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
@@ -257,6 +258,24 @@ impl Source for KafkaSource {
 
     fn partitions(&self) -> u32 {
         self.parts.len() as u32
+    }
+
+    /// The next offset of each partition, and its end as the last fetch response reported it
+    /// (librdkafka's cached watermark: no request to the broker).
+    fn partition_offsets(&self) -> Vec<PartitionOffsets> {
+        self.parts
+            .iter()
+            .map(|p| {
+                let topic = &self.topics[p.topic];
+                PartitionOffsets {
+                    topic: topic.clone(),
+                    partition: p.partition,
+                    current: p.next,
+                    end: cached_high_watermark(&self.consumer, topic, p.partition),
+                    idle: false,
+                }
+            })
+            .collect()
     }
 
     /// `{partitions: [{topic, partition, offset}]}`, `offset` being the next one to read.
