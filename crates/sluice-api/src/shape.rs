@@ -131,6 +131,12 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
     if let Some(w) = e.watermark {
         s["watermark"] = json!(iso(w));
     }
+    // Sluice: where this run's time goes. A slow sink holds the engine in its writes, and the
+    // source is read no faster than the sink takes its output.
+    if live.is_some() {
+        s["sourceReadMillis"] = json!(e.source_read_nanos / 1_000_000);
+        s["sinkWriteMillis"] = json!(e.sink_write_nanos / 1_000_000);
+    }
     if !e.partitions.is_empty() {
         s["kafkaPartitions"] = json!(e
             .partitions

@@ -59,6 +59,11 @@ pub struct ExecutorStats {
     pub operators: Vec<OperatorStats>,
     /// Per source partition: offsets, lag and idleness (Kafka).
     pub partitions: Vec<PartitionOffsets>,
+    /// Time spent reading the source, in nanoseconds (this run).
+    pub source_read_nanos: u64,
+    /// Time spent writing and flushing the sink, in nanoseconds (this run): a slow sink holds
+    /// the engine here, and the source is read no faster than the sink takes its output.
+    pub sink_write_nanos: u64,
 }
 
 /// What one step did.
@@ -206,7 +211,9 @@ impl Executor {
         // The record buffer is taken and given back, so its capacity is reused across batches.
         let mut records = std::mem::take(&mut self.records);
         records.clear();
+        let read_started = std::time::Instant::now();
         let status = self.source.poll(self.config.batch_size, &mut records)?;
+        self.stats.source_read_nanos += read_started.elapsed().as_nanos() as u64;
         let partitions = self.source.partitions();
         if partitions > 0 {
             self.partitions.set_partitions(partitions, now);
@@ -261,7 +268,7 @@ impl Executor {
         self.run_ops(events, watermark)?;
         Ok(match status {
             SourceStatus::End => {
-                self.sink.flush()?;
+                self.flush_sink()?;
                 self.dlq.flush()?;
                 StepOutcome::Finished
             }
@@ -355,7 +362,10 @@ impl Executor {
             let docs: Vec<Document> = batch.into_iter().map(output_document).collect();
             self.stats.output_messages += docs.len() as u64;
             self.stats.output_bytes += docs.iter().map(|d| d.approx_size() as u64).sum::<u64>();
-            self.sink.write(&docs)?;
+            let write_started = std::time::Instant::now();
+            let written = self.sink.write(&docs);
+            self.stats.sink_write_nanos += write_started.elapsed().as_nanos() as u64;
+            written?;
             let rejected = self.sink.take_rejected();
             if !rejected.is_empty() {
                 self.stats.output_messages -= rejected.len() as u64;
@@ -394,7 +404,7 @@ impl Executor {
                 StepOutcome::Progress => {}
             }
             if !keep_going(&self.stats) {
-                self.sink.flush()?;
+                self.flush_sink()?;
                 self.dlq.flush()?;
                 return Ok(self.stats());
             }
@@ -405,9 +415,17 @@ impl Executor {
     /// state a checkpoint keeps. Called between batches, so source position, operator state and
     /// sink output agree (the executor is the only thread that touches them).
     pub fn checkpoint(&mut self) -> Result<Value, EngineError> {
-        self.sink.flush()?;
+        self.flush_sink()?;
         self.dlq.flush()?;
         Ok(self.snapshot())
+    }
+
+    /// Flushes the sink, counting the time as sink time.
+    fn flush_sink(&mut self) -> Result<(), EngineError> {
+        let started = std::time::Instant::now();
+        let flushed = self.sink.flush();
+        self.stats.sink_write_nanos += started.elapsed().as_nanos() as u64;
+        Ok(flushed?)
     }
 
     /// The whole pipeline's state as one value: source position, watermark, counters and the

@@ -123,6 +123,7 @@ async fn a_kafka_processor_stopped_and_started_reads_and_writes_everything_once(
     assert_eq!(parts.len(), 2, "{:?}", parts);
     assert!(parts.iter().all(|p| p["topic"] == input.as_str() && p["isIdle"].is_boolean()), "{:?}", parts);
     assert_eq!(parts.iter().map(|p| p["currentOffset"].as_i64().unwrap_or(0)).sum::<i64>(), 25, "{:?}", parts);
+    assert!(b["stats"]["sinkWriteMillis"].is_u64() && b["stats"]["sourceReadMillis"].is_u64(), "{:?}", b["stats"]);
     assert_eq!(output_ns(&output, 25).await, (0..25).collect::<Vec<_>>(), "every reading once");
 
     // The offsets reach the processor's consumer group (Atlas names it asp-<id>-consumer).
