@@ -17,7 +17,7 @@ mod state;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use call::is_object_id;
@@ -25,7 +25,7 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, enos, logs, oauth, processors, workspaces};
+use routes::{connections, enos, logs, oauth, processor_state, processors, workspaces};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -54,6 +54,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(processors::get).patch(processors::update).delete(processors::delete).post(processors::action),
         )
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
+        .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state"), get(processor_state::get))
+        .route(
+            &format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state/{{stageIndex}}"),
+            delete(processor_state::delete),
+        )
         .route(&format!("{G}/streams/{{tenantName}}/processors"), get(processors::list))
         .route("/api/oauth/token", post(oauth::token))
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))

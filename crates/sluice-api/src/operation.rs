@@ -104,6 +104,12 @@ pub mod ops {
     pub const PAUSE_PROCESSOR: Operation = op("pauseStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: resume a paused processor where it paused.
     pub const RESUME_PROCESSOR: Operation = op("resumeStreamProcessor", V2024_05, PROCESS);
+    /// Sluice extension: move a stopped processor's source (`:resetOffsets`).
+    pub const RESET_PROCESSOR_OFFSETS: Operation = op("resetStreamProcessorOffsets", V2024_05, PROCESS);
+    /// Sluice extension: the saved state of a processor's stages.
+    pub const GET_PROCESSOR_STATE: Operation = op("getStreamProcessorState", V2024_05, READ);
+    /// Sluice extension: drop one stage's saved state of a stopped processor.
+    pub const DELETE_PROCESSOR_STATE: Operation = op("deleteStreamProcessorState", V2024_05, PROCESS);
 
     /// Every contract operation this server routes, for the contract test.
     pub const ALL: &[Operation] = &[

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document as BsonDoc};
 use sluice_connectors::mongodb::{ChangeStreamOptions, ChangeStreamSource, MongoConnection};
-use sluice_engine::{Source, SourceRecord};
+use sluice_engine::{ResetTo, Source, SourceRecord};
 use sluice_mql::json::parse_document;
 use sluice_mql::{Document, Value};
 use support::mongodb::{client, insert, unique_db, uri};
@@ -199,4 +199,38 @@ fn an_unreachable_deployment_fails_open_naming_the_connection() {
     );
     let err = ChangeStreamSource::open(&conn, ChangeStreamOptions::default()).err().expect("refused");
     assert!(err.contains("connection gone"), "{}", err);
+}
+
+#[test]
+fn reset_positions_latest_and_a_time_survive_as_checkpoint_positions() {
+    let db = unique_db("cs");
+    let opts = format!(
+        r#"{{"db": "{}", "coll": "c", "config": {{"fullDocumentOnly": true, "fullDocument": "updateLookup"}}}}"#,
+        db
+    );
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    std::thread::sleep(Duration::from_millis(1100 - (since % 1000) as u64));
+    let at = since - since % 1000 + 1000;
+    insert(&db, "c", &[r#"{"_id": 1}"#]);
+
+    let mut s = source(&opts);
+    let latest = s.reset_position(&ResetTo::Latest).expect("latest");
+    assert!(latest.as_document().and_then(|d| d.get("resumeToken")).is_some(), "{:?}", latest);
+    let timed = s.reset_position(&ResetTo::Time(at)).expect("a time");
+    assert!(
+        matches!(timed.as_document().and_then(|d| d.get("startAtOperationTime")), Some(Value::Timestamp(..))),
+        "{:?}",
+        timed
+    );
+    let refused = s.reset_position(&ResetTo::Earliest).unwrap_err().to_string();
+    assert!(refused.contains("latest or to a time"), "{}", refused);
+    insert(&db, "c", &[r#"{"_id": 2}"#]);
+
+    let ids = |position: &Value, n: usize| -> Vec<Value> {
+        let mut s = source(&opts);
+        s.seek(position).unwrap();
+        docs(&read(&mut s, n)).iter().map(|d| field(d, "_id").clone()).collect()
+    };
+    assert_eq!(ids(&latest, 1), [Value::Int32(2)], "from the reset on");
+    assert_eq!(ids(&timed, 2), [Value::Int32(1), Value::Int32(2)], "from the time on");
 }

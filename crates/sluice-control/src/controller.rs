@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use sluice_connectors::TestLog;
+use sluice_engine::ResetTo;
 use sluice_mql::{parse_iso_datetime, Document};
 use sluice_pipeline::{parse_pipeline_json, Plan};
 use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, StoreError, Workspace};
@@ -18,6 +19,7 @@ use crate::ids::{new_id, now_ms};
 use crate::lifecycle::{transition, Action, TransitionError};
 use crate::resolve;
 use crate::runner::{executor, Exit, ExitReason, LiveStats, RunHandle, RunSpec, Running, SAMPLE_CAPACITY};
+use crate::saved_state::{self, StageState};
 
 /// How often a running processor takes a checkpoint unless its options say otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
@@ -251,6 +253,54 @@ impl Controller {
         let to = transition(p.state, Action::Stop)?;
         self.halt(&p.id).await;
         self.record(&mut p, to, "stopped").await?;
+        Ok(p)
+    }
+
+    /// Moves a stopped processor's source (Sluice `:resetOffsets`): its next start reads from
+    /// there, with its operator state kept. Earliest, latest and times are resolved now, against
+    /// the source's servers.
+    pub async fn reset_offsets(&self, ws: &Workspace, name: &str, to: ResetTo) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let p = self.store.processor(&ws.id, name).await?;
+        transition(p.state, Action::Reset)?;
+        let plan = self.validate(ws, &p.pipeline, &p.options).await?;
+        let conns = self.store.connections(&ws.id).await?;
+        let (store, id, pipeline) = (self.checkpoints.clone(), p.id.clone(), p.pipeline.clone());
+        tokio::task::spawn_blocking(move || {
+            let source = resolve::open_source_of(&plan, &conns, &id)?;
+            saved_state::reset_offsets(store, &id, &pipeline, &plan, source, &to)
+        })
+        .await
+        .map_err(|e| ControlError::Invalid(e.to_string()))?
+        .map_err(ControlError::Invalid)?;
+        self.log(&p, "offsets reset").await;
+        Ok(p)
+    }
+
+    /// The saved state of each stage of a processor that keeps one (its newest checkpoint).
+    pub async fn stage_states(&self, ws: &Workspace, name: &str) -> Result<Vec<StageState>, ControlError> {
+        let p = self.store.processor(&ws.id, name).await?;
+        let plan = self.validate(ws, &p.pipeline, &p.options).await?;
+        let (store, id) = (self.checkpoints.clone(), p.id.clone());
+        tokio::task::spawn_blocking(move || saved_state::stage_states(store.as_ref(), &id, &plan))
+            .await
+            .map_err(|e| ControlError::Invalid(e.to_string()))?
+            .map_err(ControlError::Invalid)
+    }
+
+    /// Drops the saved state of one stage of a stopped processor (by pipeline index): its
+    /// windows start empty at the next start; the source position and other stages are kept.
+    pub async fn drop_stage_state(&self, ws: &Workspace, name: &str, index: usize) -> Result<Processor, ControlError> {
+        let _guard = self.lifecycle.lock().await;
+        let p = self.store.processor(&ws.id, name).await?;
+        transition(p.state, Action::Reset)?;
+        let plan = self.validate(ws, &p.pipeline, &p.options).await?;
+        let (store, id, pipeline) = (self.checkpoints.clone(), p.id.clone(), p.pipeline.clone());
+        tokio::task::spawn_blocking(move || saved_state::drop_stage_state(store, &id, &pipeline, &plan, index))
+            .await
+            .map_err(|e| ControlError::Invalid(e.to_string()))?
+            .map_err(ControlError::Invalid)?;
+        self.log(&p, &format!("state of stage {} dropped", index)).await;
         Ok(p)
     }
 

@@ -9,6 +9,7 @@ mod ids;
 pub mod lifecycle;
 mod resolve;
 mod runner;
+mod saved_state;
 
 pub use checkpointing::{fingerprint, CheckpointInfo, Checkpointer};
 pub use controller::{
@@ -18,3 +19,6 @@ pub use ids::{new_id, now_ms, random_hex};
 pub use lifecycle::{Action, TransitionError};
 pub use resolve::TEST_LOG;
 pub use runner::LiveStats;
+pub use saved_state::StageState;
+/// Where `:resetOffsets` moves a processor's source.
+pub use sluice_engine::ResetTo;

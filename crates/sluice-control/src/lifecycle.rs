@@ -18,6 +18,8 @@ pub enum Action {
     Modify,
     /// DELETE.
     Delete,
+    /// `:resetOffsets`, or deleting a stage's saved state (Sluice): only when not running.
+    Reset,
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
             Action::Resume => "Resumed",
             Action::Modify => "Modified",
             Action::Delete => "Deleted",
+            Action::Reset => "Reset",
         }
     }
 }
@@ -57,7 +60,7 @@ pub fn transition(from: ProcessorState, action: Action) -> Result<ProcessorState
         (Action::Stop, Started | Paused) => Stopped,
         (Action::Pause, Started) => Paused,
         (Action::Resume, Paused) => Started,
-        (Action::Modify, Created | Stopped | Failed) => from,
+        (Action::Modify | Action::Reset, Created | Stopped | Failed) => from,
         (Action::Delete, _) => from,
         _ => return Err(TransitionError { from, action }),
     };
@@ -70,8 +73,8 @@ mod tests {
     use ProcessorState::*;
 
     const STATES: [ProcessorState; 5] = [Created, Started, Paused, Stopped, Failed];
-    const ACTIONS: [Action; 6] =
-        [Action::Start, Action::Stop, Action::Pause, Action::Resume, Action::Modify, Action::Delete];
+    const ACTIONS: [Action; 7] =
+        [Action::Start, Action::Stop, Action::Pause, Action::Resume, Action::Modify, Action::Delete, Action::Reset];
 
     #[test]
     fn the_whole_table() {
@@ -87,6 +90,9 @@ mod tests {
             (Action::Modify, Created, Created),
             (Action::Modify, Stopped, Stopped),
             (Action::Modify, Failed, Failed),
+            (Action::Reset, Created, Created),
+            (Action::Reset, Stopped, Stopped),
+            (Action::Reset, Failed, Failed),
         ];
         for a in ACTIONS {
             for s in STATES {

@@ -165,19 +165,7 @@ pub fn open(
     processor_id: &str,
 ) -> Result<Endpoints, String> {
     check(plan, options, conns)?;
-    let source: Box<dyn Source> = match plan.source.connection_name.as_deref().map(|n| connection(conns, n)) {
-        Some(Ok(c)) if c.ctype == ConnectionType::Kafka => {
-            let opts = KafkaSourceOptions::parse(&plan.source.options)?;
-            let group = format!("asp-{}-consumer", processor_id);
-            Box::new(KafkaSource::open(&connection_config::kafka(c)?, &opts, &group)?)
-        }
-        Some(Ok(c)) if c.ctype == ConnectionType::Cluster => {
-            let opts = ChangeStreamOptions::parse(&plan.source.options)?;
-            Box::new(ChangeStreamSource::open(&connection_config::mongodb(c)?, opts)?)
-        }
-        // The sample stream paces itself: a few readings per second, as Atlas's does.
-        _ => open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?,
-    };
+    let source = open_source_of(plan, conns, processor_id)?;
     let sink: Box<dyn Sink> = match &plan.sink {
         Some(SinkSpec::Emit { connection_name, options }) if connection_name != TEST_LOG => {
             let c = connection(conns, connection_name)?;
@@ -197,6 +185,23 @@ pub fn open(
         }
     }
     Ok(Endpoints { source, sink, dlq: open_dlq(options, conns)?, enrichers })
+}
+
+/// Opens the processor's `$source` alone (blocking, as [`open`]).
+pub fn open_source_of(plan: &Plan, conns: &[Connection], processor_id: &str) -> Result<Box<dyn Source>, String> {
+    Ok(match plan.source.connection_name.as_deref().map(|n| connection(conns, n)) {
+        Some(Ok(c)) if c.ctype == ConnectionType::Kafka => {
+            let opts = KafkaSourceOptions::parse(&plan.source.options)?;
+            let group = format!("asp-{}-consumer", processor_id);
+            Box::new(KafkaSource::open(&connection_config::kafka(c)?, &opts, &group)?)
+        }
+        Some(Ok(c)) if c.ctype == ConnectionType::Cluster => {
+            let opts = ChangeStreamOptions::parse(&plan.source.options)?;
+            Box::new(ChangeStreamSource::open(&connection_config::mongodb(c)?, opts)?)
+        }
+        // The sample stream paces itself: a few readings per second, as Atlas's does.
+        _ => open_source(&plan.source, SolarConfig::default()).map_err(|e| e.to_string())?,
+    })
 }
 
 /// Atlas `options.dlq {connectionName, db, coll}`: dead letters inserted into a MongoDB

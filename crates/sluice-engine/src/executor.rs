@@ -10,7 +10,7 @@ use sluice_types::EventTime;
 use crate::partition_watermarks::PartitionWatermarks;
 use crate::{
     build_operators_with, BuildError, DlqRecord, Enricher, Event, OpContext, Operator, OperatorStats, PartitionOffsets,
-    Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus,
+    ResetTo, Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus,
 };
 
 /// A clock in milliseconds since the epoch; injectable so tests control time.
@@ -490,6 +490,25 @@ impl Executor {
         }
         self.source.seek(d.get("source").unwrap_or(&Value::Null))?;
         Ok(())
+    }
+
+    /// `:resetOffsets`: moves the (restored) source to where `to` says; the next checkpoint
+    /// keeps it there.
+    pub fn reset_source(&mut self, to: &ResetTo) -> Result<(), EngineError> {
+        let position = self.source.reset_position(to)?;
+        Ok(self.source.seek(&position)?)
+    }
+
+    /// Replaces the operator of stage `index` (among the stages between source and sink) with
+    /// `op`, a fresh one of the same stage: its state is dropped.
+    pub fn replace_operator(&mut self, index: usize, op: Box<dyn Operator>) -> Result<(), EngineError> {
+        match self.ops.get(index) {
+            Some(old) if old.name() == op.name() && old.stateful() => {
+                self.ops[index] = op;
+                Ok(())
+            }
+            _ => Err(EngineError::Restore(format!("stage {} holds no state of a {}", index, op.name()))),
+        }
     }
 
     /// `:startWith {startAtOperationTime}`: the source starts reading at this time (ms since the

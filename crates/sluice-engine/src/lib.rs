@@ -26,4 +26,4 @@ pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, 
 pub use operator::{OpContext, Operator, OperatorStats};
 pub use partition_watermarks::PartitionWatermarks;
 pub use sink::{Sink, SinkError, SinkReject};
-pub use source::{PartitionOffsets, Source, SourceError, SourceRecord, SourceStatus};
+pub use source::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};

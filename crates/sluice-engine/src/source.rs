@@ -66,6 +66,21 @@ impl PartitionOffsets {
     }
 }
 
+/// Where a stopped processor's source is to start instead of its saved position
+/// (`:resetOffsets`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResetTo {
+    /// The oldest data still there.
+    Earliest,
+    /// Only what is written from now on.
+    Latest,
+    /// The first data at or after this time (ms since the epoch).
+    Time(i64),
+    /// Explicit positions in the source's own form (Kafka: `[{topic, partition, offset}]`);
+    /// partitions not named keep their position.
+    Offsets(Value),
+}
+
 /// A source failure that stops the processor.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("source {source_name}: {message}")]
@@ -94,6 +109,12 @@ pub trait Source: Send {
     /// that is one ordered stream. May grow while running.
     fn partitions(&self) -> u32 {
         0
+    }
+
+    /// The position (as [`Source::position`] gives it) that `to` means, asking upstream where
+    /// needed. Called after [`Source::seek`] to the saved position.
+    fn reset_position(&mut self, _to: &ResetTo) -> Result<Value, SourceError> {
+        Err(SourceError { source_name: self.name().to_string(), message: "this source has no offsets to reset".into() })
     }
 
     /// Where the source stands in each of its [`Source::partitions`], in watermark-index order

@@ -4,5 +4,6 @@ pub mod connections;
 pub mod enos;
 pub mod logs;
 pub mod oauth;
+pub mod processor_state;
 pub mod processors;
 pub mod workspaces;

@@ -19,6 +19,7 @@ use crate::error::{control_error, ApiError};
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::routes::processor_state;
 use crate::routes::workspaces::{check_name, find};
 use crate::shape;
 use crate::state::AppState;
@@ -174,7 +175,7 @@ pub async fn delete(
 }
 
 /// POST `.../{tenantName}/processor/{processorName}:start|:startWith|:stop`, and Sluice's
-/// `:pause` and `:resume`.
+/// `:pause`, `:resume` and `:resetOffsets`.
 pub async fn action(
     State(state): State<Arc<AppState>>,
     call: Call,
@@ -190,6 +191,7 @@ pub async fn action(
         "stop" => ops::STOP_PROCESSOR,
         "pause" => ops::PAUSE_PROCESSOR,
         "resume" => ops::RESUME_PROCESSOR,
+        "resetOffsets" => ops::RESET_PROCESSOR_OFFSETS,
         _ => return Err(ApiError::no_such_resource(&call.path)),
     };
     let ctx = call.begin(&state, &op, &group).await?;
@@ -199,6 +201,7 @@ pub async fn action(
         "stop" => state.controller.stop(&w, name).await,
         "pause" => state.controller.pause(&w, name).await,
         "resume" => state.controller.resume(&w, name).await,
+        "resetOffsets" => state.controller.reset_offsets(&w, name, processor_state::reset_to(&body)?).await,
         "start" => state.controller.start(&w, name, StartOptions::default()).await,
         _ => {
             let map = parse_object(&body)?;

@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
-use sluice_engine::{PartitionOffsets, Source, SourceError, SourceRecord, SourceStatus};
+use sluice_engine::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::{Document, Str, Value};
 
 use super::cached_watermarks::cached_high_watermark;
@@ -314,6 +314,44 @@ impl Source for KafkaSource {
             }
         }
         Ok(())
+    }
+
+    /// Earliest and latest are each partition's low and high watermarks, asked of the broker; a
+    /// time is each partition's first message at or after it; explicit offsets name partitions
+    /// of the source's topics.
+    fn reset_position(&mut self, to: &ResetTo) -> Result<Value, SourceError> {
+        match to {
+            ResetTo::Earliest | ResetTo::Latest => {
+                for i in 0..self.parts.len() {
+                    let (topic, partition) = (self.topics[self.parts[i].topic].clone(), self.parts[i].partition);
+                    let (low, high) = self.consumer.fetch_watermarks(&topic, partition, OPEN_TIMEOUT).map_err(|e| {
+                        self.error(format!("cannot read the offsets of {}/{}: {}", topic, partition, e))
+                    })?;
+                    self.parts[i].next = Some(if *to == ResetTo::Earliest { low } else { high });
+                }
+            }
+            ResetTo::Time(ms) => self.seek_to_time(*ms)?,
+            ResetTo::Offsets(items) => {
+                for item in items.as_array().ok_or_else(|| self.error("offsets must be an array"))? {
+                    let d = item.as_document().ok_or_else(|| self.error("each offset must be an object"))?;
+                    let (Some(topic), Some(partition), Some(offset)) = (
+                        d.get("topic").and_then(Value::as_str),
+                        d.get("partition").and_then(Value::as_exact_i64),
+                        d.get("offset").and_then(Value::as_exact_i64),
+                    ) else {
+                        return Err(self.error("each offset needs topic, partition and offset"));
+                    };
+                    let i = self.part_index(topic, partition as i32).ok_or_else(|| {
+                        self.error(format!("{}/{} is not a partition this source reads", topic, partition))
+                    })?;
+                    if offset < 0 {
+                        return Err(self.error(format!("offset {} of {}/{} is negative", offset, topic, partition)));
+                    }
+                    self.parts[i as usize].next = Some(offset);
+                }
+            }
+        }
+        Ok(self.position())
     }
 
     /// `:startWith {startAtOperationTime}` mapped to message timestamps.

@@ -15,7 +15,7 @@ use mongodb::change_stream::event::ResumeToken;
 use mongodb::error::{Error, ErrorKind};
 use mongodb::options::{FullDocumentBeforeChangeType, FullDocumentType};
 use mongodb::sync::{ChangeStream, Client};
-use sluice_engine::{Source, SourceError, SourceRecord, SourceStatus};
+use sluice_engine::{ResetTo, Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::bson::decode_document;
 use sluice_mql::{Document, Str, Value};
 
@@ -288,24 +288,58 @@ impl Source for ChangeStreamSource {
         1
     }
 
-    /// `{resumeToken: {...}}`, or null before the stream has been opened.
+    /// `{resumeToken: {...}}`; before the stream has given one, `{startAtOperationTime}` when
+    /// it is to start at a time; else null (it starts now).
     fn position(&self) -> Value {
-        match self.token.as_ref().and_then(token_document) {
-            Some(t) => {
-                let mut d = Document::with_capacity(1);
-                d.push_unique(Str::from("resumeToken"), Value::Document(t));
-                Value::Document(d)
+        let mut d = Document::with_capacity(1);
+        match (self.token.as_ref().and_then(token_document), &self.start_override) {
+            (Some(t), _) => d.push_unique(Str::from("resumeToken"), Value::Document(t)),
+            (None, Some(StartPoint::AtOperationTime(t, i))) => {
+                d.push_unique(Str::from("startAtOperationTime"), Value::Timestamp(*t, *i))
             }
-            None => Value::Null,
+            _ => return Value::Null,
         }
+        Value::Document(d)
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
-        let Some(token) = position.as_document().and_then(|d| d.get("resumeToken")) else { return Ok(()) };
+        let Some(d) = position.as_document() else { return Ok(()) };
+        if let Some(Value::Timestamp(t, i)) = d.get("startAtOperationTime") {
+            self.start_override = Some(StartPoint::AtOperationTime(*t, *i));
+            self.token = None;
+            self.stream = None;
+            return Ok(());
+        }
+        let Some(token) = d.get("resumeToken") else { return Ok(()) };
         let token = token.as_document().ok_or_else(|| self.error("checkpointed resume token is not a document"))?;
         self.token = Some(parse_token(token).map_err(|e| self.error(e))?);
         self.stream = None;
         Ok(())
+    }
+
+    /// A time is a cluster time to start at; latest is the stream's position now. A change
+    /// stream has no earliest position and no offsets.
+    fn reset_position(&mut self, to: &ResetTo) -> Result<Value, SourceError> {
+        match to {
+            ResetTo::Time(ms) => {
+                self.start_at(*ms)?;
+                Ok(self.position())
+            }
+            ResetTo::Latest => {
+                self.token = None;
+                self.start_override = Some(StartPoint::Now);
+                let stream =
+                    self.open_stream().map_err(|e| self.error(format!("cannot open the change stream: {}", e.kind)))?;
+                self.token = stream.resume_token();
+                if self.token.is_none() {
+                    return Err(self.error("the server gave no resume token for now"));
+                }
+                Ok(self.position())
+            }
+            ResetTo::Earliest | ResetTo::Offsets(_) => Err(self.error(
+                "a change stream can be reset to latest or to a time (its oplog has no earliest position or offsets)",
+            )),
+        }
     }
 
     /// `:startWith {startAtOperationTime}`: the stream starts at that cluster time, whatever
