@@ -151,7 +151,7 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
             }))
             .collect::<Vec<_>>());
     }
-    if live.is_some() {
+    if live.is_some() && l.started_at_ms > 0 {
         s["startedAt"] = json!(iso(l.started_at_ms));
     }
     if let Some(ms) = l.first_output_after_ms {

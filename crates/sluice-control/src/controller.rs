@@ -89,6 +89,9 @@ pub struct Controller {
     store: Arc<dyn MetadataStore>,
     checkpoints: Arc<dyn CheckpointStore>,
     running: Mutex<HashMap<String, Running>>,
+    /// The final figures of each processor's last run (or, after a server restart, the counters
+    /// of its newest checkpoint), for the stats of processors that are not running.
+    ended: Mutex<HashMap<String, LiveStats>>,
     // Lifecycle requests run one at a time: a start and a stop of one processor never interleave.
     lifecycle: tokio::sync::Mutex<()>,
     exits: UnboundedSender<Exit>,
@@ -104,6 +107,7 @@ impl Controller {
             store,
             checkpoints,
             running: Mutex::new(HashMap::new()),
+            ended: Mutex::new(HashMap::new()),
             lifecycle: tokio::sync::Mutex::new(()),
             exits: tx,
             next_run: std::sync::atomic::AtomicU64::new(1),
@@ -304,6 +308,31 @@ impl Controller {
         Ok(p)
     }
 
+    /// A processor's stats: live while it runs; else its last run's final figures, or after a
+    /// server restart the counters of its newest checkpoint (read once); none before its first run.
+    pub async fn stats_of(&self, p: &Processor) -> Option<LiveStats> {
+        if let Some(live) = self.live_stats(&p.id) {
+            return Some(live);
+        }
+        if let Some(last) = self.ended.lock().ok().and_then(|m| m.get(&p.id).cloned()) {
+            return Some(last);
+        }
+        if p.state == ProcessorState::Created {
+            return None;
+        }
+        let (store, id) = (self.checkpoints.clone(), p.id.clone());
+        let saved = tokio::task::spawn_blocking(move || saved_state::saved_stats(store.as_ref(), &id)).await;
+        let engine = match saved {
+            Ok(Ok(Some(engine))) => engine,
+            _ => return None,
+        };
+        let last = LiveStats { engine, ..LiveStats::default() };
+        if let Ok(mut m) = self.ended.lock() {
+            m.insert(p.id.clone(), last.clone());
+        }
+        Some(last)
+    }
+
     /// The live counters of a running processor.
     pub fn live_stats(&self, processor_id: &str) -> Option<LiveStats> {
         self.running.lock().ok()?.get(processor_id).map(|r| r.stats())
@@ -374,6 +403,9 @@ impl Controller {
     }
 
     async fn drop_state(&self, processor_id: &str) -> Result<(), ControlError> {
+        if let Ok(mut m) = self.ended.lock() {
+            m.remove(processor_id);
+        }
         let store = self.checkpoints.clone();
         let id = processor_id.to_string();
         tokio::task::spawn_blocking(move || store.clear(&id))
@@ -431,7 +463,10 @@ impl Controller {
     async fn halt(&self, processor_id: &str) {
         let r = self.running.lock().ok().and_then(|mut m| m.remove(processor_id));
         if let Some(r) = r {
-            r.stop().await;
+            let last = r.stop().await;
+            if let Ok(mut m) = self.ended.lock() {
+                m.insert(processor_id.to_string(), last);
+            }
         }
     }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 use sluice_connectors::{MemorySink, TestLog};
 use sluice_engine::{
-    build_operators_with, EnrichRequest, Enriched, Enricher, Executor, ExecutorConfig, ResetTo, Source, SourceError,
-    SourceRecord, SourceStatus,
+    build_operators_with, saved_counters, EnrichRequest, Enriched, Enricher, Executor, ExecutorConfig, ExecutorStats,
+    ResetTo, Source, SourceError, SourceRecord, SourceStatus,
 };
 use sluice_mql::expr::Scope;
 use sluice_mql::Value;
@@ -108,6 +108,11 @@ pub fn reset_offsets(
     ck.restore_latest(&mut exec)?;
     exec.reset_source(to).map_err(|e| e.to_string())?;
     Ok(ck.take(&mut exec)?.seq)
+}
+
+/// The counters of the newest checkpoint: the stats of a processor that is not running.
+pub fn saved_stats(store: &dyn CheckpointStore, id: &str) -> Result<Option<ExecutorStats>, String> {
+    Ok(latest(store, id)?.map(|c| saved_counters(&c.state)))
 }
 
 /// The pipeline indexes of the stages that keep state, in order.

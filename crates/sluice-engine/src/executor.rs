@@ -564,6 +564,19 @@ fn counters_value(stats: &ExecutorStats) -> Value {
         .into()
 }
 
+/// The processor-level counters a checkpoint's state holds ([`Executor::snapshot`]), read without
+/// restoring anything: the stats of a processor that is not running.
+pub fn saved_counters(state: &Value) -> ExecutorStats {
+    let mut s = ExecutorStats::default();
+    if let Some(c) = state.as_document().and_then(|d| d.get("counters")) {
+        restore_counters(&mut s, c);
+    }
+    if let Some(w) = state.as_document().and_then(|d| d.get("maxSeen")).and_then(Value::as_exact_i64) {
+        s.watermark = (w != i64::MIN).then_some(w);
+    }
+    s
+}
+
 fn restore_counters(stats: &mut ExecutorStats, v: &Value) {
     let Some(d) = v.as_document() else { return };
     for (k, field) in COUNTERS.iter().zip(counter_fields(stats)) {

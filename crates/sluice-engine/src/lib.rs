@@ -22,7 +22,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT};
 pub use dlq::DlqRecord;
 pub use enrich::{EnrichRequest, Enriched, Enricher};
 pub use event::Event;
-pub use executor::{Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
+pub use executor::{saved_counters, Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
 pub use operator::{OpContext, Operator, OperatorStats};
 pub use partition_watermarks::PartitionWatermarks;
 pub use sink::{Sink, SinkError, SinkReject};

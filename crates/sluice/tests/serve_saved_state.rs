@@ -201,3 +201,39 @@ async fn read_and_drop_a_window_stages_saved_state() {
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_processor_shows_its_last_figures_also_after_a_restart() {
+    let dir = temp_dir("stopped-stats");
+    let server = Server::start(&dir);
+    let c = owner(&server, "SHA-256");
+    let ws = workspace(&c, &server).await;
+    let pipeline =
+        json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);
+    let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "s", "pipeline": pipeline})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let p = format!("{}/ws/processor/s", ws);
+    assert_eq!(c.get(&p).await.body["stats"]["inputMessageCount"].as_u64(), Some(0), "nothing before the first run");
+    run_until_output(&c, &p, 3).await;
+    let stopped = c.get(&p).await.body;
+    assert_eq!(stopped["state"], "STOPPED");
+    let read = stopped["stats"]["inputMessageCount"].as_u64().unwrap_or(0);
+    assert!(read >= 3, "the last run's figures, not zero: {:?}", stopped["stats"]);
+    assert_eq!(stopped["stats"]["outputMessageCount"].as_u64(), Some(read), "every reading passes the $match");
+
+    server.terminate();
+    let server = Server::start(&dir);
+    let c = Client { base: format!("http://{}", server.addr), ..c };
+    let after = c.get(&p).await.body;
+    assert_eq!(after["state"], "STOPPED");
+    assert_eq!(
+        after["stats"]["inputMessageCount"].as_u64(),
+        Some(read),
+        "from the stop's checkpoint: {:?}",
+        after["stats"]
+    );
+    let listed = c.get(&format!("{}/ws/processors", ws)).await.body;
+    assert_eq!(listed["results"][0]["stats"]["inputMessageCount"].as_u64(), Some(read), "{:?}", listed);
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -34,8 +34,8 @@ async fn find_proc(state: &AppState, w: &Workspace, name: &str) -> Result<Proces
     }
 }
 
-fn with_stats(state: &AppState, ctx: &Ctx, w: &Workspace, p: &Processor) -> Json {
-    shape::processor(ctx, w, p, state.controller.live_stats(&p.id).as_ref())
+async fn with_stats(state: &AppState, ctx: &Ctx, w: &Workspace, p: &Processor) -> Json {
+    shape::processor(ctx, w, p, state.controller.stats_of(p).await.as_ref())
 }
 
 fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
@@ -96,7 +96,7 @@ pub async fn create(
     let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
     let p = state.controller.create(&w, name, pipeline, options).await.map_err(|e| control_error(name, e))?;
     state.audit(&w.id, &ctx.subject, "createProcessor", &p.name).await;
-    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
 }
 
 /// GET `.../{tenantName}/processor/{processorName}`
@@ -108,7 +108,7 @@ pub async fn get(
     let ctx = call.begin(&state, &ops::GET_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
     let p = find_proc(&state, &w, &name).await?;
-    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
 }
 
 /// GET `.../{tenantName}/processors`
@@ -121,7 +121,10 @@ pub async fn list(
     let ctx = call.begin(&state, &ops::LIST_PROCESSORS, &group).await?;
     let page = q.page()?;
     let w = find(&state, &ctx, &tenant).await?;
-    let items = state.store.processors(&w.id).await?.iter().map(|p| with_stats(&state, &ctx, &w, p)).collect();
+    let mut items = Vec::new();
+    for p in state.store.processors(&w.id).await? {
+        items.push(with_stats(&state, &ctx, &w, &p).await);
+    }
     Ok(reply::list(page.body(items, ctx.self_link(&call.path)), &ctx.version, ctx.flags))
 }
 
@@ -154,7 +157,7 @@ pub async fn update(
     };
     let p = state.controller.modify(&w, &name, m).await.map_err(|e| control_error(&name, e))?;
     state.audit(&w.id, &ctx.subject, "modifyProcessor", &p.name).await;
-    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p), &ctx.version, ctx.flags))
+    Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
 }
 
 /// DELETE `.../{tenantName}/processor/{processorName}`: 204.
