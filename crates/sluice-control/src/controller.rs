@@ -18,13 +18,15 @@ use crate::checkpointing::{self, fingerprint, Checkpointer};
 use crate::ids::{new_id, now_ms};
 use crate::lifecycle::{transition, Action, TransitionError};
 use crate::resolve;
-use crate::runner::{executor, Exit, ExitReason, LiveStats, RunHandle, RunSpec, Running, SAMPLE_CAPACITY};
+use crate::runner::{executor, Exit, ExitReason, LiveStats, RunHandle, RunSpec, Running, StateLimit, SAMPLE_CAPACITY};
 use crate::saved_state::{self, StageState};
 
 /// How often a running processor takes a checkpoint unless its options say otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 /// The processor option (a Sluice extension) that sets its checkpoint interval in milliseconds.
 pub const CHECKPOINT_INTERVAL_OPTION: &str = "checkpointIntervalMs";
+/// The processor option (a Sluice extension) that caps its state below its tier's limit, in bytes.
+pub const MAX_STATE_OPTION: &str = "maxStateBytes";
 
 /// Why a lifecycle request was refused or failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -427,6 +429,16 @@ impl Controller {
                 .await
                 .map_err(|e| e.to_string())??
         };
+        let tier = p.tier.unwrap_or(ws.tier);
+        let partitions = endpoints.source.partitions();
+        if let Some(limit) = tier.kafka_partition_limit().filter(|l| partitions > *l) {
+            return Err(format!(
+                "the $source reads {} partitions, more than the {} a processor of tier {} may read: run it on a larger tier",
+                partitions,
+                limit,
+                tier.as_str()
+            ));
+        }
         let exec = executor(&plan, &p.name, endpoints)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {
@@ -438,6 +450,7 @@ impl Controller {
             resume,
             start_at,
             checkpoint_every: checkpoint_interval(&p.options),
+            state_limit: state_limit(tier, &p.options),
         };
         let (running, restored) = Running::spawn(spec, self.exits.clone(), now_ms()).await?;
         if let Ok(mut m) = self.running.lock() {
@@ -516,6 +529,19 @@ impl Controller {
         tracing::info!(processor = %p.name, event = what, "processor run ended");
         let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what, "state": p.state.as_str(), "error": msg});
         self.append(&p.workspace_id, line).await;
+    }
+}
+
+/// The most state a processor may hold: its tier's limit (80% of the tier's RAM), or its
+/// `maxStateBytes` option when that is lower.
+fn state_limit(tier: Tier, options: &Json) -> StateLimit {
+    let by_tier = StateLimit {
+        bytes: tier.state_limit_bytes(),
+        source: format!("tier {} (80% of its {} MiB RAM)", tier.as_str(), tier.ram_bytes() >> 20),
+    };
+    match options.get(MAX_STATE_OPTION).and_then(Json::as_u64) {
+        Some(n) if n < by_tier.bytes => StateLimit { bytes: n, source: format!("the option {}", MAX_STATE_OPTION) },
+        _ => by_tier,
     }
 }
 

@@ -14,6 +14,7 @@ mod saved_state;
 pub use checkpointing::{fingerprint, CheckpointInfo, Checkpointer};
 pub use controller::{
     ControlError, Controller, Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, DEFAULT_CHECKPOINT_EVERY,
+    MAX_STATE_OPTION,
 };
 pub use ids::{new_id, now_ms, random_hex};
 pub use lifecycle::{Action, TransitionError};

@@ -89,6 +89,17 @@ pub struct RunSpec {
     pub start_at: Option<i64>,
     /// How often to take a checkpoint while running.
     pub checkpoint_every: Duration,
+    /// The most state the run may hold.
+    pub state_limit: StateLimit,
+}
+
+/// The most state a run may hold, and where that limit comes from (for the failure message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateLimit {
+    /// Bytes of operator state.
+    pub bytes: u64,
+    /// Whose limit it is, e.g. `tier SP10 (80% of its 2048 MiB RAM)`.
+    pub source: String,
 }
 
 /// Asks a run to pause or resume without holding on to the [`Running`] itself.
@@ -182,7 +193,17 @@ fn drive(
     shared: Arc<Mutex<LiveStats>>,
     exits: UnboundedSender<Exit>,
 ) {
-    let RunSpec { processor_id, run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, .. } = spec;
+    let RunSpec {
+        processor_id,
+        run_id,
+        mut exec,
+        mut checkpointer,
+        resume,
+        start_at,
+        checkpoint_every,
+        state_limit,
+        ..
+    } = spec;
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {
@@ -193,7 +214,8 @@ fn drive(
         let _ = ready.send(restored);
         return;
     };
-    let mut run = Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None, sized_at: None };
+    let mut run =
+        Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None, sized_at: None, state_limit };
     // Stats show the restored counters from the moment the start returns.
     run.publish();
     // The starter may have given up waiting; the run goes on regardless.
@@ -211,6 +233,7 @@ struct Drive {
     started: Instant,
     first_output: Option<u64>,
     sized_at: Option<Instant>,
+    state_limit: StateLimit,
 }
 
 impl Drive {
@@ -286,6 +309,9 @@ impl Drive {
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish();
                 last_publish = Instant::now();
+                if let Err(e) = self.check_state_limit() {
+                    return ExitReason::Failed(e);
+                }
             }
         }
     }
@@ -300,6 +326,21 @@ impl Drive {
         }
         self.publish();
         Ok(())
+    }
+
+    /// Fails the run when its state (as last measured) exceeds its limit: the processor fails
+    /// with the reason, the server goes on.
+    fn check_state_limit(&self) -> Result<(), String> {
+        let size: u64 =
+            self.shared.lock().map(|s| s.engine.operators.iter().map(|o| o.state_size_bytes).sum()).unwrap_or(0);
+        if size <= self.state_limit.bytes {
+            return Ok(());
+        }
+        Err(format!(
+            "state size {} bytes exceeds the limit of {} bytes of {}: run the processor on a larger tier \
+             (:startWith {{\"tier\": ...}}) or keep less state (shorter windows, fewer keys)",
+            size, self.state_limit.bytes, self.state_limit.source
+        ))
     }
 
     fn set_paused(&self, paused: bool) {

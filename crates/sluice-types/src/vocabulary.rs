@@ -141,11 +141,59 @@ impl Tier {
     pub fn parse(s: &str) -> Option<Tier> {
         Tier::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
+    /// The RAM Atlas allocates a processor of this tier, in bytes (its tier guide: 0.5, 1, 2, 8
+    /// and 32 GB).
+    pub fn ram_bytes(self) -> u64 {
+        const MIB: u64 = 1 << 20;
+        match self {
+            Tier::SP2 => 512 * MIB,
+            Tier::SP5 => 1024 * MIB,
+            Tier::SP10 => 2048 * MIB,
+            Tier::SP30 => 8192 * MIB,
+            Tier::SP50 => 32768 * MIB,
+        }
+    }
+
+    /// How much state a processor of this tier may hold: 80% of its RAM, as Atlas limits it.
+    pub fn state_limit_bytes(self) -> u64 {
+        self.ram_bytes() / 5 * 4
+    }
+
+    /// The tier's maximum parallelism (1, 2, 8, 16, 64).
+    pub fn max_parallelism(self) -> u32 {
+        match self {
+            Tier::SP2 => 1,
+            Tier::SP5 => 2,
+            Tier::SP10 => 8,
+            Tier::SP30 => 16,
+            Tier::SP50 => 64,
+        }
+    }
+
+    /// How many Kafka partitions a `$source` of this tier may read (32 and 64 for SP2 and SP5;
+    /// no limit above).
+    pub fn kafka_partition_limit(self) -> Option<u32> {
+        match self {
+            Tier::SP2 => Some(32),
+            Tier::SP5 => Some(64),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tier_limits_follow_atlas_sizes() {
+        assert_eq!(Tier::SP10.ram_bytes(), 2 << 30);
+        assert_eq!(Tier::SP30.state_limit_bytes(), (8u64 << 30) / 5 * 4, "80% of 8 GiB, as Atlas's 6.4 GB example");
+        assert!(Tier::ALL.windows(2).all(|w| w[0].state_limit_bytes() < w[1].state_limit_bytes()));
+        assert_eq!(Tier::ALL.map(Tier::max_parallelism), [1, 2, 8, 16, 64]);
+        assert_eq!(Tier::ALL.map(Tier::kafka_partition_limit), [Some(32), Some(64), None, None, None]);
+    }
 
     fn names<T: Serialize>(items: &[T]) -> Vec<String> {
         items

@@ -237,3 +237,75 @@ async fn a_stopped_processor_shows_its_last_figures_also_after_a_restart() {
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_processor_over_its_state_limit_fails_and_the_server_goes_on() {
+    let dir = temp_dir("state-limit");
+    let server = Server::start(&dir);
+    let c = owner(&server, "SHA-256");
+    let ws = workspace(&c, &server).await;
+    let pipeline = json!([
+        {"$source": {"connectionName": "sample_stream_solar"}},
+        {"$tumblingWindow": {"interval": {"size": 1, "unit": "hour"},
+            "pipeline": [{"$group": {"_id": "$device_id", "readings": {"$push": "$obs"}}}]}}
+    ]);
+    let bad = json!({"name": "bad", "pipeline": pipeline, "options": {"maxStateBytes": -1}});
+    let r = c.post(&format!("{}/ws/processor", ws), &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert!(r.raw.windows(13).any(|w| w == b"maxStateBytes"), "{:?}", r.body);
+
+    let r = c
+        .post(
+            &format!("{}/ws/processor", ws),
+            &json!({"name": "big", "pipeline": pipeline, "options": {"maxStateBytes": 2000}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let p = format!("{}/ws/processor/big", ws);
+    assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
+    let failed = eventually(30, || async {
+        let b = c.get(&p).await.body;
+        (b["state"] == "FAILED").then_some(b)
+    })
+    .await;
+    let msg = failed["errorMsg"].as_str().unwrap_or_default();
+    assert!(msg.contains("exceeds the limit of 2000 bytes") && msg.contains("maxStateBytes"), "{}", msg);
+
+    // The server and its other processors go on.
+    let ok = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);
+    let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "small", "pipeline": ok})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    run_until_output(&c, &format!("{}/ws/processor/small", ws), 1).await;
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_tier_refuses_a_topic_with_more_partitions_than_it_may_read() {
+    let input = unique_topic("wide");
+    let i2 = input.clone();
+    blocking(move || create_topic(&broker(), &i2, 33)).await;
+    let dir = temp_dir("tier-partitions");
+    let server = Server::start(&dir);
+    let c = owner(&server, "MD5");
+    let ws = workspace(&c, &server).await;
+    let r = c
+        .post(
+            &format!("{}/ws/connections", ws),
+            &json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let pipeline = json!([{"$source": {"connectionName": "kafka", "topic": input}}]);
+    let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "wide", "pipeline": pipeline})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let p = format!("{}/ws/processor/wide", ws);
+    let r = c.post(&format!("{}:startWith", p), &json!({"tier": "SP2"})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("33 partitions") && detail.contains("SP2"), "{}", detail);
+    let r = c.post(&format!("{}:startWith", p), &json!({"tier": "SP10"})).await;
+    assert_eq!(r.status, StatusCode::OK, "SP10 reads any number: {:?}", r.body);
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION};
+use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION};
 use sluice_store::{Processor, StoreError, Workspace};
 use sluice_types::Tier;
 
@@ -52,7 +52,7 @@ fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
     match root.obj("options")? {
         None => Ok(None),
         Some(o) => {
-            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION];
+            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION];
             allowed.extend_from_slice(extra);
             o.only(&allowed)?;
             if let Some(ms) = o.get(CHECKPOINT_INTERVAL_OPTION) {
@@ -60,6 +60,14 @@ fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
                     return Err(ApiError::invalid_attribute(
                         &format!("options.{}", CHECKPOINT_INTERVAL_OPTION),
                         "must be an integer number of milliseconds from 100 to 86400000",
+                    ));
+                }
+            }
+            if let Some(n) = o.get(MAX_STATE_OPTION) {
+                if n.as_u64().is_none_or(|n| n == 0) {
+                    return Err(ApiError::invalid_attribute(
+                        &format!("options.{}", MAX_STATE_OPTION),
+                        "must be a positive integer number of bytes",
                     ));
                 }
             }
