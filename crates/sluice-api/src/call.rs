@@ -96,6 +96,7 @@ impl FromRequestParts<Arc<AppState>> for Call {
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Call, ApiError> {
         let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
         let principal = state.auth.authenticate(&parts.headers, parts.method.as_str(), &uri).await?;
+        state.limiter.admit(&principal.subject)?;
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         Ok(Call {
             principal,

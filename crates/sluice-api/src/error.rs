@@ -164,6 +164,23 @@ impl ApiError {
         .params([name, problem])
     }
 
+    /// 429: the caller has used its request budget (Atlas `RATE_LIMITED`), with the budget and
+    /// when to try again in `RateLimit-Limit`, `RateLimit-Remaining` and `Retry-After`.
+    pub fn rate_limited(limit: u32, retry_after_secs: u64) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "You have exceeded the rate limit of {} requests per second. Try again in {} seconds.",
+                limit, retry_after_secs
+            ),
+        );
+        e.headers.push(("RateLimit-Limit", limit.to_string()));
+        e.headers.push(("RateLimit-Remaining", "0".to_string()));
+        e.headers.push(("Retry-After", retry_after_secs.to_string()));
+        e
+    }
+
     /// 400: the body is not JSON.
     pub fn invalid_json() -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", "Received JSON is malformed.")

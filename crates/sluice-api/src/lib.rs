@@ -10,6 +10,7 @@ pub mod error;
 mod negotiate;
 pub mod operation;
 mod paging;
+mod rate_limit;
 mod reply;
 mod routes;
 mod shape;

@@ -6,6 +6,7 @@ use sluice_control::Controller;
 use sluice_store::{LogEvent, LogKind, MetadataStore};
 
 use crate::auth::Authenticator;
+use crate::rate_limit::RateLimiter;
 
 /// The server's shared state.
 pub struct AppState {
@@ -17,12 +18,26 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Host names a workspace reports (`hostnames`): where this server listens.
     pub hostnames: Vec<String>,
+    /// Request budgets per caller.
+    pub limiter: RateLimiter,
 }
 
 impl AppState {
-    /// State over a store and a controller.
-    pub fn new(store: Arc<dyn MetadataStore>, controller: Arc<Controller>, hostnames: Vec<String>) -> Arc<AppState> {
-        Arc::new(AppState { auth: Authenticator::new(store.clone()), store, controller, hostnames })
+    /// State over a store and a controller; each caller may make `rate_limit` requests per
+    /// second (0: no limit).
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        controller: Arc<Controller>,
+        hostnames: Vec<String>,
+        rate_limit: u32,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            auth: Authenticator::new(store.clone()),
+            store,
+            controller,
+            hostnames,
+            limiter: RateLimiter::new(rate_limit),
+        })
     }
 
     /// Records who changed what in a workspace's audit log. Never the request body: it may hold secrets.

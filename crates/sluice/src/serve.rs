@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Requests per second each API key or service account may make (also its burst); past it,
+    /// 429 RATE_LIMITED. 0: no limit.
+    #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = 2000)]
+    rate_limit: u32,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -51,7 +55,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
-    let state = AppState::new(store, controller.clone(), vec![local.to_string()]);
+    let state = AppState::new(store, controller.clone(), vec![local.to_string()], args.rate_limit);
     axum::serve(listener, sluice_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

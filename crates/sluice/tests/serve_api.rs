@@ -240,3 +240,33 @@ async fn errors_versions_envelope_and_roles_follow_the_contract() {
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_that_floods_the_server_gets_atlas_429_until_its_budget_refills() {
+    let dir = temp_dir("rate-limit");
+    let server = Server::start_with_env(&dir, &[("SLUICE_RATE_LIMIT", "10")]);
+    let c = owner(&server, "MD5");
+    let streams = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = c.get(&streams).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    let r = limited.expect("40 requests at once exceed 10 per second");
+    assert_error(&r, 429, "RATE_LIMITED");
+    assert_eq!(r.body["reason"], "Too Many Requests");
+    let header = |k: &str| r.headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    assert_eq!(
+        (header("RateLimit-Limit").as_deref(), header("RateLimit-Remaining").as_deref()),
+        (Some("10"), Some("0"))
+    );
+    let wait: u64 = header("Retry-After").and_then(|s| s.parse().ok()).expect("Retry-After in seconds");
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    assert_eq!(c.get(&streams).await.status, StatusCode::OK, "the budget refilled");
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}

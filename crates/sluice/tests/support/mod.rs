@@ -39,10 +39,16 @@ fn sluice_control_id() -> u128 {
 impl Server {
     /// Starts `sluice serve` on port 0 and waits for its `listening on` line.
     pub fn start(dir: &Path) -> Server {
+        Server::start_with_env(dir, &[])
+    }
+
+    /// Starts `sluice serve` with extra environment (its flags' `SLUICE_*` variables).
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .env("SLUICE_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -121,6 +127,7 @@ pub enum Auth {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub content_type: String,
     pub body: Json,
     pub raw: Vec<u8>,
@@ -211,10 +218,11 @@ impl Client {
             resp = build(Some(header)).send().await.expect("request");
         }
         let status = resp.status();
+        let headers = resp.headers().clone();
         let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let raw = resp.bytes().await.expect("body").to_vec();
         let body = serde_json::from_slice(&raw).unwrap_or(Json::Null);
-        Reply { status, content_type, body, raw }
+        Reply { status, headers, content_type, body, raw }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
