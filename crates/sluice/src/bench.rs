@@ -40,8 +40,12 @@ pub struct BenchArgs {
     keys: u64,
     /// `kafka`: Kafka -> the canonical pipeline -> Kafka on a real broker (`--brokers`), with
     /// the broker's own figures and end-to-end latency at `--rate`. `merge`: `$merge`
-    /// documents/s into a real MongoDB-wire server (`--uri`), next to its own insert rate.
+    /// documents/s into a real MongoDB-wire server (`--uri`), next to its own insert rate. `api`:
+    /// authenticated GETs/s and latency of a `sluice serve` child, and start to first output.
     target: Option<String>,
+    /// Concurrent clients for `api`.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
     /// The MongoDB server for `merge` (`scripts/test-servers.sh` exports one as SLUICE_TEST_MONGODB).
     #[arg(long, env = "SLUICE_TEST_MONGODB")]
     uri: Option<String>,
@@ -54,7 +58,7 @@ pub struct BenchArgs {
     /// Events per second offered in the `kafka` latency run.
     #[arg(long, default_value_t = 100_000)]
     rate: u64,
-    /// Seconds of the `kafka` latency run.
+    /// Seconds of the `kafka` latency run, and of each `api` load phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
 }
@@ -223,13 +227,21 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
                 seconds: args.seconds,
             })
         }
+        Some("api") => {
+            return crate::bench_api::run(crate::bench_api::ApiBench {
+                concurrency: args.concurrency.max(1),
+                seconds: args.seconds,
+            })
+        }
         Some("merge") => {
             return crate::bench_merge::run(crate::bench_merge::MergeBench {
                 uri: args.uri.ok_or("bench merge needs --uri mongodb://... (or SLUICE_TEST_MONGODB)")?,
                 docs: args.events,
             })
         }
-        Some(other) => return Err(format!("unknown benchmark '{}': the choices are kafka, merge, or none", other)),
+        Some(other) => {
+            return Err(format!("unknown benchmark '{}': the choices are api, kafka, merge, or none", other))
+        }
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
     let (source, render_nanos) = generated_source(args.events, args.devices);

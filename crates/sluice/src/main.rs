@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_api;
 mod bench_baseline;
 mod bench_checkpoint;
 mod bench_kafka;

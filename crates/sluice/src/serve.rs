@@ -40,7 +40,14 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .try_init();
     let store: Arc<dyn MetadataStore> = Arc::new(admin::open_store(&args.data_dir).await?);
-    eprintln!("sluice serve: data dir {}, listening on http://{}", args.data_dir.display(), args.listen);
+    eprintln!(
+        "sluice serve: data dir {} (metadata {}, checkpoints {}), listening on http://{}, rate limit {}",
+        args.data_dir.display(),
+        admin::db_path(&args.data_dir).display(),
+        args.data_dir.join("checkpoints").display(),
+        args.listen,
+        if args.rate_limit == 0 { "off".to_string() } else { format!("{} requests/s per caller", args.rate_limit) }
+    );
     bootstrap(store.as_ref()).await?;
     // Checkpoints live beside the metadata; the newest three of each processor are kept.
     let checkpoints = Arc::new(FsCheckpointStore::new(args.data_dir.join("checkpoints"), 3));

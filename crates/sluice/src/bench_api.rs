@@ -1,0 +1,303 @@
+//! `sluice bench api`: the management API of a real `sluice serve` child process, under load.
+//!
+//! 1. Idle RSS of the server once it has started (its own `/proc/<pid>/status`).
+//! 2. Start to first output: `:start` of a processor on the sample stream, then GETs until its
+//!    stats count an output document.
+//! 3. Authenticated GETs of one processor, and of the processor list, from `--concurrency`
+//!    clients for `--seconds` each: requests/s and latency percentiles. Each client signs with
+//!    HTTP Digest (MD5), reusing its nonce with a growing count as Digest allows, so a request is
+//!    one round trip.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use md5::{Digest as _, Md5};
+use reqwest::StatusCode;
+use serde_json::{json, Value as Json};
+
+/// Settings of one API benchmark run.
+pub struct ApiBench {
+    /// Concurrent clients.
+    pub concurrency: usize,
+    /// Seconds of each load phase.
+    pub seconds: u64,
+}
+
+/// The server child, killed when dropped.
+struct ServerChild {
+    child: Child,
+    base: String,
+    group: String,
+    public: String,
+    private: String,
+    dir: std::path::PathBuf,
+    /// Whether the server runs on one core.
+    pinned: bool,
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start_server() -> Result<ServerChild, String> {
+    let dir = std::env::temp_dir().join(format!("sluice-bench-api-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // The server on one core (the issue's target is per core) when `taskset` is there; the
+    // clients in this process use the others.
+    let pinned = Command::new("taskset").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mut cmd = if pinned {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--data-dir"])
+        .arg(&dir)
+        .env("SLUICE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start sluice serve: {}", e))?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let (mut group, mut public, mut private) = (String::new(), String::new(), String::new());
+    let base = loop {
+        let line = lines.next().ok_or("the server exited before listening")?.map_err(|e| e.to_string())?;
+        if let Some(v) = line.strip_prefix("groupId: ") {
+            group = v.to_string();
+        } else if let Some(v) = line.strip_prefix("publicKey: ") {
+            public = v.to_string();
+        } else if let Some(v) = line.strip_prefix("privateKey: ") {
+            private = v.to_string();
+        } else if let Some(a) = line.strip_prefix("listening on ") {
+            break format!("http://{}", a);
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(ServerChild { child, base, group, public, private, dir, pinned })
+}
+
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn md5_hex(s: &str) -> String {
+    hex::encode(Md5::digest(s.as_bytes()))
+}
+
+/// One Digest client: its own nonce, counted up with each request.
+struct DigestClient {
+    http: reqwest::Client,
+    base: String,
+    user: String,
+    password: String,
+    realm: String,
+    nonce: String,
+    nc: u32,
+}
+
+fn field<'a>(challenge: &'a str, key: &str) -> Option<&'a str> {
+    let start = challenge.find(&format!("{}=\"", key))? + key.len() + 2;
+    challenge[start..].split('"').next()
+}
+
+impl DigestClient {
+    async fn new(server: &ServerChild) -> Result<DigestClient, String> {
+        let mut c = DigestClient {
+            http: reqwest::Client::new(),
+            base: server.base.clone(),
+            user: server.public.clone(),
+            password: server.private.clone(),
+            realm: String::new(),
+            nonce: String::new(),
+            nc: 0,
+        };
+        c.challenge().await?;
+        Ok(c)
+    }
+
+    /// Asks for a fresh nonce (an unauthenticated request answers with a challenge).
+    async fn challenge(&mut self) -> Result<(), String> {
+        let r = self.http.get(format!("{}/api/atlas/v2/groups", self.base)).send().await.map_err(|e| e.to_string())?;
+        let c = r
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.contains("algorithm=MD5"))
+            .ok_or("no MD5 Digest challenge")?
+            .to_string();
+        self.realm = field(&c, "realm").ok_or("no realm")?.to_string();
+        self.nonce = field(&c, "nonce").ok_or("no nonce")?.to_string();
+        self.nc = 0;
+        Ok(())
+    }
+
+    fn authorization(&mut self, method: &str, uri: &str) -> String {
+        self.nc += 1;
+        let nc = format!("{:08x}", self.nc);
+        let ha1 = md5_hex(&format!("{}:{}:{}", self.user, self.realm, self.password));
+        let ha2 = md5_hex(&format!("{}:{}", method, uri));
+        let response = md5_hex(&format!("{}:{}:{}:bench:auth:{}", ha1, self.nonce, nc, ha2));
+        format!(
+            r#"Digest username="{}", realm="{}", nonce="{}", uri="{}", algorithm=MD5, qop=auth, nc={}, cnonce="bench", response="{}""#,
+            self.user, self.realm, self.nonce, uri, nc, response
+        )
+    }
+
+    /// Sends an authenticated request; a stale nonce is renewed once.
+    async fn send(
+        &mut self,
+        method: reqwest::Method,
+        uri: &str,
+        body: Option<&Json>,
+    ) -> Result<(StatusCode, Json), String> {
+        for _ in 0..2 {
+            let auth = self.authorization(method.as_str(), uri);
+            let mut rb = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, uri))
+                .header("Authorization", auth)
+                .header("Accept", "application/vnd.atlas.2024-05-30+json");
+            if let Some(b) = body {
+                rb = rb.header("Content-Type", "application/json").body(b.to_string());
+            }
+            let r = rb.send().await.map_err(|e| e.to_string())?;
+            if r.status() == StatusCode::UNAUTHORIZED {
+                self.challenge().await?;
+                continue;
+            }
+            let status = r.status();
+            let body = r.json::<Json>().await.unwrap_or(Json::Null);
+            return Ok((status, body));
+        }
+        Err("authentication kept failing".into())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// `concurrency` clients GET `uri` for `seconds`; requests/s and latencies.
+async fn load(server: &ServerChild, uri: &str, b: &ApiBench) -> Result<(f64, Vec<Duration>), String> {
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    for _ in 0..b.concurrency {
+        let mut c = DigestClient::new(server).await?;
+        let (uri, until) = (uri.to_string(), started + Duration::from_secs(b.seconds));
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < until {
+                let t = Instant::now();
+                let (status, _) = c.send(reqwest::Method::GET, &uri, None).await?;
+                if status != StatusCode::OK {
+                    return Err(format!("GET {} answered {}", uri, status));
+                }
+                lat.push(t.elapsed());
+            }
+            Ok::<_, String>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())??);
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok((rate, all))
+}
+
+fn print_load(what: &str, rate: f64, lat: &[Duration]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{:<28} {:>8.0} requests/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+        what,
+        rate,
+        ms(percentile(lat, 0.50)),
+        ms(percentile(lat, 0.99))
+    );
+}
+
+async fn run_async(b: ApiBench) -> Result<(), String> {
+    let server = start_server()?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = rss_mib(server.child.id());
+    println!(
+        "server {} (a child sluice serve, {}), {} clients, {} s per phase",
+        server.base,
+        if server.pinned { "on core 0" } else { "on every core" },
+        b.concurrency,
+        b.seconds
+    );
+    if let Some(mib) = idle {
+        println!("idle server RSS: {:.1} MiB", mib);
+    }
+    let mut c = DigestClient::new(&server).await?;
+    let streams = format!("/api/atlas/v2/groups/{}/streams", server.group);
+    let ws = json!({"name": "bench", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
+        "sampleConnections": {"solar": true}});
+    let (s, body) = c.send(reqwest::Method::POST, &streams, Some(&ws)).await?;
+    if s != StatusCode::OK {
+        return Err(format!("create workspace: {} {}", s, body));
+    }
+    let pipeline =
+        json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);
+    let (s, body) = c
+        .send(
+            reqwest::Method::POST,
+            &format!("{}/bench/processor", streams),
+            Some(&json!({"name": "p", "pipeline": pipeline})),
+        )
+        .await?;
+    if s != StatusCode::OK {
+        return Err(format!("create processor: {} {}", s, body));
+    }
+    let proc = format!("{}/bench/processor/p", streams);
+    let started = Instant::now();
+    let (s, body) = c.send(reqwest::Method::POST, &format!("{}:start", proc), Some(&json!({}))).await?;
+    if s != StatusCode::OK {
+        return Err(format!("start: {} {}", s, body));
+    }
+    let first_output = loop {
+        let (_, body) = c.send(reqwest::Method::GET, &proc, None).await?;
+        if body["stats"]["outputMessageCount"].as_u64().unwrap_or(0) > 0 {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err("no output within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    println!(
+        "start to first output: {:.1} ms (the server's own figure: {} ms)",
+        first_output.as_secs_f64() * 1000.0,
+        c.send(reqwest::Method::GET, &proc, None).await?.1["stats"]["firstOutputAfterMs"]
+    );
+    let (rate, lat) = load(&server, &proc, &b).await?;
+    print_load("GET processor", rate, &lat);
+    let (rate, lat) = load(&server, &format!("{}/bench/processors", streams), &b).await?;
+    print_load("GET processor list", rate, &lat);
+    if let Some(mib) = rss_mib(server.child.id()) {
+        println!("server RSS after the load: {:.1} MiB", mib);
+    }
+    Ok(())
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(b: ApiBench) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    rt.block_on(run_async(b))
+}
