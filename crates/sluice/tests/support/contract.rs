@@ -1,0 +1,136 @@
+//! Responses checked against the contract (`../shared/spec/atlas-streams-openapi.json`): the
+//! schema of the operation's response for the status received, with the three exceptions
+//! `SOURCE.md` lists (where the upstream schema contradicts what Atlas sends).
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value as Json};
+
+use super::Reply;
+
+/// OpenAPI's `discriminator` picks one `oneOf` branch by a property; JSON Schema's `oneOf`
+/// instead demands that exactly one branch match, which loose branches never give (a Sample
+/// connection matches several). So a discriminated schema becomes "if the property is K, then
+/// K's schema", and the branches' `allOf` reference back to it goes to a copy without the
+/// discriminator (else the branches would recurse into themselves).
+fn discriminators_as_json_schema(schemas: &mut Json) {
+    let names: Vec<String> = schemas
+        .as_object()
+        .expect("schemas")
+        .iter()
+        .filter(|(_, s)| s.get("discriminator").is_some() && s.get("oneOf").is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for name in names {
+        let mut base = schemas[&name].clone();
+        let obj = base.as_object_mut().expect("a schema object");
+        let discriminator = obj.remove("discriminator").expect("discriminator");
+        obj.remove("oneOf");
+        let base_name = format!("{}__base", name);
+        schemas[&base_name] = base;
+        let parent_ref = json!({"$ref": format!("#/components/schemas/{}", name)});
+        let base_ref = json!({"$ref": format!("#/components/schemas/{}", base_name)});
+        for schema in schemas.as_object_mut().expect("schemas").values_mut() {
+            if let Some(all) = schema.get_mut("allOf").and_then(Json::as_array_mut) {
+                for item in all.iter_mut().filter(|i| **i == parent_ref) {
+                    *item = base_ref.clone();
+                }
+            }
+        }
+        let prop = discriminator["propertyName"].as_str().expect("propertyName").to_string();
+        let branches: Vec<Json> = discriminator["mapping"]
+            .as_object()
+            .expect("mapping")
+            .iter()
+            .map(|(value, target)| {
+                json!({"if": {"properties": {&prop: {"const": value}}, "required": [&prop]}, "then": {"$ref": target}})
+            })
+            .collect();
+        let s = schemas[&name].as_object_mut().expect("a schema object");
+        s.remove("oneOf");
+        s.remove("discriminator");
+        s.insert("allOf".into(), Json::Array(branches));
+    }
+}
+
+/// The contract, loaded once per test.
+pub struct Contract {
+    spec: Json,
+}
+
+impl Contract {
+    /// Reads the contract and applies `SOURCE.md`'s exceptions.
+    pub fn load() -> Contract {
+        // Read at run time: a target dir shared by clones at other paths keeps another's path.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+        let path = std::path::Path::new(&manifest).join("../../../shared/spec/atlas-streams-openapi.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
+        let mut spec: Json = serde_json::from_str(&text).expect("the contract is JSON");
+        let schemas = &mut spec["components"]["schemas"];
+        // The region is sent as a string (`VIRGINIA_USA`).
+        schemas["BaseStreamsRegion"] = json!({"type": "string"});
+        // Processor stats are numbers (and Sluice's extensions), not objects.
+        if let Some(stats) = schemas["StreamsProcessorWithStats"]["properties"].get_mut("stats") {
+            *stats = json!({"type": "object"});
+        }
+        // ApiError.parameters are plain strings.
+        if let Some(p) = schemas["ApiError"]["properties"].get_mut("parameters") {
+            *p = json!({"type": "array", "items": {}});
+        }
+        discriminators_as_json_schema(schemas);
+        Contract { spec }
+    }
+
+    /// The response schema of `operation_id` for `status`, as a JSON pointer-free schema
+    /// (`$ref` into this contract's components), or None when the contract declares no body.
+    fn response_schema(&self, operation_id: &str, status: u16) -> Option<Json> {
+        let op = self.spec["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| item.as_object().into_iter().flat_map(|m| m.values()))
+            .find(|o| o["operationId"] == operation_id)
+            .unwrap_or_else(|| panic!("no operation {} in the contract", operation_id));
+        let mut response = op["responses"]
+            .get(status.to_string())
+            .unwrap_or_else(|| panic!("the contract lists no {} response for {}", status, operation_id));
+        if let Some(r) = response.get("$ref").and_then(Json::as_str) {
+            let name = r.trim_start_matches("#/components/responses/");
+            response = &self.spec["components"]["responses"][name];
+        }
+        let content = response.get("content")?.as_object()?;
+        let (_, media) = content.iter().next()?;
+        // Some operations declare a media type but no schema (`:start` answers `{}`).
+        media.get("schema").cloned()
+    }
+
+    /// Panics, naming every violation, unless `reply`'s body is what the contract says
+    /// `operation_id` answers with its status.
+    pub fn assert_valid(&self, operation_id: &str, reply: &Reply) {
+        let status = reply.status.as_u16();
+        let Some(schema) = self.response_schema(operation_id, status) else {
+            assert!(
+                reply.raw.is_empty() || reply.body == json!({}),
+                "{} {}: the contract declares no body",
+                operation_id,
+                status
+            );
+            return;
+        };
+        let root = json!({"allOf": [schema], "components": self.spec["components"]});
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("{} {}: the contract's schema does not compile: {}", operation_id, status, e));
+        let errors: Vec<String> =
+            validator.iter_errors(&reply.body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(
+            errors.is_empty(),
+            "{} {} does not match the contract:\n{}\nbody: {}",
+            operation_id,
+            status,
+            errors.join("\n"),
+            reply.body
+        );
+    }
+}
