@@ -26,7 +26,7 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, enos, logs, oauth, processor_state, processors, workspaces};
+use routes::{connections, enos, logs, networking, oauth, processor_state, processors, workspaces};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -39,6 +39,23 @@ pub fn router(state: Arc<AppState>) -> Router {
     let r = Router::new()
         .route(&format!("{G}/streams"), get(workspaces::list).post(workspaces::create))
         .route(&format!("{G}/streams:withSampleConnections"), post(workspaces::create_with_samples))
+        .route(&format!("{G}/streams/accountDetails"), get(networking::account_details))
+        .route(
+            &format!("{G}/streams/privateLinkConnections"),
+            get(networking::list_private_links).post(networking::create_private_link),
+        )
+        .route(
+            &format!("{G}/streams/privateLinkConnections/{{connectionId}}"),
+            get(networking::get_private_link)
+                .patch(networking::update_private_link)
+                .delete(networking::delete_private_link),
+        )
+        .route(&format!("{G}/streams/vpcPeeringConnections"), get(networking::list_peerings))
+        .route(&format!("{G}/streams/activeVpcPeeringConnections"), get(networking::list_peerings))
+        .route(
+            &format!("{G}/streams/vpcPeeringConnections/{{id}}"),
+            post(networking::peering_action).delete(networking::peering_action),
+        )
         .route(
             &format!("{G}/streams/{{tenantName}}"),
             get(workspaces::get).patch(workspaces::update).delete(workspaces::delete),

@@ -77,6 +77,16 @@ pub mod ops {
     pub const AUDIT_LOGS: Operation = gz("downloadGroupStreamAuditLogs", V2023, LOGS);
     pub const OPERATIONAL_LOGS: Operation = gz("downloadGroupStreamOperationalLogs", V2025, LOGS);
     pub const ACCOUNT_DETAILS: Operation = op("getGroupStreamAccountDetails", V2024_11, READ);
+    pub const LIST_PRIVATE_LINKS: Operation = op("listGroupStreamPrivateLinkConnections", V2023, READ);
+    pub const CREATE_PRIVATE_LINK: Operation = op("createGroupStreamPrivateLinkConnection", V2023, MANAGE);
+    pub const GET_PRIVATE_LINK: Operation = op("getGroupStreamPrivateLinkConnection", V2023, READ);
+    pub const UPDATE_PRIVATE_LINK: Operation = op("updateGroupStreamPrivateLinkConnection", V2025, MANAGE);
+    pub const DELETE_PRIVATE_LINK: Operation = op("deleteGroupStreamPrivateLinkConnection", V2023, MANAGE);
+    pub const LIST_VPC_PEERINGS: Operation = op("listGroupStreamVpcPeeringConnections", V2023, READ);
+    pub const LIST_ACTIVE_VPC_PEERINGS: Operation = op("listGroupStreamActiveVpcPeeringConnections", V2024_11, READ);
+    pub const ACCEPT_VPC_PEERING: Operation = op("acceptGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    pub const REJECT_VPC_PEERING: Operation = op("rejectGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    pub const DELETE_VPC_PEERING: Operation = op("deleteGroupStreamVpcPeeringConnection", V2023, MANAGE);
 
     pub const LIST_CONNECTIONS: Operation = op("listGroupStreamConnections", V2023, READ);
     pub const CREATE_CONNECTION: Operation = op("createGroupStreamConnection", V2023, MANAGE);
@@ -132,6 +142,17 @@ pub mod ops {
         START_PROCESSOR,
         START_PROCESSOR_WITH,
         STOP_PROCESSOR,
+        ACCOUNT_DETAILS,
+        LIST_PRIVATE_LINKS,
+        CREATE_PRIVATE_LINK,
+        GET_PRIVATE_LINK,
+        UPDATE_PRIVATE_LINK,
+        DELETE_PRIVATE_LINK,
+        LIST_VPC_PEERINGS,
+        LIST_ACTIVE_VPC_PEERINGS,
+        ACCEPT_VPC_PEERING,
+        REJECT_VPC_PEERING,
+        DELETE_VPC_PEERING,
     ];
 }
 

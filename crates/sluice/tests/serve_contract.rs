@@ -39,6 +39,43 @@ async fn responses_match_the_contracts_schemas() {
     let r = c.patch(&format!("{}/ws2", streams), &json!({"cloudProvider": "AWS", "region": "VIRGINIA_USA"})).await;
     check("updateGroupStreamWorkspace", &r, StatusCode::OK);
 
+    // Networking, with its self-hosted meaning.
+    let mut v2024_11 = c.clone();
+    v2024_11.accept = "application/vnd.atlas.2024-11-13+json".into();
+    let r = v2024_11.get(&format!("{}/accountDetails?cloudProvider=aws&regionName=US_EAST_1", streams)).await;
+    check("getGroupStreamAccountDetails", &r, StatusCode::OK);
+    assert_eq!(r.body["cloudProvider"], "aws");
+    let links = format!("{}/privateLinkConnections", streams);
+    let r = c.post(&links, &json!({"provider": "AWS", "vendor": "CONFLUENT", "region": "us-east-1",
+        "serviceEndpointId": "com.amazonaws.vpce.us-east-1.vpce-svc-1", "dnsDomain": "kafka.example.test", "dnsSubDomain": []})).await;
+    check("createGroupStreamPrivateLinkConnection", &r, StatusCode::OK);
+    assert_eq!(r.body["state"], "DONE");
+    let id = r.body["_id"].as_str().expect("_id").to_string();
+    check("getGroupStreamPrivateLinkConnection", &c.get(&format!("{}/{}", links, id)).await, StatusCode::OK);
+    check("listGroupStreamPrivateLinkConnections", &c.get(&links).await, StatusCode::OK);
+    let mut v2025 = c.clone();
+    v2025.accept = "application/vnd.atlas.2025-03-12+json".into();
+    let r = v2025.patch(&format!("{}/{}", links, id), &json!({"dnsDomain": "kafka2.example.test"})).await;
+    check("updateGroupStreamPrivateLinkConnection", &r, StatusCode::OK);
+    assert_eq!(r.body["dnsDomain"], "kafka2.example.test");
+    check(
+        "createGroupStreamPrivateLinkConnection",
+        &c.post(&links, &json!({"vendor": "MSK"})).await,
+        StatusCode::BAD_REQUEST,
+    );
+    assert_eq!(c.delete(&format!("{}/{}", links, id)).await.status, StatusCode::ACCEPTED);
+    check("getGroupStreamPrivateLinkConnection", &c.get(&format!("{}/{}", links, id)).await, StatusCode::NOT_FOUND);
+    let r = c.get(&format!("{}/vpcPeeringConnections", streams)).await;
+    check("listGroupStreamVpcPeeringConnections", &r, StatusCode::OK);
+    assert_eq!(r.body["results"], json!([]), "no peering requests reach a self-hosted server");
+    check(
+        "listGroupStreamActiveVpcPeeringConnections",
+        &v2024_11.get(&format!("{}/activeVpcPeeringConnections", streams)).await,
+        StatusCode::OK,
+    );
+    let r = c.post(&format!("{}/vpcPeeringConnections/6b0ee41e26c10c888188d3fc:accept", streams), &json!({})).await;
+    check("acceptGroupStreamVpcPeeringConnection", &r, StatusCode::NOT_FOUND);
+
     // Connections of each type Sluice runs.
     let conns = format!("{}/ws/connections", streams);
     for body in [

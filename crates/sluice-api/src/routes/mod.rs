@@ -3,6 +3,7 @@
 pub mod connections;
 pub mod enos;
 pub mod logs;
+pub mod networking;
 pub mod oauth;
 pub mod processor_state;
 pub mod processors;
