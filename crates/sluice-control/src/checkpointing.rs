@@ -68,12 +68,14 @@ pub struct Checkpointer {
     processor_id: String,
     fingerprint: String,
     next_seq: u64,
+    /// The last checkpoint's size: the next one's buffer is sized from it.
+    last_size: usize,
 }
 
 impl Checkpointer {
     /// Checkpoints of `processor_id`, whose pipeline has `fingerprint`.
     pub fn new(store: Arc<dyn CheckpointStore>, processor_id: &str, fingerprint: String) -> Checkpointer {
-        Checkpointer { store, processor_id: processor_id.to_string(), fingerprint, next_seq: 1 }
+        Checkpointer { store, processor_id: processor_id.to_string(), fingerprint, next_seq: 1, last_size: 0 }
     }
 
     /// Restores the newest checkpoint into `exec`, if there is one; its sequence number.
@@ -98,7 +100,8 @@ impl Checkpointer {
         let started = Instant::now();
         let state = exec.checkpoint().map_err(|e| e.to_string())?;
         let c = Checkpoint { seq: self.next_seq, taken_at_ms: now_ms(), fingerprint: self.fingerprint.clone(), state };
-        let bytes = c.encode().map_err(|e| e.to_string())?;
+        let bytes = c.encode_sized(self.last_size).map_err(|e| e.to_string())?;
+        self.last_size = bytes.len();
         self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
         self.next_seq += 1;
         // Only now may the source commit offsets upstream and sinks commit transactions.

@@ -14,8 +14,8 @@
 //! A reader refuses anything whose magic, version, length or checksum does not match, so a
 //! truncated or damaged file is never taken for a checkpoint.
 
-use sluice_mql::bson::{decode_document, encode_document};
-use sluice_mql::{Document, Str, Value};
+use sluice_mql::bson::{decode_document, encode_fields_into};
+use sluice_mql::{Str, Value};
 
 /// The format version this build writes and reads.
 pub const CHECKPOINT_FORMAT: u16 = 1;
@@ -45,19 +45,27 @@ pub struct CheckpointError(pub String);
 impl Checkpoint {
     /// The file form.
     pub fn encode(&self) -> Result<Vec<u8>, CheckpointError> {
-        let mut doc = Document::with_capacity(4);
-        doc.push_unique(Str::from("seq"), Value::Int64(self.seq as i64));
-        doc.push_unique(Str::from("takenAt"), Value::DateTime(self.taken_at_ms));
-        doc.push_unique(Str::from("fingerprint"), Value::String(Str::from(self.fingerprint.as_str())));
-        doc.push_unique(Str::from("state"), self.state.clone());
-        let payload = encode_document(&doc).map_err(|e| CheckpointError(e.0))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&CHECKPOINT_FORMAT.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
+        self.encode_sized(0)
+    }
+
+    /// The file form, written into one buffer of about `size_hint` bytes (the previous
+    /// checkpoint's size): the state is encoded where it lies, never copied or regrown.
+    pub fn encode_sized(&self, size_hint: usize) -> Result<Vec<u8>, CheckpointError> {
+        let mut out = Vec::with_capacity(HEADER_LEN + size_hint.max(256) + size_hint / 8);
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        let seq = Value::Int64(self.seq as i64);
+        let taken_at = Value::DateTime(self.taken_at_ms);
+        let fingerprint = Value::String(Str::from(self.fingerprint.as_str()));
+        let fields = [("seq", &seq), ("takenAt", &taken_at), ("fingerprint", &fingerprint), ("state", &self.state)];
+        encode_fields_into(&mut out, &fields).map_err(|e| CheckpointError(e.0))?;
+        let payload_len = (out.len() - HEADER_LEN) as u64;
+        let crc = crc32fast::hash(&out[HEADER_LEN..]);
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..10].copy_from_slice(&CHECKPOINT_FORMAT.to_le_bytes());
+        header[12..16].copy_from_slice(&crc.to_le_bytes());
+        header[16..24].copy_from_slice(&payload_len.to_le_bytes());
+        out[..HEADER_LEN].copy_from_slice(&header);
         Ok(out)
     }
 
@@ -101,6 +109,16 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_mql::Document;
+
+    #[test]
+    fn the_size_hint_changes_nothing_but_the_buffer() {
+        let c = sample();
+        let plain = c.encode().unwrap();
+        assert_eq!(c.encode_sized(1).unwrap(), plain);
+        assert_eq!(c.encode_sized(1 << 20).unwrap(), plain);
+        assert_eq!(Checkpoint::decode(&plain).unwrap(), c);
+    }
 
     fn sample() -> Checkpoint {
         let state: Document =

@@ -20,6 +20,12 @@ pub fn encode_document(doc: &Document) -> Result<Vec<u8>, BsonError> {
     Ok(out)
 }
 
+/// Appends to `out` the BSON document made of `fields`, in order, without building a
+/// [`Document`] of them first (a checkpoint's state is encoded where it lies, never copied).
+pub fn encode_fields_into(out: &mut Vec<u8>, fields: &[(&str, &Value)]) -> Result<(), BsonError> {
+    write_document(out, fields.iter().copied())
+}
+
 fn write_cstring(out: &mut Vec<u8>, s: &str) -> Result<(), BsonError> {
     if s.as_bytes().contains(&0) {
         return err(format!("key or regex {:?} contains a NUL byte", s));

@@ -130,7 +130,7 @@ pub fn run(keys: u64, events: u64) -> Result<(), String> {
     let snapshot_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let bytes = Checkpoint { seq: 99, taken_at_ms: 0, fingerprint: String::new(), state }
-        .encode()
+        .encode_sized(again.size_bytes as usize)
         .map_err(|e| e.to_string())?;
     let encode_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
