@@ -26,7 +26,7 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, enos, logs, networking, oauth, processor_state, processors, workspaces};
+use routes::{connections, enos, failover, logs, networking, oauth, processor_state, processors, workspaces};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -65,6 +65,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}"),
             get(connections::get).patch(connections::update).delete(connections::delete),
+        )
+        .route(
+            &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}/failoverConnections"),
+            get(failover::list).post(failover::create),
+        )
+        .route(
+            &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}/failoverConnections/{{failoverConnectionId}}"),
+            get(failover::get).patch(failover::update).delete(failover::delete),
         )
         .route(&format!("{G}/streams/{{tenantName}}/processor"), post(processors::create))
         .route(

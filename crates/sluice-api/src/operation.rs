@@ -87,6 +87,11 @@ pub mod ops {
     pub const ACCEPT_VPC_PEERING: Operation = op("acceptGroupStreamVpcPeeringConnection", V2023, MANAGE);
     pub const REJECT_VPC_PEERING: Operation = op("rejectGroupStreamVpcPeeringConnection", V2023, MANAGE);
     pub const DELETE_VPC_PEERING: Operation = op("deleteGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    pub const LIST_FAILOVERS: Operation = op("listGroupStreamConnectionFailoverConnections", V2025, READ);
+    pub const CREATE_FAILOVER: Operation = op("createGroupStreamConnectionFailoverConnection", V2025, MANAGE);
+    pub const GET_FAILOVER: Operation = op("getGroupStreamConnectionFailoverConnection", V2025, READ);
+    pub const UPDATE_FAILOVER: Operation = op("updateGroupStreamConnectionFailoverConnection", V2025, MANAGE);
+    pub const DELETE_FAILOVER: Operation = op("deleteGroupStreamConnectionFailoverConnection", V2025, MANAGE);
 
     pub const LIST_CONNECTIONS: Operation = op("listGroupStreamConnections", V2023, READ);
     pub const CREATE_CONNECTION: Operation = op("createGroupStreamConnection", V2023, MANAGE);
@@ -153,6 +158,11 @@ pub mod ops {
         ACCEPT_VPC_PEERING,
         REJECT_VPC_PEERING,
         DELETE_VPC_PEERING,
+        LIST_FAILOVERS,
+        CREATE_FAILOVER,
+        GET_FAILOVER,
+        UPDATE_FAILOVER,
+        DELETE_FAILOVER,
     ];
 }
 

@@ -33,7 +33,7 @@ pub fn workspace(ctx: &Ctx, w: &Workspace, conns: &[Connection], hostnames: &[St
 const SECRET_KEYS: &[&str] = &["password", "clientSecret", "secret", "privateKey", "secretAccessKey", "sslKeyPassword"];
 
 /// A copy of `v` without secret values; HTTPS header values are masked (they carry tokens).
-fn redacted(v: &Json) -> Json {
+pub fn redacted(v: &Json) -> Json {
     match v {
         Json::Object(m) => Json::Object(
             m.iter()

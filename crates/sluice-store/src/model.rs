@@ -122,6 +122,8 @@ pub enum NetworkKind {
     PrivateLink,
     /// An incoming VPC peering connection.
     VpcPeering,
+    /// A failover connection of a connection (its body names the connection).
+    Failover,
 }
 
 impl NetworkKind {
@@ -130,6 +132,7 @@ impl NetworkKind {
         match self {
             NetworkKind::PrivateLink => "privateLink",
             NetworkKind::VpcPeering => "vpcPeering",
+            NetworkKind::Failover => "failover",
         }
     }
 }

@@ -95,6 +95,46 @@ async fn responses_match_the_contracts_schemas() {
         .await;
     check("updateGroupStreamConnection", &r, StatusCode::OK);
 
+    // Failover connections of a connection (kept as declared: one region, no failover here).
+    let mut v2025f = c.clone();
+    v2025f.accept = "application/vnd.atlas.2025-03-12+json".into();
+    let failovers = format!("{}/kafka/failoverConnections", conns);
+    let r = v2025f
+        .post(
+            &failovers,
+            &json!({"type": "Kafka", "region": "US_WEST_2", "bootstrapServers": "127.0.0.2:9092",
+            "authentication": {"mechanism": "PLAIN", "username": "u", "password": "fo-s3cret"}}),
+        )
+        .await;
+    check("createGroupStreamConnectionFailoverConnection", &r, StatusCode::CREATED);
+    assert!(!r.raw.windows(9).any(|w| w == b"fo-s3cret"), "the password is never returned");
+    assert_eq!(r.body["state"], "READY");
+    let fid = r.body["id"].as_str().expect("id").to_string();
+    check(
+        "getGroupStreamConnectionFailoverConnection",
+        &v2025f.get(&format!("{}/{}", failovers, fid)).await,
+        StatusCode::OK,
+    );
+    let r = v2025f.get(&failovers).await;
+    check("listGroupStreamConnectionFailoverConnections", &r, StatusCode::OK);
+    assert_eq!(r.body["totalCount"], 1);
+    let r = v2025f.patch(&format!("{}/{}", failovers, fid), &json!({"bootstrapServers": "127.0.0.3:9092"})).await;
+    check("updateGroupStreamConnectionFailoverConnection", &r, StatusCode::OK);
+    assert_eq!(r.body["bootstrapServers"], "127.0.0.3:9092");
+    let r = v2025f.post(&failovers, &json!({"type": "Cluster", "clusterName": "c1"})).await;
+    check("createGroupStreamConnectionFailoverConnection", &r, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v2025f.get(&format!("{}/mongo/failoverConnections", conns)).await.body["totalCount"],
+        0,
+        "each connection its own"
+    );
+    assert_eq!(v2025f.delete(&format!("{}/{}", failovers, fid)).await.status, StatusCode::NO_CONTENT);
+    check(
+        "getGroupStreamConnectionFailoverConnection",
+        &v2025f.get(&format!("{}/{}", failovers, fid)).await,
+        StatusCode::NOT_FOUND,
+    );
+
     // Processors through their lifecycle.
     let procs = format!("{}/ws/processor", streams);
     let pipeline = json!([

@@ -123,7 +123,7 @@ fn config(ctype: ConnectionType, root: &Obj) -> Result<Json, ApiError> {
     Ok(Json::Object(kept))
 }
 
-async fn find_conn(state: &AppState, ctx: &Ctx, w: &Workspace, name: &str) -> Result<Connection, ApiError> {
+pub(crate) async fn find_conn(state: &AppState, ctx: &Ctx, w: &Workspace, name: &str) -> Result<Connection, ApiError> {
     match state.store.connection(&w.id, name).await {
         Ok(c) => Ok(c),
         Err(StoreError::NotFound) => Err(ApiError::connection_not_found(name, &ctx.group_id, &w.name)),

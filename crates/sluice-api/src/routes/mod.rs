@@ -2,6 +2,7 @@
 
 pub mod connections;
 pub mod enos;
+pub mod failover;
 pub mod logs;
 pub mod networking;
 pub mod oauth;

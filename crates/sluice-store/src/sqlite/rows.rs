@@ -122,6 +122,7 @@ pub(super) fn network(r: &SqliteRow) -> StoreResult<NetworkResource> {
         kind: match kind.as_str() {
             "privateLink" => NetworkKind::PrivateLink,
             "vpcPeering" => NetworkKind::VpcPeering,
+            "failover" => NetworkKind::Failover,
             _ => return Err(corrupt("network kind", &kind)),
         },
         body: json(r, "body")?,
