@@ -26,7 +26,7 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, enos, failover, logs, networking, oauth, processor_state, processors, workspaces};
+use routes::{connections, enos, failover, logs, metrics, networking, oauth, processor_state, processors, workspaces};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -87,6 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(&format!("{G}/streams/{{tenantName}}/processors"), get(processors::list))
         .route("/api/oauth/token", post(oauth::token))
+        .route("/metrics", get(metrics::metrics))
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
         .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
         .fallback(not_found)

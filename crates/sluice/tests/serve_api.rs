@@ -270,3 +270,57 @@ async fn a_key_that_floods_the_server_gets_atlas_429_until_its_budget_refills() 
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_reads_the_projects_processors_with_a_bearer_token() {
+    let dir = temp_dir("metrics");
+    let server = Server::start(&dir);
+    let group = server.banner_value("groupId");
+    let c = owner(&server, "SHA-256");
+    let streams = format!("/api/atlas/v2/groups/{}/streams", group);
+    let r = c
+        .post(
+            &streams,
+            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
+                "sampleConnections": {"solar": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r =
+        c.post(&format!("{}/ws/processor", streams), &json!({"name": "solar", "pipeline": window_pipeline()})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(c.post(&format!("{}/ws/processor/solar:start", streams), &json!({})).await.status, StatusCode::OK);
+
+    let sa = cli(&server.dir, &["service-accounts", "create", "--project", &group, "--role", "GROUP_READ_ONLY"]);
+    let token = c.oauth_token(&line_value(&sa, "clientId"), &line_value(&sa, "clientSecret")).await.expect("token");
+    let prometheus = Client::new(&server, Auth::Bearer(token));
+    let text = eventually(20, || async {
+        let r = prometheus.get("/metrics").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.content_type.starts_with("text/plain; version=0.0.4"), "{}", r.content_type);
+        let text = String::from_utf8_lossy(&r.raw).to_string();
+        let input = text
+            .lines()
+            .find(|l| l.starts_with(r#"sluice_processor_input_messages_total{workspace="ws",processor="solar"}"#))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        (input > 0.0).then_some(text)
+    })
+    .await;
+    assert!(text.contains("# TYPE sluice_processor_input_messages_total counter"), "{}", text);
+    assert!(text.contains(r#"sluice_processor_up{workspace="ws",processor="solar",state="STARTED"} 1"#), "{}", text);
+    assert!(text.contains("sluice_processor_state_bytes{"), "{}", text);
+    assert_error(&Client::new(&server, Auth::None).get("/metrics").await, 401, "USER_UNAUTHORIZED");
+    // Another project's key sees none of this project's processors.
+    let other = line_value(&cli(&server.dir, &["projects", "create", "--name", "other"]), "groupId");
+    let k = cli(&server.dir, &["keys", "create", "--project", &other, "--role", "GROUP_OWNER"]);
+    let outsider = Client::new(
+        &server,
+        Auth::Digest { user: line_value(&k, "publicKey"), password: line_value(&k, "privateKey"), algorithm: "MD5" },
+    );
+    let r = outsider.get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!String::from_utf8_lossy(&r.raw).contains("processor=\"solar\""));
+    server.terminate();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -4,6 +4,7 @@ pub mod connections;
 pub mod enos;
 pub mod failover;
 pub mod logs;
+pub mod metrics;
 pub mod networking;
 pub mod oauth;
 pub mod processor_state;
