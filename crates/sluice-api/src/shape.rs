@@ -137,6 +137,10 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
         s["sourceReadMillis"] = json!(e.source_read_nanos / 1_000_000);
         s["sinkWriteMillis"] = json!(e.sink_write_nanos / 1_000_000);
     }
+    // Atlas's shape: percentiles of the processing latency, and the period they cover.
+    if let Some(l) = e.latency {
+        s["latency"] = json!({"p50": l.p50_us, "p99": l.p99_us, "start": iso(l.start_ms), "end": iso(l.end_ms), "unit": "microseconds"});
+    }
     if !e.partitions.is_empty() {
         s["kafkaPartitions"] = json!(e
             .partitions

@@ -7,6 +7,7 @@ use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::{Boundary, Plan, SinkSpec, Stage};
 use sluice_types::EventTime;
 
+use crate::latency::{Latency, LatencyWindow};
 use crate::partition_watermarks::PartitionWatermarks;
 use crate::{
     build_operators_with, BuildError, DlqRecord, Enricher, Event, OpContext, Operator, OperatorStats, PartitionOffsets,
@@ -64,6 +65,8 @@ pub struct ExecutorStats {
     /// Time spent writing and flushing the sink, in nanoseconds (this run): a slow sink holds
     /// the engine here, and the source is read no faster than the sink takes its output.
     pub sink_write_nanos: u64,
+    /// From a batch's read to its output written, over the last batches with output.
+    pub latency: Option<Latency>,
 }
 
 /// What one step did.
@@ -115,6 +118,9 @@ pub struct Executor {
     last_input_at: Option<i64>,
     stats: ExecutorStats,
     records: Vec<SourceRecord>,
+    latency: LatencyWindow,
+    /// When the batch being processed was read.
+    batch_read_at: std::time::Instant,
     ctx: OpContext,
 }
 
@@ -165,6 +171,8 @@ impl Executor {
             last_input_at: None,
             stats: ExecutorStats::default(),
             records: Vec::with_capacity(config.batch_size),
+            latency: LatencyWindow::default(),
+            batch_read_at: std::time::Instant::now(),
             ctx: OpContext::default(),
             config,
         })
@@ -188,6 +196,7 @@ impl Executor {
             .map(|(st, op)| OperatorStats { watermark: op.watermark().filter(|w| *w != i64::MIN), ..st.clone() })
             .collect();
         s.partitions = self.source.partition_offsets();
+        s.latency = self.latency.figures();
         let idle = self.partitions.idle((self.config.clock)());
         for (p, idle) in s.partitions.iter_mut().zip(idle) {
             p.idle = idle;
@@ -214,6 +223,7 @@ impl Executor {
         let read_started = std::time::Instant::now();
         let status = self.source.poll(self.config.batch_size, &mut records)?;
         self.stats.source_read_nanos += read_started.elapsed().as_nanos() as u64;
+        self.batch_read_at = std::time::Instant::now();
         let partitions = self.source.partitions();
         if partitions > 0 {
             self.partitions.set_partitions(partitions, now);
@@ -366,6 +376,7 @@ impl Executor {
             let written = self.sink.write(&docs);
             self.stats.sink_write_nanos += write_started.elapsed().as_nanos() as u64;
             written?;
+            self.latency.record((self.config.clock)(), self.batch_read_at.elapsed().as_micros() as u64);
             let rejected = self.sink.take_rejected();
             if !rejected.is_empty() {
                 self.stats.output_messages -= rejected.len() as u64;

@@ -68,6 +68,12 @@ async fn seed_scenario_with_digest_then_restart_keeps_everything_running() {
         (r.body["stats"]["inputMessageCount"].as_u64().unwrap_or(0) > first).then_some(())
     })
     .await;
+    // Processing latency, as Atlas shows it: percentiles in microseconds over a period.
+    let stats = c.get(&proc_path).await.body["stats"].clone();
+    assert_eq!(stats["latency"]["unit"], "microseconds", "{:?}", stats);
+    let (p50, p99) = (stats["latency"]["p50"].as_u64().unwrap_or(0), stats["latency"]["p99"].as_u64().unwrap_or(0));
+    assert!(p50 > 0 && p99 >= p50, "{:?}", stats["latency"]);
+    assert!(stats["latency"]["start"].is_string() && stats["latency"]["end"].is_string(), "{:?}", stats["latency"]);
     let sample = c.get(&format!("{}/sample?limit=3", proc_path)).await;
     let docs = sample.body["results"].as_array().unwrap();
     assert!(!docs.is_empty());
