@@ -12,9 +12,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use md5::{Digest as _, Md5};
 use reqwest::StatusCode;
-use serde_json::{json, Value as Json};
+use serde_json::json;
+
+use crate::api_client::DigestClient;
 
 /// Settings of one API benchmark run.
 pub struct ApiBench {
@@ -90,100 +91,6 @@ fn rss_mib(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
-
-/// One Digest client: its own nonce, counted up with each request.
-struct DigestClient {
-    http: reqwest::Client,
-    base: String,
-    user: String,
-    password: String,
-    realm: String,
-    nonce: String,
-    nc: u32,
-}
-
-fn field<'a>(challenge: &'a str, key: &str) -> Option<&'a str> {
-    let start = challenge.find(&format!("{}=\"", key))? + key.len() + 2;
-    challenge[start..].split('"').next()
-}
-
-impl DigestClient {
-    async fn new(server: &ServerChild) -> Result<DigestClient, String> {
-        let mut c = DigestClient {
-            http: reqwest::Client::new(),
-            base: server.base.clone(),
-            user: server.public.clone(),
-            password: server.private.clone(),
-            realm: String::new(),
-            nonce: String::new(),
-            nc: 0,
-        };
-        c.challenge().await?;
-        Ok(c)
-    }
-
-    /// Asks for a fresh nonce (an unauthenticated request answers with a challenge).
-    async fn challenge(&mut self) -> Result<(), String> {
-        let r = self.http.get(format!("{}/api/atlas/v2/groups", self.base)).send().await.map_err(|e| e.to_string())?;
-        let c = r
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.contains("algorithm=MD5"))
-            .ok_or("no MD5 Digest challenge")?
-            .to_string();
-        self.realm = field(&c, "realm").ok_or("no realm")?.to_string();
-        self.nonce = field(&c, "nonce").ok_or("no nonce")?.to_string();
-        self.nc = 0;
-        Ok(())
-    }
-
-    fn authorization(&mut self, method: &str, uri: &str) -> String {
-        self.nc += 1;
-        let nc = format!("{:08x}", self.nc);
-        let ha1 = md5_hex(&format!("{}:{}:{}", self.user, self.realm, self.password));
-        let ha2 = md5_hex(&format!("{}:{}", method, uri));
-        let response = md5_hex(&format!("{}:{}:{}:bench:auth:{}", ha1, self.nonce, nc, ha2));
-        format!(
-            r#"Digest username="{}", realm="{}", nonce="{}", uri="{}", algorithm=MD5, qop=auth, nc={}, cnonce="bench", response="{}""#,
-            self.user, self.realm, self.nonce, uri, nc, response
-        )
-    }
-
-    /// Sends an authenticated request; a stale nonce is renewed once.
-    async fn send(
-        &mut self,
-        method: reqwest::Method,
-        uri: &str,
-        body: Option<&Json>,
-    ) -> Result<(StatusCode, Json), String> {
-        for _ in 0..2 {
-            let auth = self.authorization(method.as_str(), uri);
-            let mut rb = self
-                .http
-                .request(method.clone(), format!("{}{}", self.base, uri))
-                .header("Authorization", auth)
-                .header("Accept", "application/vnd.atlas.2024-05-30+json");
-            if let Some(b) = body {
-                rb = rb.header("Content-Type", "application/json").body(b.to_string());
-            }
-            let r = rb.send().await.map_err(|e| e.to_string())?;
-            if r.status() == StatusCode::UNAUTHORIZED {
-                self.challenge().await?;
-                continue;
-            }
-            let status = r.status();
-            let body = r.json::<Json>().await.unwrap_or(Json::Null);
-            return Ok((status, body));
-        }
-        Err("authentication kept failing".into())
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -196,7 +103,7 @@ async fn load(server: &ServerChild, uri: &str, b: &ApiBench) -> Result<(f64, Vec
     let mut tasks = Vec::new();
     let started = Instant::now();
     for _ in 0..b.concurrency {
-        let mut c = DigestClient::new(server).await?;
+        let mut c = DigestClient::new(&server.base, &server.public, &server.private).await?;
         let (uri, until) = (uri.to_string(), started + Duration::from_secs(b.seconds));
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -245,7 +152,7 @@ async fn run_async(b: ApiBench) -> Result<(), String> {
     if let Some(mib) = idle {
         println!("idle server RSS: {:.1} MiB", mib);
     }
-    let mut c = DigestClient::new(&server).await?;
+    let mut c = DigestClient::new(&server.base, &server.public, &server.private).await?;
     let streams = format!("/api/atlas/v2/groups/{}/streams", server.group);
     let ws = json!({"name": "bench", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
         "sampleConnections": {"solar": true}});

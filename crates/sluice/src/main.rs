@@ -2,6 +2,7 @@
 //! pipeline, `bench` the engine.
 
 mod admin;
+mod api_client;
 mod bench;
 mod bench_api;
 mod bench_baseline;
@@ -9,6 +10,7 @@ mod bench_checkpoint;
 mod bench_kafka;
 mod bench_merge;
 mod clients;
+mod processor_cmds;
 mod run;
 mod serve;
 
@@ -37,6 +39,10 @@ enum Command {
     /// Manage service accounts (OAuth 2 client credentials) in a server's data dir.
     #[command(subcommand, name = "service-accounts")]
     ServiceAccounts(clients::CredentialCmd),
+    /// A running server's processors, through its API with an API key: list, get, start, stop,
+    /// pause, resume, reset-offsets.
+    #[command(subcommand)]
+    Processors(processor_cmds::ProcessorsCmd),
     /// Run one pipeline to completion (file input) or until Ctrl-C (sample stream).
     Run(run::RunArgs),
     /// Measure engine throughput, batch latency and memory on generated solar events.
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
         Command::Projects(cmd) => clients::projects(cmd),
         Command::Keys(cmd) => clients::credentials(cmd, false),
         Command::ServiceAccounts(cmd) => clients::credentials(cmd, true),
+        Command::Processors(cmd) => processor_cmds::processors(cmd),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::bench(args),
     };
