@@ -14,10 +14,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 use support::*;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking helper")
-}
-
 async fn insert_orders(db: &str, ids: std::ops::Range<i64>) {
     let db = db.to_string();
     blocking(move || {

@@ -33,15 +33,7 @@ async fn a_processor_enriches_each_event_over_https() {
     let dir = temp_dir("https");
     let server = Server::start(&dir);
     let c = owner(&server, "SHA-256");
-    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(
-            &ws,
-            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
-                "sampleConnections": {"solar": true}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let ws = sample_workspace(&c, &server).await;
     let r = c
         .post(
             &format!("{}/ws/connections", ws),

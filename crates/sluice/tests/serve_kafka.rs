@@ -15,10 +15,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 use support::*;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking helper")
-}
-
 async fn produce_readings(topic: &str, range: std::ops::Range<i64>) {
     let topic = topic.to_string();
     blocking(move || {

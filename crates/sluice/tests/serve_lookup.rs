@@ -11,10 +11,6 @@ use serde_json::json;
 use sluice_mql::Value;
 use support::*;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking helper")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_stream_enriched_from_a_collection() {
     let db = mongo::unique_db("sites");
@@ -29,15 +25,7 @@ async fn the_sample_stream_enriched_from_a_collection() {
     let dir = temp_dir("lookup");
     let server = Server::start(&dir);
     let c = owner(&server, "MD5");
-    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(
-            &ws,
-            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
-                "sampleConnections": {"solar": true}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let ws = sample_workspace(&c, &server).await;
     let r = c
         .post(
             &format!("{}/ws/connections", ws),

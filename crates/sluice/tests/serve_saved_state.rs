@@ -12,10 +12,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 use support::*;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking helper")
-}
-
 /// One message per request: the test broker reports wrong end offsets for batches of several,
 /// and `latest` is the end offset.
 async fn produce_ns(topic: &str, ns: std::ops::Range<i64>) {
@@ -37,19 +33,6 @@ async fn emitted(topic: &str, expect: usize) -> Vec<i64> {
 
 fn output_count(body: &Json) -> u64 {
     body["stats"]["outputMessageCount"].as_u64().unwrap_or(0)
-}
-
-async fn workspace(c: &Client, server: &Server) -> String {
-    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(
-            &ws,
-            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
-                "sampleConnections": {"solar": true}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    ws
 }
 
 /// Starts, waits until the processor has written `total` documents in all, stops.
@@ -75,7 +58,7 @@ async fn reset_offsets_of_a_stopped_kafka_processor() {
     let dir = temp_dir("reset-offsets");
     let server = Server::start(&dir);
     let c = owner(&server, "SHA-256");
-    let ws = workspace(&c, &server).await;
+    let ws = sample_workspace(&c, &server).await;
     let r = c
         .post(
             &format!("{}/ws/connections", ws),
@@ -152,7 +135,7 @@ async fn read_and_drop_a_window_stages_saved_state() {
     let dir = temp_dir("stage-state");
     let server = Server::start(&dir);
     let c = owner(&server, "MD5");
-    let ws = workspace(&c, &server).await;
+    let ws = sample_workspace(&c, &server).await;
     let pipeline = json!([
         {"$source": {"connectionName": "sample_stream_solar"}},
         {"$match": {"obs.watts": {"$gte": 0}}},
@@ -207,7 +190,7 @@ async fn a_stopped_processor_shows_its_last_figures_also_after_a_restart() {
     let dir = temp_dir("stopped-stats");
     let server = Server::start(&dir);
     let c = owner(&server, "SHA-256");
-    let ws = workspace(&c, &server).await;
+    let ws = sample_workspace(&c, &server).await;
     let pipeline =
         json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);
     let r = c.post(&format!("{}/ws/processor", ws), &json!({"name": "s", "pipeline": pipeline})).await;
@@ -243,7 +226,7 @@ async fn a_processor_over_its_state_limit_fails_and_the_server_goes_on() {
     let dir = temp_dir("state-limit");
     let server = Server::start(&dir);
     let c = owner(&server, "SHA-256");
-    let ws = workspace(&c, &server).await;
+    let ws = sample_workspace(&c, &server).await;
     let pipeline = json!([
         {"$source": {"connectionName": "sample_stream_solar"}},
         {"$tumblingWindow": {"interval": {"size": 1, "unit": "hour"},
@@ -288,7 +271,7 @@ async fn a_small_tier_refuses_a_topic_with_more_partitions_than_it_may_read() {
     let dir = temp_dir("tier-partitions");
     let server = Server::start(&dir);
     let c = owner(&server, "MD5");
-    let ws = workspace(&c, &server).await;
+    let ws = sample_workspace(&c, &server).await;
     let r = c
         .post(
             &format!("{}/ws/connections", ws),

@@ -56,12 +56,7 @@ impl ChangeStreamSource {
     /// Connects and checks that the deployment answers (the stream itself opens at the first
     /// poll, once the checkpoint's position is known).
     pub fn open(conn: &MongoConnection, opts: ChangeStreamOptions) -> Result<ChangeStreamSource, String> {
-        let client = conn.client()?;
-        client
-            .database("admin")
-            .run_command(doc! {"ping": 1})
-            .run()
-            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", conn.name, e.kind))?;
+        let client = conn.connect()?;
         Ok(ChangeStreamSource {
             name: conn.name.clone(),
             client,

@@ -22,6 +22,18 @@ impl MongoConnection {
         MongoConnection { name: name.into(), uri: uri.into() }
     }
 
+    /// A client of a deployment that answers: the driver connects lazily, so this pings it, and
+    /// an unreachable one is refused naming the connection.
+    pub fn connect(&self) -> Result<mongodb::sync::Client, String> {
+        let client = self.client()?;
+        client
+            .database("admin")
+            .run_command(mongodb::bson::doc! {"ping": 1})
+            .run()
+            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", self.name, e.kind))?;
+        Ok(client)
+    }
+
     /// A client; the driver connects lazily, so this only checks the string.
     pub fn client(&self) -> Result<mongodb::sync::Client, String> {
         mongodb::sync::Client::with_uri_str(&self.uri)

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{self, doc};
+use mongodb::bson;
 use mongodb::error::ErrorKind;
 use mongodb::sync::Client;
 use sluice_engine::{EnrichRequest, Enriched, Enricher};
@@ -43,12 +43,7 @@ pub struct LookupEnricher {
 impl LookupEnricher {
     /// Connects and checks that the deployment answers.
     pub fn open(conn: &MongoConnection, opts: LookupOptions) -> Result<LookupEnricher, String> {
-        let client = conn.client()?;
-        client
-            .database("admin")
-            .run_command(doc! {"ping": 1})
-            .run()
-            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", conn.name, e.kind))?;
+        let client = conn.connect()?;
         let local = match &opts.fields {
             Some((path, _)) => Some(
                 compile(&Value::String(Str::from(format!("${}", path.dotted()))))

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{self, doc, Bson, RawArrayBuf, RawDocumentBuf};
+use mongodb::bson::{self, Bson, RawArrayBuf, RawDocumentBuf};
 use mongodb::error::ErrorKind;
 use sluice_engine::{Sink, SinkError, SinkReject};
 use sluice_mql::expr::{Input, Scope};
@@ -41,12 +41,7 @@ pub struct MergeSink {
 impl MergeSink {
     /// Connects and checks that the deployment answers.
     pub fn open(conn: &MongoConnection, opts: MergeOptions) -> Result<MergeSink, String> {
-        let client = conn.client()?;
-        client
-            .database("admin")
-            .run_command(doc! {"ping": 1})
-            .run()
-            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", conn.name, e.kind))?;
+        let client = conn.connect()?;
         Ok(MergeSink { name: conn.name.clone(), client, opts, rejected: Vec::new(), retry_for: RETRY_FOR })
     }
 

@@ -26,6 +26,21 @@ pub struct Server {
     pub banner: Vec<String>,
 }
 
+/// Creates the workspace `ws` with the solar sample connection; the project's `.../streams` path.
+pub async fn sample_workspace(c: &Client, server: &Server) -> String {
+    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let body = serde_json::json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
+        "sampleConnections": {"solar": true}});
+    let r = c.post(&ws, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    ws
+}
+
+/// Runs a blocking helper (a Kafka or MongoDB client) off the async test's threads.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking helper")
+}
+
 /// A fresh, empty data dir.
 pub fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("sluice-{}-{}-{}", name, std::process::id(), sluice_control_id()));
