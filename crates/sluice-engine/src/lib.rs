@@ -17,15 +17,17 @@ mod ops;
 mod partition_watermarks;
 mod sink;
 mod source;
+mod stats;
 
 pub use build::{build_operators, build_operators_with, BuildError};
 pub use checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT};
 pub use dlq::DlqRecord;
 pub use enrich::{EnrichRequest, Enriched, Enricher};
 pub use event::Event;
-pub use executor::{saved_counters, Clock, EngineError, Executor, ExecutorConfig, ExecutorStats, StepOutcome};
+pub use executor::{Clock, EngineError, Executor, ExecutorConfig, StepOutcome};
 pub use latency::Latency;
 pub use operator::{OpContext, Operator, OperatorStats};
 pub use partition_watermarks::PartitionWatermarks;
 pub use sink::{Sink, SinkError, SinkReject};
 pub use source::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
+pub use stats::{saved_counters, ExecutorStats};
