@@ -62,6 +62,17 @@ pub fn latest(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<
     Ok(None)
 }
 
+/// A checkpoint being written by a thread of its own while the engine goes on.
+struct InFlight {
+    seq: u64,
+    taken_at_ms: i64,
+    size_bytes: u64,
+    started: Instant,
+    /// The state saved: the executor is told once it is durable (the source commits offsets).
+    state: sluice_mql::Value,
+    done: std::sync::mpsc::Receiver<Result<(), String>>,
+}
+
 /// Takes and restores the checkpoints of one run of one processor.
 pub struct Checkpointer {
     store: Arc<dyn CheckpointStore>,
@@ -70,12 +81,20 @@ pub struct Checkpointer {
     next_seq: u64,
     /// The last checkpoint's size: the next one's buffer is sized from it.
     last_size: usize,
+    in_flight: Option<InFlight>,
 }
 
 impl Checkpointer {
     /// Checkpoints of `processor_id`, whose pipeline has `fingerprint`.
     pub fn new(store: Arc<dyn CheckpointStore>, processor_id: &str, fingerprint: String) -> Checkpointer {
-        Checkpointer { store, processor_id: processor_id.to_string(), fingerprint, next_seq: 1, last_size: 0 }
+        Checkpointer {
+            store,
+            processor_id: processor_id.to_string(),
+            fingerprint,
+            next_seq: 1,
+            last_size: 0,
+            in_flight: None,
+        }
     }
 
     /// Restores the newest checkpoint into `exec`, if there is one; its sequence number.
@@ -95,15 +114,75 @@ impl Checkpointer {
         self.store.clear(&self.processor_id).map_err(|e| e.to_string())
     }
 
-    /// Flushes the sinks, takes the executor's state and saves it atomically.
-    pub fn take(&mut self, exec: &mut Executor) -> Result<CheckpointInfo, String> {
-        let started = Instant::now();
+    /// Flushes the sinks and takes the executor's state in the file form (on the engine thread:
+    /// sinks, operators and source agree between batches).
+    fn prepare(&mut self, exec: &mut Executor) -> Result<(Checkpoint, Vec<u8>), String> {
         let state = exec.checkpoint().map_err(|e| e.to_string())?;
         let c = Checkpoint { seq: self.next_seq, taken_at_ms: now_ms(), fingerprint: self.fingerprint.clone(), state };
         let bytes = c.encode_sized(self.last_size).map_err(|e| e.to_string())?;
         self.last_size = bytes.len();
-        self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
         self.next_seq += 1;
+        Ok((c, bytes))
+    }
+
+    /// Takes a checkpoint whose write and fsync run on a thread of their own, so the engine goes
+    /// on meanwhile; [`Checkpointer::poll`] tells when it is durable. A checkpoint still being
+    /// written is waited for first (one at a time); its figures are returned.
+    pub fn take_in_background(&mut self, exec: &mut Executor) -> Result<Option<CheckpointInfo>, String> {
+        let finished = self.wait(exec)?;
+        let started = Instant::now();
+        let (c, bytes) = self.prepare(exec)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (store, id, seq, size) = (self.store.clone(), self.processor_id.clone(), c.seq, bytes.len() as u64);
+        std::thread::Builder::new()
+            .name(format!("checkpoint-{}", seq))
+            .spawn(move || {
+                let _ = tx.send(store.save(&id, seq, &bytes).map_err(|e| e.to_string()));
+            })
+            .map_err(|e| format!("cannot start the checkpoint writer: {}", e))?;
+        self.in_flight =
+            Some(InFlight { seq, taken_at_ms: c.taken_at_ms, size_bytes: size, started, state: c.state, done: rx });
+        Ok(finished)
+    }
+
+    /// The figures of the checkpoint being written once it is durable (the executor is told
+    /// then); `None` while it is still being written or when there is none.
+    pub fn poll(&mut self, exec: &mut Executor) -> Result<Option<CheckpointInfo>, String> {
+        let Some(f) = &self.in_flight else { return Ok(None) };
+        match f.done.try_recv() {
+            Err(std::sync::mpsc::TryRecvError::Empty) => Ok(None),
+            Ok(r) => self.finish(exec, r),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => self.finish(exec, Err("the writer stopped".into())),
+        }
+    }
+
+    /// Waits for the checkpoint being written, if any; its figures.
+    pub fn wait(&mut self, exec: &mut Executor) -> Result<Option<CheckpointInfo>, String> {
+        let Some(f) = &self.in_flight else { return Ok(None) };
+        let r = f.done.recv().unwrap_or_else(|_| Err("the writer stopped".into()));
+        self.finish(exec, r)
+    }
+
+    fn finish(&mut self, exec: &mut Executor, written: Result<(), String>) -> Result<Option<CheckpointInfo>, String> {
+        let Some(f) = self.in_flight.take() else { return Ok(None) };
+        written?;
+        // Only now may the source commit offsets upstream and sinks commit transactions.
+        exec.checkpoint_saved(&f.state).map_err(|e| e.to_string())?;
+        Ok(Some(CheckpointInfo {
+            seq: f.seq,
+            taken_at_ms: f.taken_at_ms,
+            duration_ms: f.started.elapsed().as_millis() as u64,
+            size_bytes: f.size_bytes,
+        }))
+    }
+
+    /// Flushes the sinks, takes the executor's state and saves it atomically, waiting for it
+    /// (and first for any checkpoint still being written).
+    pub fn take(&mut self, exec: &mut Executor) -> Result<CheckpointInfo, String> {
+        self.wait(exec)?;
+        let started = Instant::now();
+        let (c, bytes) = self.prepare(exec)?;
+        self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
         // Only now may the source commit offsets upstream and sinks commit transactions.
         exec.checkpoint_saved(&c.state).map_err(|e| e.to_string())?;
         Ok(CheckpointInfo {

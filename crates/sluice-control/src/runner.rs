@@ -300,11 +300,19 @@ impl Drive {
                 self.first_output = Some(self.started.elapsed().as_millis() as u64);
                 last_publish = Instant::now() - PUBLISH_EVERY;
             }
-            if last_checkpoint.elapsed() >= checkpoint_every {
-                if let Err(e) = self.checkpoint() {
-                    return ExitReason::Failed(e);
-                }
+            // Periodic checkpoints are written and fsynced off this thread; stop, pause and the
+            // end of a bounded source wait for theirs.
+            let durable = if last_checkpoint.elapsed() >= checkpoint_every {
                 last_checkpoint = Instant::now();
+                self.sized_at = None;
+                self.checkpointer.take_in_background(&mut self.exec)
+            } else {
+                self.checkpointer.poll(&mut self.exec)
+            };
+            match durable {
+                Ok(Some(info)) => self.record_checkpoint(info),
+                Ok(None) => {}
+                Err(e) => return ExitReason::Failed(format!("checkpoint failed: {}", e)),
             }
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish();
@@ -319,13 +327,22 @@ impl Drive {
     fn checkpoint(&mut self) -> Result<(), String> {
         // A checkpoint's stats show the state it saved.
         self.sized_at = None;
-        let info = self.checkpointer.take(&mut self.exec).map_err(|e| format!("checkpoint failed: {}", e))?;
+        let failed = |e: String| format!("checkpoint failed: {}", e);
+        if let Some(earlier) = self.checkpointer.wait(&mut self.exec).map_err(failed)? {
+            self.record_checkpoint(earlier);
+        }
+        let info = self.checkpointer.take(&mut self.exec).map_err(failed)?;
+        self.record_checkpoint(info);
+        Ok(())
+    }
+
+    /// A checkpoint is durable: the stats show it.
+    fn record_checkpoint(&mut self, info: CheckpointInfo) {
         if let Ok(mut s) = self.shared.lock() {
             s.checkpoints += 1;
             s.last_checkpoint = Some(info);
         }
         self.publish();
-        Ok(())
     }
 
     /// Fails the run when its state (as last measured) exceeds its limit: the processor fails

@@ -95,14 +95,18 @@ fn canonical_throughput(
         if exec.step().map_err(|e| e.to_string())? == StepOutcome::Finished {
             break;
         }
+        // As a running processor does: periodic checkpoints are written off the engine thread.
         if let Some(every) = every {
             if last.elapsed() >= every {
-                ck.take(&mut exec)?;
+                ck.take_in_background(&mut exec)?;
                 taken += 1;
                 last = Instant::now();
+            } else {
+                ck.poll(&mut exec)?;
             }
         }
     }
+    ck.wait(&mut exec)?;
     let rendered = Duration::from_nanos(render_nanos.load(std::sync::atomic::Ordering::Relaxed));
     let engine = started.elapsed().saturating_sub(rendered);
     ck.clear()?;
