@@ -38,15 +38,7 @@ async fn client_commands_drive_a_processor() {
     let dir = temp_dir("cli-processors");
     let server = Server::start(&dir);
     let c = owner(&server, "MD5");
-    let streams = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(
-            &streams,
-            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
-                "sampleConnections": {"solar": true}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let streams = sample_workspace(&c, &server).await;
     let pipeline =
         json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);
     let r = c.post(&format!("{}/ws/processor", streams), &json!({"name": "solar", "pipeline": pipeline})).await;

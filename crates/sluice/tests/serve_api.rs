@@ -283,15 +283,7 @@ async fn prometheus_reads_the_projects_processors_with_a_bearer_token() {
     let server = Server::start(&dir);
     let group = server.banner_value("groupId");
     let c = owner(&server, "SHA-256");
-    let streams = format!("/api/atlas/v2/groups/{}/streams", group);
-    let r = c
-        .post(
-            &streams,
-            &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"},
-                "sampleConnections": {"solar": true}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let streams = sample_workspace(&c, &server).await;
     let r =
         c.post(&format!("{}/ws/processor", streams), &json!({"name": "solar", "pipeline": window_pipeline()})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
