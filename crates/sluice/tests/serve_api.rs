@@ -80,6 +80,7 @@ async fn seed_scenario_with_digest_then_restart_keeps_everything_running() {
     assert!(docs
         .iter()
         .all(|d| d["avgWatts"].is_number() && d["_stream_meta"]["window"]["start"]["$date"].is_string()));
+    assert_error(&c.get(&format!("{}/sample?limit=many", proc_path)).await, 400, "INVALID_ATTRIBUTE");
 
     // Seed 000: stop with a 2024-11-13 Accept (answered with 2024-05-30), then start again.
     let mut stop_client = c.clone();

@@ -261,6 +261,7 @@ pub async fn delete(
         return Err(ApiError::connection_in_use(&c.name, &users));
     }
     state.store.delete_connection(&c.id).await?;
+    crate::routes::failover::delete_failovers_of(&state, &group, &c.id).await?;
     state.audit(&w.id, &ctx.subject, "deleteConnection", &c.name).await;
     Ok(reply::ok(StatusCode::ACCEPTED, Json::Object(Default::default()), &ctx.version, ctx.flags))
 }

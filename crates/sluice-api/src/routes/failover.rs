@@ -96,6 +96,20 @@ async fn owned(state: &AppState, group: &str, conn: &Connection, id: &str) -> Re
     }
 }
 
+/// The failover connections of connection `conn_id`.
+async fn failovers_of(state: &AppState, group: &str, conn_id: &str) -> Result<Vec<NetworkResource>, ApiError> {
+    let all = state.store.networks(group, NetworkKind::Failover).await?;
+    Ok(all.into_iter().filter(|r| r.body.get(OWNER).and_then(Json::as_str) == Some(conn_id)).collect())
+}
+
+/// Deletes the failover connections of connection `conn_id` (with the connection itself).
+pub(crate) async fn delete_failovers_of(state: &AppState, group: &str, conn_id: &str) -> Result<(), ApiError> {
+    for r in failovers_of(state, group, conn_id).await? {
+        state.store.delete_network(&r.id).await?;
+    }
+    Ok(())
+}
+
 async fn primary(state: &AppState, ctx: &Ctx, tenant: &str, name: &str) -> Result<(Workspace, Connection), ApiError> {
     let w = find(state, ctx, tenant).await?;
     let c = find_conn(state, ctx, &w, name).await?;
@@ -112,12 +126,9 @@ pub async fn list(
     let ctx = call.begin(&state, &ops::LIST_FAILOVERS, &group).await?;
     let page = q.page()?;
     let (_, conn) = primary(&state, &ctx, &tenant, &name).await?;
-    let items = state
-        .store
-        .networks(&group, NetworkKind::Failover)
+    let items = failovers_of(&state, &group, &conn.id)
         .await?
         .iter()
-        .filter(|r| r.body.get(OWNER).and_then(Json::as_str) == Some(conn.id.as_str()))
         .map(|r| shown(&ctx, &format!("{}/{}", call.path, r.id), r))
         .collect();
     Ok(reply::list(page.body(items, ctx.self_link(&call.path)), &ctx.version, ctx.flags))
@@ -133,6 +144,18 @@ pub async fn create(
     let ctx = call.begin(&state, &ops::CREATE_FAILOVER, &group).await?;
     let (_, conn) = primary(&state, &ctx, &tenant, &name).await?;
     let mut fields = declared(&body, &conn, true)?;
+    // One failover connection per region: it is where the workspace's processors would move.
+    let region = fields.get("region").cloned();
+    if let Some(taken) =
+        failovers_of(&state, &group, &conn.id).await?.iter().find(|r| r.body.get("region") == region.as_ref())
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "STREAM_FAILOVER_CONNECTION_ALREADY_EXISTS",
+            format!("Connection {} already has failover connection {} for this region.", conn.name, taken.id),
+        )
+        .params([conn.name.as_str(), taken.id.as_str()]));
+    }
     fields.insert(OWNER.into(), json!(conn.id));
     let r = NetworkResource {
         id: new_id(),

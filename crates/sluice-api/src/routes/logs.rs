@@ -3,9 +3,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
-use serde::Deserialize;
 use sluice_store::LogKind;
 
 use crate::call::Call;
@@ -16,8 +15,7 @@ use crate::routes::workspaces::find;
 use crate::state::AppState;
 
 /// `startDate`, `endDate` (seconds since the epoch), `spName`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 pub struct LogQuery {
     start_date: Option<i64>,
     end_date: Option<i64>,
@@ -58,17 +56,22 @@ async fn download(
 
 /// GET `/groups/{groupId}/streams/{tenantName}:downloadOperationalLogs`
 pub async fn operational(state: &AppState, call: &Call, group: &str, tenant: &str) -> Result<Response, ApiError> {
-    let q = match call.query.as_deref() {
+    let q = log_query(call)?;
+    download(state, call, group, tenant, &ops::OPERATIONAL_LOGS, LogKind::Operational, q).await
+}
+
+/// The log query of a call, or Atlas's 400 naming the parameters.
+fn log_query(call: &Call) -> Result<LogQuery, ApiError> {
+    match call.query.as_deref() {
         Some(s) => parse_log_query(s).ok_or_else(|| {
             ApiError::new(
                 axum::http::StatusCode::BAD_REQUEST,
                 "INVALID_QUERY_PARAMETER",
                 "startDate and endDate must be seconds since the epoch.",
             )
-        })?,
-        None => LogQuery::default(),
-    };
-    download(state, call, group, tenant, &ops::OPERATIONAL_LOGS, LogKind::Operational, q).await
+        }),
+        None => Ok(LogQuery::default()),
+    }
 }
 
 /// GET `/groups/{groupId}/streams/{tenantName}/auditLogs`
@@ -76,8 +79,8 @@ pub async fn audit(
     State(state): State<Arc<AppState>>,
     call: Call,
     Path((group, tenant)): Path<(String, String)>,
-    Query(q): Query<LogQuery>,
 ) -> Result<Response, ApiError> {
+    let q = log_query(&call)?;
     download(&state, &call, &group, &tenant, &ops::AUDIT_LOGS, LogKind::Audit, q).await
 }
 

@@ -77,6 +77,31 @@ fn private_link_not_found(id: &str) -> ApiError {
     .params([id])
 }
 
+/// What identifies the endpoint a record declares: its provider and service endpoint, or, for
+/// records without one, its provider, vendor, region and DNS domain.
+fn endpoint_key(body: &Json) -> Vec<Json> {
+    let field = |k: &str| body.get(k).cloned().unwrap_or(Json::Null);
+    match body.get("serviceEndpointId") {
+        Some(e) => vec![field("provider"), e.clone()],
+        None => vec![field("provider"), field("vendor"), field("region"), field("dnsDomain")],
+    }
+}
+
+/// 409 when another record of the project (not `except`) declares the same endpoint.
+async fn refuse_duplicate(state: &AppState, group: &str, body: &Json, except: &str) -> Result<(), ApiError> {
+    let key = endpoint_key(body);
+    let records = state.store.networks(group, NetworkKind::PrivateLink).await?;
+    match records.iter().find(|r| r.id != except && endpoint_key(&r.body) == key) {
+        Some(other) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "STREAM_PRIVATE_LINK_ALREADY_EXISTS",
+            format!("Private Link connection {} already declares this endpoint.", other.id),
+        )
+        .params([other.id.as_str()])),
+        None => Ok(()),
+    }
+}
+
 async fn find_link(state: &AppState, group: &str, id: &str) -> Result<NetworkResource, ApiError> {
     match state.store.network(group, NetworkKind::PrivateLink, id).await {
         Ok(r) => Ok(r),
@@ -116,6 +141,7 @@ pub async fn create_private_link(
         state: "DONE".into(),
         created_at: now_ms(),
     };
+    refuse_duplicate(&state, &group, &r.body, &r.id).await?;
     state.store.insert_network(&r).await?;
     Ok(reply::ok(StatusCode::OK, link_body(&ctx, &format!("{}/{}", call.path, r.id), &r), &ctx.version, ctx.flags))
 }
@@ -144,6 +170,7 @@ pub async fn update_private_link(
     if let Json::Object(m) = &mut r.body {
         m.extend(fields);
     }
+    refuse_duplicate(&state, &group, &r.body, &r.id).await?;
     state.store.update_network(&r).await?;
     Ok(reply::ok(StatusCode::OK, link_body(&ctx, &call.path, &r), &ctx.version, ctx.flags))
 }

@@ -235,7 +235,7 @@ pub async fn action(
 /// `limit` of the sample extension.
 #[derive(Deserialize, Default)]
 pub struct SampleQuery {
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// GET `.../{tenantName}/processor/{processorName}/sample?limit=N` (Sluice extension): the last
@@ -249,7 +249,11 @@ pub async fn sample(
     let ctx = call.begin(&state, &ops::SAMPLE_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
     let p = find_proc(&state, &w, &name).await?;
-    let n = q.limit.unwrap_or(10).clamp(1, 1000);
+    let n = match q.limit.as_deref().map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) => n.clamp(1, 1000),
+        Some(Err(_)) => return Err(ApiError::invalid_attribute("limit", "must be a whole number")),
+    };
     let docs = state.controller.sample(&p.id, n).unwrap_or_default();
     let results: Vec<Json> = docs
         .iter()

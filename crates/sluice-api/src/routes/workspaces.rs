@@ -293,6 +293,9 @@ pub async fn delete(
     for p in state.store.processors(&w.id).await? {
         state.controller.delete(&w, &p.name).await.map_err(|e| crate::error::control_error(&p.name, e))?;
     }
+    for c in state.store.connections(&w.id).await? {
+        crate::routes::failover::delete_failovers_of(&state, &group, &c.id).await?;
+    }
     state.store.delete_workspace(&w.id).await?;
     state.audit(&w.id, &ctx.subject, "deleteWorkspace", &w.name).await;
     Ok(reply::ok(StatusCode::ACCEPTED, Json::Object(Default::default()), &ctx.version, ctx.flags))

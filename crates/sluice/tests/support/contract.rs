@@ -53,6 +53,19 @@ fn discriminators_as_json_schema(schemas: &mut Json) {
     }
 }
 
+/// One operation as the contract declares it.
+pub struct ContractOperation {
+    pub id: String,
+    /// GET, POST, PATCH or DELETE.
+    pub method: reqwest::Method,
+    /// The path template, `{groupId}` and the other parameters unfilled.
+    pub path: String,
+    /// Every status its responses document.
+    pub statuses: Vec<u16>,
+    /// The media type of its success response, the newest version the contract lists.
+    pub accept: String,
+}
+
 /// The contract, loaded once per test.
 pub struct Contract {
     spec: Json,
@@ -79,6 +92,32 @@ impl Contract {
         }
         discriminators_as_json_schema(schemas);
         Contract { spec }
+    }
+
+    /// Every operation of the contract.
+    pub fn operations(&self) -> Vec<ContractOperation> {
+        let mut out = Vec::new();
+        for (path, item) in self.spec["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let Ok(method) = method.to_uppercase().parse::<reqwest::Method>() else { continue };
+                let Some(responses) = op.get("responses").and_then(Json::as_object) else { continue };
+                let statuses: Vec<u16> = responses.keys().filter_map(|k| k.parse().ok()).collect();
+                let success = responses.iter().find(|(k, _)| k.starts_with('2')).map(|(_, r)| r);
+                let accept = success
+                    .and_then(|r| r.get("content"))
+                    .and_then(Json::as_object)
+                    .and_then(|c| c.keys().max().cloned())
+                    .unwrap_or_else(|| "application/vnd.atlas.2023-02-01+json".into());
+                out.push(ContractOperation {
+                    id: op["operationId"].as_str().expect("operationId").to_string(),
+                    method,
+                    path: path.clone(),
+                    statuses,
+                    accept,
+                });
+            }
+        }
+        out
     }
 
     /// The response schema of `operation_id` for `status`, as a JSON pointer-free schema
