@@ -4,6 +4,7 @@
 
 pub mod base64;
 mod ejson_types;
+mod fast_parse;
 mod parse;
 mod write;
 

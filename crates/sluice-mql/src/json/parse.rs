@@ -5,6 +5,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::ejson_types::typed_value;
+use super::fast_parse::parse_fast;
 use crate::{Document, Str, Value};
 
 /// A JSON text that is not valid JSON, not a document where one is required, or a malformed
@@ -20,6 +21,9 @@ pub fn parse_document(text: &str) -> Result<Document, JsonError> {
 
 /// Parses a JSON object, given as bytes, into a document.
 pub fn parse_document_bytes(bytes: &[u8]) -> Result<Document, JsonError> {
+    if let Some(Value::Document(d)) = parse_fast(bytes) {
+        return Ok(d);
+    }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Document(d)) => Ok(d),
         Ok(other) => Err(JsonError(format!("expected a JSON object, got {}", other.bson_type().alias()))),
@@ -29,7 +33,27 @@ pub fn parse_document_bytes(bytes: &[u8]) -> Result<Document, JsonError> {
 
 /// Parses any JSON value.
 pub fn parse_value(text: &str) -> Result<Value, JsonError> {
+    if let Some(v) = parse_fast(text.as_bytes()) {
+        return Ok(v);
+    }
     serde_json::from_str::<Value>(text).map_err(|e| JsonError(e.to_string()))
+}
+
+/// Relaxed Extended JSON: an integer that fits 32 bits is an int, else a long.
+pub(super) fn int_value(v: i64) -> Value {
+    match i32::try_from(v) {
+        Ok(i) => Value::Int32(i),
+        Err(_) => Value::Int64(v),
+    }
+}
+
+/// An unsigned integer: an int or a long when it fits, else a double.
+pub(super) fn uint_value(v: u64) -> Value {
+    match (i32::try_from(v), i64::try_from(v)) {
+        (Ok(i), _) => Value::Int32(i),
+        (_, Ok(l)) => Value::Int64(l),
+        _ => Value::Double(v as f64),
+    }
 }
 
 struct ValueVisitor;
@@ -44,18 +68,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        // Relaxed Extended JSON: an integer that fits 32 bits is an int, else a long.
-        Ok(match i32::try_from(v) {
-            Ok(i) => Value::Int32(i),
-            Err(_) => Value::Int64(v),
-        })
+        Ok(int_value(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(match (i32::try_from(v), i64::try_from(v)) {
-            (Ok(i), _) => Value::Int32(i),
-            (_, Ok(l)) => Value::Int64(l),
-            _ => Value::Double(v as f64),
-        })
+        Ok(uint_value(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Double(v))
