@@ -106,7 +106,11 @@ impl Checkpointer {
         }
         exec.restore(&c.state).map_err(|e| e.to_string())?;
         self.next_seq = c.seq + 1;
-        Ok(Some(c.seq))
+        let seq = c.seq;
+        // Freeing the decoded tree (millions of blocks for a large window) need not delay the
+        // first batch.
+        std::thread::spawn(move || drop(c));
+        Ok(Some(seq))
     }
 
     /// Drops every saved checkpoint: the run starts fresh.

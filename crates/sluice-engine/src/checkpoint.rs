@@ -94,15 +94,17 @@ impl Checkpoint {
         if crc32fast::hash(payload) != u32::from_le_bytes(crc) {
             return Err(bad("checksum mismatch"));
         }
-        let doc = decode_document(payload).map_err(|e| CheckpointError(e.0))?;
+        let mut doc = decode_document(payload).map_err(|e| CheckpointError(e.0))?;
         let seq = doc.get("seq").and_then(Value::as_exact_i64).filter(|s| *s >= 0).ok_or_else(|| bad("no seq"))?;
         let taken_at_ms = match doc.get("takenAt") {
             Some(Value::DateTime(ms)) => *ms,
             _ => return Err(bad("no takenAt")),
         };
-        let fingerprint = doc.get("fingerprint").and_then(Value::as_str).ok_or_else(|| bad("no fingerprint"))?;
-        let state = doc.get("state").cloned().ok_or_else(|| bad("no state"))?;
-        Ok(Checkpoint { seq: seq as u64, taken_at_ms, fingerprint: fingerprint.to_string(), state })
+        let fingerprint =
+            doc.get("fingerprint").and_then(Value::as_str).ok_or_else(|| bad("no fingerprint"))?.to_string();
+        // Moved out, not cloned: the state is most of the checkpoint.
+        let state = doc.remove("state").ok_or_else(|| bad("no state"))?;
+        Ok(Checkpoint { seq: seq as u64, taken_at_ms, fingerprint, state })
     }
 }
 
