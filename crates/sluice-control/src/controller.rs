@@ -423,7 +423,7 @@ impl Controller {
         let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| e.to_string())?;
         let conns = self.store.connections(&ws.id).await.map_err(|e| e.to_string())?;
         let log = TestLog::new(SAMPLE_CAPACITY);
-        let endpoints = {
+        let mut endpoints = {
             let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
             tokio::task::spawn_blocking(move || resolve::open(&plan, &options, &conns, log, &id))
                 .await
@@ -439,6 +439,7 @@ impl Controller {
                 tier.as_str()
             ));
         }
+        endpoints.source.allow_parallelism(tier.max_parallelism());
         let exec = executor(&plan, &p.name, endpoints)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {

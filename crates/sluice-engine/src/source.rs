@@ -123,6 +123,10 @@ pub trait Source: Send {
         Vec::new()
     }
 
+    /// How many threads the source may read its partitions with (the processor's tier's
+    /// parallelism). Called before the first poll; sources of one stream ignore it.
+    fn allow_parallelism(&mut self, _readers: u32) {}
+
     /// A checkpoint holding [`Source::position`] is durable: a source may now tell its upstream
     /// (a Kafka consumer group commits its offsets, so external tools see the lag).
     fn on_checkpoint_saved(&mut self, _position: &Value) {}

@@ -132,7 +132,9 @@ fn kafka_plan(stages: &str, input: &str, output: &str) -> Result<Plan, String> {
 
 fn executor(brokers: &str, plan: &Plan, group: &str) -> Result<Executor, String> {
     let conn = KafkaConnection::plaintext("kafka", brokers);
-    let source = KafkaSource::open(&conn, &KafkaSourceOptions::parse(&plan.source.options)?, group)?;
+    let mut source = KafkaSource::open(&conn, &KafkaSourceOptions::parse(&plan.source.options)?, group)?;
+    // As a processor of the default tier reads.
+    source.allow_parallelism(sluice_types::Tier::SP10.max_parallelism());
     let Some(SinkSpec::Emit { options, .. }) = &plan.sink else { return Err("the plan must $emit".into()) };
     let sink = KafkaSink::open(&conn, KafkaEmitOptions::parse(options)?)?;
     Executor::new(plan, Box::new(source), Box::new(sink), Box::new(CountingSink(0)), ExecutorConfig::new("bench-kafka"))

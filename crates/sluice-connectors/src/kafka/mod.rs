@@ -4,6 +4,7 @@ mod cached_watermarks;
 mod connection;
 mod emit_options;
 mod key_format;
+mod readers;
 mod record;
 mod sink;
 mod source;

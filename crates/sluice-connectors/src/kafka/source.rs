@@ -3,19 +3,22 @@
 //!
 //! Partitions are assigned directly (no group membership): the processor owns its topics'
 //! partitions, so it starts at once and never rebalances. Where to start a partition: its
-//! checkpointed offset, else the group's committed offset, else `auto_offset_reset`.
+//! checkpointed offset, else the group's committed offset, else `auto_offset_reset`. They are
+//! read in parallel by up to the tier's parallelism of reader threads (`readers.rs`); one more
+//! consumer, never assigned, asks the brokers about metadata and offsets and commits.
 
 use std::time::{Duration, Instant};
 
+use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_engine::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::{Document, Str, Value};
 
 use super::cached_watermarks::cached_high_watermark;
-use super::record::{decode, Decoding};
+use super::readers::{Read, Readers, Start};
+use super::record::Decoding;
 use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
@@ -36,6 +39,9 @@ struct Assigned {
 pub struct KafkaSource {
     name: String,
     bootstrap_servers: String,
+    /// The configuration the readers' consumers are made from.
+    config: ClientConfig,
+    /// Metadata, offsets and commits (never assigned).
     consumer: BaseConsumer,
     topics: Vec<String>,
     decoding: Decoding,
@@ -44,7 +50,10 @@ pub struct KafkaSource {
     parts: Vec<Assigned>,
     /// topic index → partition id → index into `parts`.
     index: Vec<Vec<u32>>,
-    assigned: bool,
+    /// Running once the first poll started them (after any seek).
+    readers: Option<Readers>,
+    /// How many reader threads the processor's tier allows.
+    parallelism: u32,
     /// `:startWith {startAtOperationTime}`: start every partition at its first message at or
     /// after this time (ms since the epoch).
     start_time: Option<i64>,
@@ -90,13 +99,15 @@ impl KafkaSource {
         Ok(KafkaSource {
             name: conn.name.clone(),
             bootstrap_servers: conn.bootstrap_servers.clone(),
+            config: cfg,
             consumer,
             topics: opts.topics.clone(),
             decoding: Decoding { key_format: opts.key_format, key_error_to_dlq: opts.key_error_to_dlq },
             commit_offsets: opts.commit_offsets,
             parts,
             index,
-            assigned: false,
+            readers: None,
+            parallelism: 1,
             start_time: None,
             unreachable_since: None,
             last_probe: None,
@@ -144,20 +155,34 @@ impl KafkaSource {
         Ok(())
     }
 
-    /// Assigns every partition at its start offset (done at the first poll, after any seek).
-    fn assign(&mut self) -> Result<(), SourceError> {
+    /// Starts the readers, every partition at its start offset (done at the first poll, after
+    /// any seek): as many as the tier allows, no more than the partitions or the machine's cores.
+    fn start_readers(&mut self) -> Result<(), SourceError> {
         if let Some(ms) = self.start_time.take() {
             self.seek_to_time(ms)?;
         }
-        let mut tpl = TopicPartitionList::with_capacity(self.parts.len());
-        for p in &self.parts {
-            let offset = p.next.map_or(Offset::Stored, Offset::Offset);
-            tpl.add_partition_offset(&self.topics[p.topic], p.partition, offset)
-                .map_err(|e| self.error(format!("cannot assign partition {}: {}", p.partition, e)))?;
-        }
-        self.consumer.assign(&tpl).map_err(|e| self.error(format!("cannot assign partitions: {}", e)))?;
-        self.assigned = true;
+        let starts = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Start {
+                topic: self.topics[p.topic].clone(),
+                partition: p.partition,
+                part: i as u32,
+                offset: p.next,
+            })
+            .collect();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let readers = (self.parallelism as usize).min(cores);
+        let started = Readers::start(&self.config, starts, readers, self.decoding, "sluice-kafka-reader")
+            .map_err(|e| self.error(e))?;
+        self.readers = Some(started);
         Ok(())
+    }
+
+    /// How many reader threads run (0 before the first poll).
+    pub fn reader_count(&self) -> usize {
+        self.readers.as_ref().map_or(0, Readers::count)
     }
 
     fn part_index(&self, topic: &str, partition: i32) -> Option<u32> {
@@ -229,22 +254,22 @@ impl Source for KafkaSource {
     }
 
     fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
-        if !self.assigned {
-            self.assign()?;
+        if self.readers.is_none() {
+            self.start_readers()?;
         }
         let mut n = 0;
         while n < max {
-            match self.consumer.poll(Duration::ZERO) {
+            let next = match self.readers.as_mut() {
+                Some(r) => r.next(),
+                None => Ok(None),
+            };
+            match next.map_err(|e| self.error(e))? {
                 None => break,
-                Some(Err(e)) => {
-                    self.on_error(e)?;
-                    break;
-                }
-                Some(Ok(m)) => {
+                Some(Read::Error(e)) => self.on_error(e)?,
+                Some(Read::Record { part, offset, record }) => {
                     self.unreachable_since = None;
-                    let Some(i) = self.part_index(m.topic(), m.partition()) else { continue };
-                    self.parts[i as usize].next = Some(m.offset() + 1);
-                    out.push(decode(&m, i, self.decoding));
+                    self.parts[part as usize].next = Some(offset + 1);
+                    out.push(record);
                     n += 1;
                 }
             }
@@ -265,13 +290,15 @@ impl Source for KafkaSource {
     fn partition_offsets(&self) -> Vec<PartitionOffsets> {
         self.parts
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let topic = &self.topics[p.topic];
+                let reader = self.readers.as_ref().and_then(|r| r.consumer_of(i as u32));
                 PartitionOffsets {
                     topic: topic.clone(),
                     partition: p.partition,
                     current: p.next,
-                    end: cached_high_watermark(&self.consumer, topic, p.partition),
+                    end: reader.and_then(|c| cached_high_watermark(c, topic, p.partition)),
                     idle: false,
                 }
             })
@@ -298,6 +325,8 @@ impl Source for KafkaSource {
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
+        // Readers already running restart from the new offsets at the next poll.
+        self.readers = None;
         let items = position.as_document().and_then(|d| d.get("partitions")).and_then(Value::as_array);
         for item in items.unwrap_or_default() {
             let d = item.as_document().ok_or_else(|| self.error("checkpointed position is not a document"))?;
@@ -320,6 +349,7 @@ impl Source for KafkaSource {
     /// time is each partition's first message at or after it; explicit offsets name partitions
     /// of the source's topics.
     fn reset_position(&mut self, to: &ResetTo) -> Result<Value, SourceError> {
+        self.readers = None;
         match to {
             ResetTo::Earliest | ResetTo::Latest => {
                 for i in 0..self.parts.len() {
@@ -356,8 +386,13 @@ impl Source for KafkaSource {
 
     /// `:startWith {startAtOperationTime}` mapped to message timestamps.
     fn start_at(&mut self, time_ms: i64) -> Result<(), SourceError> {
+        self.readers = None;
         self.start_time = Some(time_ms);
         Ok(())
+    }
+
+    fn allow_parallelism(&mut self, readers: u32) {
+        self.parallelism = readers.max(1);
     }
 
     fn on_checkpoint_saved(&mut self, position: &Value) {
