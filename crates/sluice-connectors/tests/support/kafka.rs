@@ -138,13 +138,26 @@ pub struct OwnBroker {
     child: Option<std::process::Child>,
     /// `127.0.0.1:PORT`
     pub addr: String,
+    /// Where it tells clients to connect (its own address, unless something fronts it).
+    advertised: String,
+}
+
+/// A port free on loopback now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().unwrap().port()
 }
 
 impl OwnBroker {
     /// Starts a broker on a free port and waits until it answers.
     pub fn start() -> OwnBroker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().unwrap().port();
-        let mut b = OwnBroker { child: None, addr: format!("127.0.0.1:{}", port) };
+        let addr = format!("127.0.0.1:{}", free_port());
+        OwnBroker::start_behind(&addr, &addr)
+    }
+
+    /// Starts a broker on `addr` that tells clients to connect to `advertised` (an endpoint in
+    /// front of it), and waits until it answers.
+    pub fn start_behind(addr: &str, advertised: &str) -> OwnBroker {
+        let mut b = OwnBroker { child: None, addr: addr.to_string(), advertised: advertised.to_string() };
         b.restart();
         b
     }
@@ -153,9 +166,9 @@ impl OwnBroker {
     pub fn restart(&mut self) {
         let bin = std::env::var("SLUICE_TANSU_BIN")
             .expect("SLUICE_TANSU_BIN is not set: run the tests through scripts/test.sh");
-        let url = format!("tcp://{}", self.addr);
+        let (url, advertised) = (format!("tcp://{}", self.addr), format!("tcp://{}", self.advertised));
         let child = std::process::Command::new(bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

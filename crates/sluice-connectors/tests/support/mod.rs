@@ -4,3 +4,4 @@
 
 pub mod kafka;
 pub mod mongodb;
+pub mod tls_proxy;
