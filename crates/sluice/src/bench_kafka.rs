@@ -166,13 +166,23 @@ pub fn run(b: KafkaBench) -> Result<(), String> {
     println!("broker {}, {} events of the sample solar stream, {} partitions", b.brokers, b.events, b.partitions);
 
     let produced = produce_solar(&b.brokers, &input, b.events, b.devices)?;
+    let cpu_before = process_cpu_seconds();
     let consumed = consume_only(&b.brokers, &input, b.partitions, b.events)?;
+    let consumer_cpu = cpu_before.zip(process_cpu_seconds()).map(|(a, z)| (z - a).max(1e-9));
     let eps = |d: Duration| b.events as f64 / d.as_secs_f64().max(1e-9);
     println!("broker alone: produce {:>10.0} events/s, consume {:>10.0} events/s", eps(produced), eps(consumed));
+    if let Some(cpu) = consumer_cpu {
+        // The client library's own cost per message: a ceiling for any consumer built on it.
+        println!(
+            "   the bare consumer (librdkafka): {:>10.0} events per CPU second of this process",
+            b.events as f64 / cpu
+        );
+    }
 
     let plan = kafka_plan(&canonical_stages(true)?, &input, &output)?;
     let mut exec = executor(&b.brokers, &plan, &unique("group"))?;
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     while exec.counters().input_messages < b.events {
         if started.elapsed() > Duration::from_secs(600) {
             return Err(format!("processed only {:?} within 600 s", exec.counters()));
@@ -189,6 +199,17 @@ pub fn run(b: KafkaBench) -> Result<(), String> {
         exec.counters().output_messages,
         consumed.as_secs_f64() / took.as_secs_f64()
     );
+    // Only Sluice runs in this process now (the broker is another): its CPU time is its cost.
+    if let (Some(before), Some(after)) = (cpu_before, process_cpu_seconds()) {
+        let cpu = (after - before).max(1e-9);
+        println!(
+            "        per core: {:>10.0} events per CPU second ({:.2} s of CPU over {:.2} s, {:.2} cores busy)",
+            b.events as f64 / cpu,
+            cpu,
+            took.as_secs_f64(),
+            cpu / took.as_secs_f64()
+        );
+    }
     drop(exec);
 
     latency(&b, false)?;
@@ -197,6 +218,16 @@ pub fn run(b: KafkaBench) -> Result<(), String> {
         println!("peak memory: {:.0} MiB", mib);
     }
     Ok(())
+}
+
+/// CPU time (user and system) this process has used, in seconds (Linux `/proc/self/stat`, whose
+/// clock ticks are USER_HZ, 100 per second).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 /// Offers `rate` events/s for `seconds` and measures stamp to arrival: through the stateless
