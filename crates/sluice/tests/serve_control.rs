@@ -158,18 +158,7 @@ async fn a_killed_server_resumes_its_processors_from_their_last_checkpoint() {
     let c = owner(&server, "MD5");
     let p = setup(&c, &server.banner_value("groupId"), json!({"checkpointIntervalMs": 200})).await;
     assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
-    // Read a count, then wait for a checkpoint taken after it: that checkpoint holds at least it.
-    let (seen, ckpt) = eventually(20, || async {
-        let b = c.get(&p).await.body;
-        let n = count(&b, "inputMessageCount");
-        (n >= 5).then(|| (n, b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0)))
-    })
-    .await;
-    eventually(20, || async {
-        let b = c.get(&p).await.body;
-        (b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0) > ckpt + 1).then_some(())
-    })
-    .await;
+    let seen = checkpointed_input(&c, &p).await;
     server.crash();
 
     let server = Server::start(&dir);

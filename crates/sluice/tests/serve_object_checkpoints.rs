@@ -39,17 +39,7 @@ async fn checkpoints_in_s3_carry_a_processor_over_a_crash() {
     let id = r.body["_id"].as_str().expect("_id").to_string();
     assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
     let count = |b: &serde_json::Value, f: &str| b["stats"][f].as_u64().unwrap_or(0);
-    let (seen, ckpt) = eventually(20, || async {
-        let b = c.get(&p).await.body;
-        (count(&b, "inputMessageCount") >= 5)
-            .then(|| (count(&b, "inputMessageCount"), b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0)))
-    })
-    .await;
-    eventually(20, || async {
-        let b = c.get(&p).await.body;
-        (b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0) > ckpt + 1).then_some(())
-    })
-    .await;
+    let seen = checkpointed_input(&c, &p).await;
     server.crash();
 
     // They are in the object store, and nowhere in the data dir.

@@ -272,6 +272,23 @@ where
     }
 }
 
+/// Waits until processor `p` read at least 5 messages, then for a checkpoint taken after that
+/// read: the count it returns is one the processor's checkpoints now hold at least.
+pub async fn checkpointed_input(c: &Client, p: &str) -> u64 {
+    let (seen, ckpt) = eventually(20, || async {
+        let b = c.get(p).await.body;
+        let n = b["stats"]["inputMessageCount"].as_u64().unwrap_or(0);
+        (n >= 5).then(|| (n, b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0)))
+    })
+    .await;
+    eventually(20, || async {
+        let b = c.get(p).await.body;
+        (b["stats"]["lastCheckpoint"]["id"].as_u64().unwrap_or(0) > ckpt + 1).then_some(())
+    })
+    .await;
+    seen
+}
+
 impl Client {
     /// POSTs a raw body (for malformed JSON), with the same authentication.
     pub async fn http_post_raw(&self, path: &str, body: &str) -> Reply {
