@@ -5,7 +5,6 @@
 //! the engine, so whatever sits in a channel when the source stops is read again from the
 //! checkpoint.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -52,7 +51,8 @@ pub(crate) struct Readers {
     /// Watermark index → the reader that reads it.
     reader_of: Vec<usize>,
     rx: Option<Receiver<Vec<Read>>>,
-    pending: VecDeque<Read>,
+    /// The rest of the batch being handed out (taken in place, not copied).
+    pending: std::vec::IntoIter<Read>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -97,20 +97,23 @@ impl Readers {
                 .map_err(|e| format!("cannot start a Kafka reader: {}", e))?;
             threads.push(thread);
         }
-        Ok(Readers { consumers, reader_of, rx: Some(rx), pending: VecDeque::new(), stop, threads })
+        Ok(Readers { consumers, reader_of, rx: Some(rx), pending: Vec::new().into_iter(), stop, threads })
     }
 
     /// The next read, if one is waiting; an error when every reader has stopped.
     pub(crate) fn next(&mut self) -> Result<Option<Read>, String> {
-        if self.pending.is_empty() {
-            let Some(rx) = &self.rx else { return Ok(None) };
-            match rx.try_recv() {
-                Ok(batch) => self.pending.extend(batch),
-                Err(TryRecvError::Empty) => return Ok(None),
-                Err(TryRecvError::Disconnected) => return Err("the Kafka reader threads stopped".into()),
-            }
+        if let Some(read) = self.pending.next() {
+            return Ok(Some(read));
         }
-        Ok(self.pending.pop_front())
+        let Some(rx) = &self.rx else { return Ok(None) };
+        match rx.try_recv() {
+            Ok(batch) => {
+                self.pending = batch.into_iter();
+                Ok(self.pending.next())
+            }
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err("the Kafka reader threads stopped".into()),
+        }
     }
 
     /// The consumer that reads partition `part`.
