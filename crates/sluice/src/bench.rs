@@ -1,20 +1,16 @@
 //! `sluice bench`: the canonical solar pipeline over N generated JSON lines, next to a
 //! hand-written serde baseline with typed structs, in the same run.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sluice_connectors::{SolarConfig, SolarSource};
-use sluice_engine::{
-    Executor, ExecutorConfig, Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus, StepOutcome,
-};
-use sluice_mql::json::{parse_document_bytes, write_document, JsonMode};
-use sluice_mql::{Document, Value};
+use sluice_engine::{Executor, ExecutorConfig, Sink, SinkError, StepOutcome};
+use sluice_mql::json::parse_document_bytes;
+use sluice_mql::Document;
 use sluice_pipeline::parse_pipeline_json;
 
-use crate::bench_baseline::run_baseline;
+use crate::bench_baseline::Baseline;
+use crate::bench_lines::{FedSource, LineGenerator};
 
 /// The canonical pipeline: $match obs.watts > 50, $addFields ratio, 10 s tumbling window by device.
 pub const CANONICAL_PIPELINE: &str = include_str!("../../../examples/solar-window.json");
@@ -63,104 +59,6 @@ pub struct BenchArgs {
     seconds: u64,
 }
 
-/// Renders solar events as JSON lines, a chunk at a time, so memory does not grow with N.
-/// Rendering time is measured apart so that only decoding and processing are timed.
-pub(crate) struct LineGenerator {
-    solar: SolarSource,
-    remaining: u64,
-    pub(crate) buf: String,
-    /// Nanoseconds spent rendering, shared with the caller.
-    pub(crate) render_nanos: Arc<AtomicU64>,
-}
-
-const CHUNK: u64 = 16_384;
-
-impl LineGenerator {
-    pub(crate) fn new(events: u64, devices: u32) -> LineGenerator {
-        let solar = SolarSource::new(SolarConfig {
-            rate_per_sec: None,
-            limit: Some(events),
-            devices,
-            ..SolarConfig::default()
-        });
-        LineGenerator { solar, remaining: events, buf: String::new(), render_nanos: Arc::new(AtomicU64::new(0)) }
-    }
-
-    /// Fills `self.buf` with the next chunk of lines; false when done.
-    pub(crate) fn next_chunk(&mut self) -> Option<&str> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let started = Instant::now();
-        let n = self.remaining.min(CHUNK);
-        let mut recs = Vec::with_capacity(n as usize);
-        let _ = self.solar.poll(n as usize, &mut recs);
-        self.buf.clear();
-        for r in recs {
-            if let SourceRecord::Doc(d, _) = r {
-                write_document(&mut self.buf, &d, JsonMode::Relaxed);
-                self.buf.push('\n');
-            }
-        }
-        self.remaining -= n;
-        self.render_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        Some(&self.buf)
-    }
-}
-
-/// A source that decodes generated JSON lines (the decoding is part of what is measured).
-struct GeneratedSource {
-    gen: LineGenerator,
-    lines: Vec<(usize, usize)>,
-    chunk: String,
-    next: usize,
-}
-
-impl Source for GeneratedSource {
-    fn name(&self) -> &str {
-        "bench"
-    }
-
-    fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
-        if self.next >= self.lines.len() {
-            match self.gen.next_chunk() {
-                None => return Ok(SourceStatus::End),
-                Some(_) => {
-                    // Take the rendered chunk without copying it (copying is harness cost, not engine cost).
-                    std::mem::swap(&mut self.chunk, &mut self.gen.buf);
-                    self.lines.clear();
-                    let mut start = 0;
-                    for (i, b) in self.chunk.bytes().enumerate() {
-                        if b == b'\n' {
-                            self.lines.push((start, i));
-                            start = i + 1;
-                        }
-                    }
-                    self.next = 0;
-                }
-            }
-        }
-        let end = (self.next + max).min(self.lines.len());
-        for &(s, e) in &self.lines[self.next..end] {
-            let bytes = &self.chunk.as_bytes()[s..e];
-            out.push(match parse_document_bytes(bytes) {
-                Ok(d) => SourceRecord::Doc(d, bytes.len()),
-                Err(err) => SourceRecord::Malformed { raw: bytes.to_vec(), error: err.to_string(), meta: None },
-            });
-        }
-        self.next = end;
-        Ok(SourceStatus::Ready)
-    }
-
-    fn position(&self) -> Value {
-        Value::Null
-    }
-
-    fn seek(&mut self, _: &Value) -> Result<(), SourceError> {
-        Ok(())
-    }
-}
-
 /// Counts what it receives; keeps nothing.
 pub(crate) struct CountingSink(pub(crate) u64);
 
@@ -172,27 +70,6 @@ impl Sink for CountingSink {
         self.0 += docs.len() as u64;
         Ok(())
     }
-}
-
-/// The generated JSON-lines source over `events` solar events, and its render-time counter.
-pub(crate) fn generated_source(events: u64, devices: u32) -> (Box<dyn Source>, Arc<AtomicU64>) {
-    let gen = LineGenerator::new(events, devices);
-    let render_nanos = gen.render_nanos.clone();
-    (Box::new(GeneratedSource { gen, lines: Vec::new(), chunk: String::new(), next: 0 }), render_nanos)
-}
-
-/// Time to decode the same events into documents, without running the pipeline.
-fn decode_only(events: u64, devices: u32) -> Duration {
-    let mut gen = LineGenerator::new(events, devices);
-    let mut busy = Duration::ZERO;
-    while let Some(chunk) = gen.next_chunk() {
-        let started = Instant::now();
-        for line in chunk.lines() {
-            std::hint::black_box(parse_document_bytes(line.as_bytes()).ok());
-        }
-        busy += started.elapsed();
-    }
-    busy
 }
 
 /// Peak resident set size of this process, in MiB (Linux `VmHWM`).
@@ -244,35 +121,58 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
         }
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;
-    let (source, render_nanos) = generated_source(args.events, args.devices);
+    let source = FedSource::default();
     let mut config = ExecutorConfig::new("bench");
     config.batch_size = args.batch;
-    let mut exec = Executor::new(&plan, source, Box::new(CountingSink(0)), Box::new(CountingSink(0)), config)
-        .map_err(|e| e.to_string())?;
+    let mut exec =
+        Executor::new(&plan, Box::new(source.clone()), Box::new(CountingSink(0)), Box::new(CountingSink(0)), config)
+            .map_err(|e| e.to_string())?;
+    let mut baseline = Baseline::new();
 
+    // Each rendered chunk goes through the engine, then the decoder alone, then the baseline, so
+    // that the three are measured under the same machine conditions and their ratio holds.
+    let mut gen = LineGenerator::new(args.events, args.devices);
     let mut latencies = Vec::with_capacity((args.events as usize / args.batch.max(1)) + 1);
-    let started = Instant::now();
-    loop {
+    let (mut engine_time, mut decode_time, mut baseline_time) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let step = |exec: &mut Executor, latencies: &mut Vec<Duration>| -> Result<StepOutcome, String> {
         let t = Instant::now();
-        let rendered_before = render_nanos.load(Ordering::Relaxed);
         let outcome = exec.step().map_err(|e| e.to_string())?;
-        let rendered = Duration::from_nanos(render_nanos.load(Ordering::Relaxed) - rendered_before);
-        latencies.push(t.elapsed().saturating_sub(rendered));
-        if outcome == StepOutcome::Finished {
-            break;
+        latencies.push(t.elapsed());
+        Ok(outcome)
+    };
+    while gen.next_chunk().is_some() {
+        source.load(&mut gen.buf);
+        let started = Instant::now();
+        while !source.consumed() {
+            step(&mut exec, &mut latencies)?;
         }
+        engine_time += started.elapsed();
+        source.take_back(&mut gen.buf);
+
+        let started = Instant::now();
+        for line in gen.buf.lines() {
+            std::hint::black_box(parse_document_bytes(line.as_bytes()).ok());
+        }
+        decode_time += started.elapsed();
+
+        let started = Instant::now();
+        baseline.feed(&gen.buf);
+        baseline_time += started.elapsed();
     }
-    let wall = started.elapsed();
+    source.end();
+    let started = Instant::now();
+    while step(&mut exec, &mut latencies)? != StepOutcome::Finished {}
+    engine_time += started.elapsed();
+    let started = Instant::now();
+    baseline.finish();
+    baseline_time += started.elapsed();
+
     let stats = exec.stats();
-    // The render time of the generator is not the engine's work.
     let sluice_peak = peak_rss_mib();
     latencies.sort();
-    let engine_time = wall.saturating_sub(Duration::from_nanos(render_nanos.load(Ordering::Relaxed)));
-    let sluice_eps = args.events as f64 / engine_time.as_secs_f64().max(1e-9);
-
-    let decode_eps = args.events as f64 / decode_only(args.events, args.devices).as_secs_f64().max(1e-9);
-    let baseline = run_baseline(args.events, args.devices);
-    let base_eps = args.events as f64 / baseline.elapsed.as_secs_f64().max(1e-9);
+    let per_second = |d: Duration| args.events as f64 / d.as_secs_f64().max(1e-9);
+    let (sluice_eps, decode_eps, base_eps) =
+        (per_second(engine_time), per_second(decode_time), per_second(baseline_time));
 
     println!(
         "sluice bench: {} solar events as JSON lines, {} devices, batches of {}",

@@ -13,7 +13,8 @@ use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::parse_pipeline_json;
 use sluice_store::{CheckpointStore, FsCheckpointStore};
 
-use crate::bench::{generated_source, peak_rss_mib, CountingSink, CANONICAL_PIPELINE};
+use crate::bench::{peak_rss_mib, CountingSink, CANONICAL_PIPELINE};
+use crate::bench_lines::generated_source;
 
 /// One event per key, all in the same hour: the window ends up holding every key.
 const KEYED_PIPELINE: &str = r#"[

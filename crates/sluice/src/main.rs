@@ -8,6 +8,7 @@ mod bench_api;
 mod bench_baseline;
 mod bench_checkpoint;
 mod bench_kafka;
+mod bench_lines;
 mod bench_merge;
 mod clients;
 mod processor_cmds;
