@@ -37,6 +37,16 @@ impl Document {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// The field at a position, if there is one.
+    pub fn field_at(&self, at: usize) -> Option<(&Str, &Value)> {
+        self.fields.get(at).map(|(k, v)| (k, v))
+    }
+
+    /// A top-level field with its position.
+    pub fn position_of(&self, key: &str) -> Option<(usize, &Value)> {
+        self.fields.iter().enumerate().find(|(_, (k, _))| k == key).map(|(i, (_, v))| (i, v))
+    }
+
     /// A mutable reference to the value of a top-level field.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -67,6 +77,13 @@ impl Document {
         if !value.is_missing() {
             self.fields.push((key, value));
         }
+    }
+
+    /// A document of fields already known to be unique and present (a parser that checked both).
+    /// The vector is kept as it is, spare capacity included.
+    pub(crate) fn from_unique_fields(fields: Vec<(Str, Value)>) -> Document {
+        debug_assert!(fields.iter().all(|(_, v)| !v.is_missing()));
+        Document { fields }
     }
 
     /// Removes a top-level field and returns its value.

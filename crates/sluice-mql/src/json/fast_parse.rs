@@ -2,6 +2,17 @@
 //! JSON events are made of. It gives up (None) on anything it does not handle the way the serde
 //! path does (escapes in strings, syntax errors, numbers out of range, deep nesting), and the
 //! caller then parses with serde, so results and error messages are the same either way.
+//!
+//! The fields of every object being parsed sit on one scratch stack, reused from event to event;
+//! an object's field vector is allocated once it is complete, at its exact size (plus room for
+//! the fields the engine adds to a top-level document), so a small embedded object does not
+//! take a large block.
+//!
+//! Events of one stream repeat the same keys in the same places, so each key is first compared
+//! with the key seen in the same place (the same object of the event, the same position in it)
+//! last time: when it matches, that key is reused rather than scanned and built again.
+
+use std::cell::Cell;
 
 use super::ejson_types::typed_value;
 use super::parse::{int_value, uint_value};
@@ -10,14 +21,41 @@ use crate::{Document, Str, Value};
 /// serde_json's own nesting limit is 128; deeper input goes to it for its error.
 const MAX_DEPTH: u32 = 100;
 
+/// Room left in a top-level document for the fields the engine adds (the timestamp field, a
+/// computed field or two), so that adding them does not move the document.
+const TOP_LEVEL_HEADROOM: usize = 2;
+
+/// Integers of at most this many digits cannot overflow a u64 while their digits are summed.
+const SAFE_DIGITS: usize = 19;
+
+/// Places remembered for key prediction: (object of the event, position in it), hashed.
+const KEY_SLOTS: usize = 128;
+
+/// What a parse leaves for the next one on the same thread.
+#[derive(Default)]
+struct Scratch {
+    /// The stack of fields of the objects being parsed (empty between parses).
+    fields: Vec<(Str, Value)>,
+    /// The key last seen in each place; empty until a key is seen there.
+    keys: Vec<Str>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
 /// Parses `bytes` as one JSON value, or None when the serde path must decide.
 pub(super) fn parse_fast(bytes: &[u8]) -> Option<Value> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut p = Parser { text, b: bytes, i: 0 };
-    p.ws();
-    let v = p.value(0)?;
-    p.ws();
-    (p.i == bytes.len()).then_some(v)
+    let mut scratch = SCRATCH.take();
+    scratch.fields.clear();
+    if scratch.keys.is_empty() {
+        scratch.keys = vec![Str::default(); KEY_SLOTS];
+    }
+    let mut p = Parser { text, b: bytes, i: 0, scratch, objects: 0 };
+    let parsed = p.whole();
+    SCRATCH.set(p.scratch);
+    parsed
 }
 
 struct Parser<'a> {
@@ -25,9 +63,20 @@ struct Parser<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
+    /// The field stack and the keys remembered from earlier parses.
+    scratch: Scratch,
+    /// Objects opened so far in this parse (names the place of a key).
+    objects: usize,
 }
 
 impl<'a> Parser<'a> {
+    fn whole(&mut self) -> Option<Value> {
+        self.ws();
+        let v = self.value(0)?;
+        self.ws();
+        (self.i == self.b.len()).then_some(v)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -62,21 +111,37 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// An object key: the key last seen in the same place when the input repeats it, else a
+    /// new one (remembered for the next time).
+    fn key(&mut self, slot: usize) -> Option<Str> {
+        let known = &self.scratch.keys[slot];
+        let rest = self.b.get(self.i + 1..)?;
+        // A remembered key holds no quote, backslash or control character (it was scanned), so
+        // its bytes followed by a quote are exactly the string the scan would find.
+        if !known.is_empty()
+            && self.b[self.i] == b'"'
+            && rest.get(known.len()) == Some(&b'"')
+            && rest.starts_with(known.as_bytes())
+        {
+            self.i += known.len() + 2;
+            return Some(known.clone());
+        }
+        let key = Str::from(self.string()?);
+        self.scratch.keys[slot] = key.clone();
+        Some(key)
+    }
+
     /// A string without escapes (the input is valid UTF-8 and `"` is ASCII, so the slice is too).
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
+        let len = string_end(&self.b[start..])?;
+        if self.b[start + len] != b'"' {
+            return None;
         }
+        self.i = start + len + 1;
         // Both ends are ASCII quotes, so both are character boundaries.
-        let s = self.text.get(start..self.i)?;
-        self.i += 1;
-        Some(s)
+        self.text.get(start..start + len)
     }
 
     fn object(&mut self, depth: u32) -> Option<Value> {
@@ -84,7 +149,10 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.eat(b'{')?;
-        let mut doc = Document::with_capacity(8);
+        let base = self.scratch.fields.len();
+        let object = self.objects;
+        self.objects += 1;
+        let mut position = 0usize;
         // Keys seen, by length and first byte: a duplicate (rare) costs a full lookup only when
         // its signature was seen before.
         let mut seen = 0u64;
@@ -92,16 +160,21 @@ impl<'a> Parser<'a> {
         if self.eat(b'}').is_none() {
             loop {
                 self.ws();
-                let key = self.string()?;
+                let key = self.key((object * 16 + position) % KEY_SLOTS)?;
+                position += 1;
                 self.ws();
                 self.eat(b':')?;
                 self.ws();
                 let value = self.value(depth)?;
                 let bit = 1u64 << ((key.len() * 31 + key.bytes().next().map_or(0, usize::from)) & 63);
-                if seen & bit == 0 {
-                    doc.push_unique(Str::from(key), value);
-                } else {
-                    doc.insert(key, value);
+                let earlier = match seen & bit {
+                    0 => None,
+                    _ => self.scratch.fields[base..].iter_mut().find(|(k, _)| *k == key),
+                };
+                match earlier {
+                    // As serde's map visitor: the last value wins, in the first one's place.
+                    Some(slot) => slot.1 = value,
+                    None => self.scratch.fields.push((key, value)),
                 }
                 seen |= bit;
                 self.ws();
@@ -115,6 +188,10 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        let headroom = if depth == 1 { TOP_LEVEL_HEADROOM } else { 0 };
+        let mut own = Vec::with_capacity(self.scratch.fields.len() - base + headroom);
+        own.extend(self.scratch.fields.drain(base..));
+        let doc = Document::from_unique_fields(own);
         match typed_value(&doc) {
             Ok(Some(v)) => Some(v),
             Ok(None) => Some(Value::Document(doc)),
@@ -148,12 +225,20 @@ impl<'a> Parser<'a> {
     }
 
     /// A number as JSON's grammar has it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    /// Integers short enough not to overflow are summed while they are scanned.
     fn number(&mut self) -> Option<Value> {
         let start = self.i;
         let negative = self.eat(b'-').is_some();
+        let digits_start = self.i;
+        let mut magnitude = 0u64;
         match self.peek()? {
             b'0' => self.i += 1,
-            b'1'..=b'9' => self.digits(),
+            b'1'..=b'9' => {
+                while let Some(c @ b'0'..=b'9') = self.peek() {
+                    magnitude = magnitude.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                    self.i += 1;
+                }
+            }
             _ => return None,
         }
         let mut integer = true;
@@ -170,9 +255,17 @@ impl<'a> Parser<'a> {
             self.digits_required()?;
             integer = false;
         }
+        if integer && self.i - digits_start < SAFE_DIGITS {
+            return Some(match (negative, magnitude) {
+                // `-0` is the double -0.0 (an integer has no negative zero), as serde_json reads it.
+                (true, 0) => Value::Double(-0.0),
+                // Fewer than 19 digits: the magnitude fits an i64, and so does its negation.
+                (true, m) => int_value(-(m as i64)),
+                (false, m) => uint_value(m),
+            });
+        }
         let text = self.text.get(start..self.i)?;
-        // `-0` is the double -0.0 (an integer has no negative zero), as serde_json reads it.
-        if integer && text != "-0" {
+        if integer {
             // As serde_json: integers beyond 64 bits become doubles.
             let parsed = if negative {
                 text.parse::<i64>().ok().map(int_value)
@@ -188,17 +281,39 @@ impl<'a> Parser<'a> {
         f.is_finite().then_some(Value::Double(f))
     }
 
-    fn digits(&mut self) {
+    fn digits_required(&mut self) -> Option<()> {
+        let start = self.i;
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
         }
-    }
-
-    fn digits_required(&mut self) -> Option<()> {
-        let start = self.i;
-        self.digits();
         (self.i > start).then_some(())
     }
+}
+
+/// Where a string's bytes stop: the index of the first `"`, `\\` or control character in `s`.
+/// Eight bytes at a time: in each word, a byte that matches sets its high bit. A borrow can set
+/// the high bit of a byte that does not match, but only above one that does, so the lowest bit
+/// set is always the first match.
+fn string_end(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut words = s.chunks_exact(8);
+    for (n, chunk) in words.by_ref().enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+        let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        let hits = quote | backslash | control;
+        if hits != 0 {
+            return Some(n * 8 + (hits.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = words.remainder();
+    let at = tail.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    Some(s.len() - tail.len() + at)
 }
 
 #[cfg(test)]
@@ -267,6 +382,37 @@ mod tests {
         ] {
             assert!(parse_fast(text.as_bytes()).is_some(), "the fast path takes {}", text);
             same_as_serde(text);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn string_end_finds_the_first_quote_backslash_or_control(bytes in prop::collection::vec(
+            prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff], 0..40)
+        ) {
+            let naive = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(string_end(&bytes), naive);
+        }
+    }
+
+    #[test]
+    fn keys_remembered_from_one_event_do_not_leak_into_the_next() {
+        // Each text puts a different key where the previous one had another: a prefix, a longer
+        // key, one of the same length, an escape, non-ASCII, a duplicate, a deeper object.
+        for text in [
+            r#"{"device_id": 1, "obs": {"watts": 2}}"#,
+            r#"{"device": 1, "obs": {"watts": 2}}"#,
+            r#"{"device_idx": 1, "obs": {"watt": 2}}"#,
+            r#"{"device_ie": 1, "obs": {"wattz": 2}}"#,
+            r#"{"device_id": 1, "device_id": 3, "obs": {"watts": 2}}"#,
+            r#"{"dévice_id": 1, "obs": {"watts": {"deep": 2}}}"#,
+            r#"{"device_id": 1, "o": {"watts": 2}, "obs": 3}"#,
+            r#"{"device_id": 1, "obs": {"watts": 2}}"#,
+            r#"{"device_id\"x": 1}"#,
+            r#"{"device_id": 1, "obs": {"watts": 2}}"#,
+        ] {
+            same_as_serde(text);
+            assert!(text.contains('\\') || parse_fast(text.as_bytes()).is_some(), "{}", text);
         }
     }
 
