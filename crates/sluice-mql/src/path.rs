@@ -1,13 +1,47 @@
 //! Field paths as aggregation expressions resolve them (`"$obs.watts"`), split once at compile time.
 
 use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::{Document, Str, Value};
 
 /// A dotted path split into its components once, so evaluation does no string work.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// It also remembers where each component was found last: the events of a stream share one
+/// shape, so the next document nearly always has the field at the same position, and one key
+/// comparison replaces a scan. A hint is only a guess, checked before use.
 pub struct FieldPath {
     parts: Vec<Str>,
+    /// Position of each part in the document it was last found in (relaxed atomics: a hint
+    /// shared by threads may be stale, never wrong, since it is checked).
+    hints: Box<[AtomicU32]>,
+}
+
+impl std::fmt::Debug for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldPath").field("parts", &self.parts).finish()
+    }
+}
+
+impl Clone for FieldPath {
+    fn clone(&self) -> FieldPath {
+        FieldPath::from_parts(self.parts.clone())
+    }
+}
+
+impl PartialEq for FieldPath {
+    fn eq(&self, other: &FieldPath) -> bool {
+        self.parts == other.parts
+    }
+}
+
+impl Eq for FieldPath {}
+
+impl Hash for FieldPath {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.parts.hash(h);
+    }
 }
 
 impl FieldPath {
@@ -21,7 +55,12 @@ impl FieldPath {
         if parts.iter().any(|p| p.is_empty()) {
             return None;
         }
-        Some(FieldPath { parts })
+        Some(FieldPath::from_parts(parts))
+    }
+
+    fn from_parts(parts: Vec<Str>) -> FieldPath {
+        let hints = parts.iter().map(|_| AtomicU32::new(0)).collect();
+        FieldPath { parts, hints }
     }
 
     /// The components.
@@ -37,13 +76,35 @@ impl FieldPath {
     /// Resolves the path with aggregation semantics: through embedded documents, and through
     /// arrays by mapping the rest of the path over their elements (missing results dropped).
     pub fn resolve<'a>(&self, doc: &'a Document) -> Cow<'a, Value> {
-        resolve_parts(doc, &self.parts)
+        let mut cur = doc;
+        for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {
+            let Some(v) = get_hinted(cur, part, hint) else { return Cow::Owned(Value::Missing) };
+            match v {
+                Value::Document(d) if i + 1 < self.parts.len() => cur = d,
+                // Arrays (and the last part) take the general path from here.
+                _ => return resolve_value(v, &self.parts[i + 1..]),
+            }
+        }
+        Cow::Owned(Value::Missing)
     }
 
     /// Resolves the path starting from a value (for `$$var.path`).
     pub fn resolve_in<'a>(&self, v: &'a Value) -> Cow<'a, Value> {
         resolve_value(v, &self.parts)
     }
+}
+
+/// A top-level field of `doc`, looked for first where `hint` says it was last time.
+fn get_hinted<'a>(doc: &'a Document, key: &str, hint: &AtomicU32) -> Option<&'a Value> {
+    let guess = hint.load(Ordering::Relaxed) as usize;
+    if let Some((k, v)) = doc.field_at(guess) {
+        if k == key {
+            return Some(v);
+        }
+    }
+    let (at, v) = doc.position_of(key)?;
+    hint.store(at as u32, Ordering::Relaxed);
+    Some(v)
 }
 
 /// Resolves `parts` from a document with aggregation semantics.
@@ -96,5 +157,29 @@ mod tests {
         let p = FieldPath::parse("a.c").expect("valid path");
         assert!(p.resolve(&d).is_missing());
         assert!(FieldPath::parse("a..b").is_none());
+    }
+
+    #[test]
+    fn a_hint_from_one_shape_does_not_mislead_on_another() {
+        let p = FieldPath::parse("obs.watts").expect("valid path");
+        for (text, want) in [
+            (r#"{"a": 1, "obs": {"temp": 3, "watts": 2}}"#, Some(2)),
+            (r#"{"obs": {"watts": 5}}"#, Some(5)),
+            (r#"{"x": 0, "y": 0, "obs": {"t": 0, "u": 0, "watts": 7}}"#, Some(7)),
+            (r#"{"x": 0, "y": 0, "obs": {"t": 0, "u": 0, "watt": 7}}"#, None),
+            (r#"{"x": 0, "y": 0, "sbo": {"t": 0, "u": 0, "watts": 7}}"#, None),
+            (r#"{"obs": [{"watts": 1}, {"watts": 4}]}"#, None),
+            (r#"{"obs": {"watts": 9}}"#, Some(9)),
+        ] {
+            let d = parse_document(text).expect("valid json");
+            let got = p.resolve(&d);
+            match want {
+                Some(n) => assert_eq!(*got, Value::Int32(n), "{}", text),
+                None if text.contains('[') => {
+                    assert_eq!(*got, Value::Array(vec![Value::Int32(1), Value::Int32(4)]), "{}", text)
+                }
+                None => assert!(got.is_missing(), "{}", text),
+            }
+        }
     }
 }

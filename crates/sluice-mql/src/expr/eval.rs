@@ -42,7 +42,7 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
             // so no call allocates for its arguments.
             let mut vals: SmallVec<[Cow<'a, Value>; 5]> = SmallVec::with_capacity(args.len());
             for a in args {
-                vals.push(eval(a, input, scope)?);
+                vals.push(a.eval(input, scope)?);
             }
             Cow::Owned(f(&vals)?)
         }
