@@ -154,6 +154,54 @@ pub fn parse_iso_datetime(s: &str) -> Option<i64> {
 
 /// Parses an ISO 8601 date-time into (wall-clock milliseconds as if UTC, the offset it named if any).
 pub fn parse_iso_local(s: &str) -> Option<(i64, Option<i64>)> {
+    parse_iso_fixed(s.as_bytes()).or_else(|| parse_iso_general(s))
+}
+
+/// The layout nearly every event carries, `YYYY-MM-DDTHH:MM:SS[.mmm][Z|±HH:MM]`, read at fixed
+/// positions. None for anything else, and then the general parser decides, so this never
+/// answers differently from it.
+fn parse_iso_fixed(b: &[u8]) -> Option<(i64, Option<i64>)> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |at: usize, n: usize| -> Option<u32> {
+        b.get(at..at + n)?.iter().try_fold(0u32, |v, &c| c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0')))
+    };
+    let year = i64::from(num(0, 4)?);
+    let (month, day) = (num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let (millis, rest) = match b.get(19) {
+        // Exactly three digits; more are truncated by the general parser.
+        Some(b'.') if !b.get(23).is_some_and(u8::is_ascii_digit) => (num(20, 3)?, &b[23..]),
+        Some(b'.') => return None,
+        _ => (0, &b[19..]),
+    };
+    let offset_ms = match rest {
+        [] => None,
+        [b'Z'] => Some(0),
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (num(b.len() - 5, 2)?, num(b.len() - 2, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = i64::from(h) * 3_600_000 + i64::from(m) * 60_000;
+            Some(if *sign == b'+' { off } else { -off })
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let dt = CivilDateTime { year, month, day, hour, minute, second, millis };
+    Some((dt.to_millis(), offset_ms))
+}
+
+/// Every ISO 8601 form `parse_iso_local` accepts: date only, `T`/`t`/space, optional seconds and
+/// fraction (`.` or `,`), `Z`, `±HH[:MM]`, surrounding spaces.
+fn parse_iso_general(s: &str) -> Option<(i64, Option<i64>)> {
     let mut c = Cursor { s: s.trim().as_bytes(), i: 0 };
     let year = i64::from(c.digits(4)?);
     if !c.eat(b'-') {
@@ -236,6 +284,33 @@ mod tests {
         assert_eq!(parse_iso_datetime("2024-02-30"), None);
         assert_eq!(parse_iso_datetime("2024-01-01T25:00:00Z"), None);
         assert_eq!(parse_iso_datetime("garbage"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn the_fixed_layout_reads_as_the_general_parser_does(
+            s in "[0-9]{4}-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,4})?(Z|z|[+-][0-2][0-9]:?[0-6][0-9])?"
+        ) {
+            if let Some(fixed) = parse_iso_fixed(s.as_bytes()) {
+                prop_assert_eq!(Some(fixed), parse_iso_general(&s), "{}", s);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fixed_layout_takes_the_common_forms() {
+        for s in [
+            "2024-08-12T21:41:01.788+00:00",
+            "2024-08-12T21:41:01Z",
+            "2024-08-12T21:41:01",
+            "2024-02-29T00:00:00.000-05:30",
+        ] {
+            assert!(parse_iso_fixed(s.as_bytes()).is_some(), "{}", s);
+            assert_eq!(parse_iso_fixed(s.as_bytes()), parse_iso_general(s), "{}", s);
+        }
+        for s in ["2023-02-29T00:00:00Z", "2024-08-12T24:00:00Z", "2024-08-12T21:41:01.7881Z", "2024-08-12 21:41:01Z"] {
+            assert!(parse_iso_fixed(s.as_bytes()).is_none(), "{}", s);
+        }
     }
 
     #[test]
