@@ -2,6 +2,7 @@
 //! pipeline, `bench` the engine.
 
 mod admin;
+mod allocator;
 mod api_client;
 mod bench;
 mod bench_api;
