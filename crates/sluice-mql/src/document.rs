@@ -1,5 +1,6 @@
 //! Ordered documents: fields keep their insertion order, as BSON does.
 
+use crate::key_eq::same_key;
 use crate::{Str, Value};
 
 /// An ordered BSON document.
@@ -34,7 +35,7 @@ impl Document {
 
     /// The value of a top-level field.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.fields.iter().find(|(k, _)| same_key(k.as_bytes(), key.as_bytes())).map(|(_, v)| v)
     }
 
     /// The field at a position, if there is one.
@@ -44,17 +45,21 @@ impl Document {
 
     /// A top-level field with its position.
     pub fn position_of(&self, key: &str) -> Option<(usize, &Value)> {
-        self.fields.iter().enumerate().find(|(_, (k, _))| k == key).map(|(i, (_, v))| (i, v))
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, (k, _))| same_key(k.as_bytes(), key.as_bytes()))
+            .map(|(i, (_, v))| (i, v))
     }
 
     /// A mutable reference to the value of a top-level field.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.fields.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.fields.iter_mut().find(|(k, _)| same_key(k.as_bytes(), key.as_bytes())).map(|(_, v)| v)
     }
 
     /// True when the document has the field.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.fields.iter().any(|(k, _)| k == key)
+        self.fields.iter().any(|(k, _)| same_key(k.as_bytes(), key.as_bytes()))
     }
 
     /// Sets a field: replaces the value in place if the key exists, else appends it.
@@ -65,7 +70,7 @@ impl Document {
             self.remove(&key);
             return;
         }
-        match self.fields.iter_mut().find(|(k, _)| *k == key) {
+        match self.fields.iter_mut().find(|(k, _)| same_key(k.as_bytes(), key.as_bytes())) {
             Some(slot) => slot.1 = value,
             None => self.fields.push((key, value)),
         }

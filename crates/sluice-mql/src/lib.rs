@@ -18,6 +18,7 @@ mod document;
 pub mod expr;
 mod group_key;
 pub mod json;
+mod key_eq;
 mod objectid;
 mod path;
 pub mod query;

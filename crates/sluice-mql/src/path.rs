@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::key_eq::same_key;
 use crate::{Document, Str, Value};
 
 /// A dotted path split into its components once, so evaluation does no string work.
@@ -98,7 +99,7 @@ impl FieldPath {
 fn get_hinted<'a>(doc: &'a Document, key: &str, hint: &AtomicU32) -> Option<&'a Value> {
     let guess = hint.load(Ordering::Relaxed) as usize;
     if let Some((k, v)) = doc.field_at(guess) {
-        if k == key {
+        if same_key(k.as_bytes(), key.as_bytes()) {
             return Some(v);
         }
     }

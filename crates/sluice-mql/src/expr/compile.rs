@@ -1,7 +1,7 @@
 //! From the JSON form of an expression to a compiled [`Expr`].
 
 use super::registry::{lookup, Arity};
-use super::special;
+use super::{date, special};
 use super::{CompileError, Expr};
 use crate::{Document, FieldPath, Str, Value};
 
@@ -162,7 +162,15 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
             compile_list(&list, scope)?
         }
         Arity::Any => compile_list(&positional(arg), scope)?,
-        Arity::Named(names, required) => compile_named(def.name, names, required, arg, scope)?,
+        Arity::Named(names, required) => {
+            let mut args = compile_named(def.name, names, required, arg, scope)?;
+            let optional_absent = args[required..].iter().all(|a| matches!(a, Expr::Literal(Value::Missing)));
+            if let (true, Some(f)) = (optional_absent, date::required_only(def.name)) {
+                args.truncate(required);
+                return Ok(Expr::Call(def.name, f, args));
+            }
+            args
+        }
         Arity::DatePart => {
             // {$year: date}, {$year: [date]} or {$year: {date, timezone}}.
             match arg {

@@ -232,6 +232,32 @@ fn parse_with_format(s: &str, format: &str) -> Option<(i64, Option<i64>)> {
     Some((c.to_millis(), offset))
 }
 
+/// The implementation for an operator called with its required arguments only, when one is
+/// worth having: `{$dateFromString: {dateString: ...}}` is the usual `timeField` of a stream,
+/// evaluated for every event, and needs neither the other four slots nor the timezone lookup.
+pub(super) fn required_only(name: &str) -> Option<super::FuncImpl> {
+    match name {
+        "$dateFromString" => Some(date_from_iso_string),
+        _ => None,
+    }
+}
+
+/// `$dateFromString` with `dateString` alone: as [`date_from_string`] with no format (ISO 8601),
+/// UTC for a string without an offset, and no `onError`/`onNull`.
+fn date_from_iso_string(args: Args) -> Result<Value, ExprError> {
+    match &*args[0] {
+        v if v.is_nullish() => Ok(Value::Null),
+        Value::String(s) => match parse_iso_local(s) {
+            Some((local, offset)) => Ok(Value::DateTime(local - offset.unwrap_or(0))),
+            None => Err(ExprError::new("$dateFromString", format!("Error parsing date string '{}'", s))),
+        },
+        v => Err(ExprError::new(
+            "$dateFromString",
+            format!("$dateFromString requires that 'dateString' be a string, found: {}", type_name(v)),
+        )),
+    }
+}
+
 fn date_from_string(args: Args) -> Result<Value, ExprError> {
     let op = "$dateFromString";
     let on_error = |msg: String| -> Result<Value, ExprError> {

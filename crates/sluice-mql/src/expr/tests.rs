@@ -284,6 +284,37 @@ proptest! {
         let r = e.eval_owned(&Input::doc(&Document::new()), &mut Scope::default()).expect("ok");
         prop_assert_eq!(r, Value::Int64(days * 24));
     }
+
+    /// `{$dateFromString: {dateString}}` compiles to its one-argument form, which must answer as
+    /// the general form does with the same defaults spelled out (here: `timezone: "UTC"`).
+    #[test]
+    fn date_from_string_alone_matches_the_general_form(
+        date in "(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|2[0-8])[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,3})?)?(Z|[+-](0[0-9]|1[0-4]):?[0-5][0-9])?",
+        noise in "[0-9T:.+Z -]{0,30}",
+        pick in 0u8..5,
+    ) {
+        let x = match pick {
+            0 | 1 => Value::String(Str::from(date.as_str())),
+            2 => Value::String(Str::from(noise.as_str())),
+            3 => Value::Null,
+            _ => Value::Int32(7),
+        };
+        let mut doc = Document::new();
+        doc.insert(Str::from("x"), x);
+        let alone = compile(&v(r#"{"$dateFromString": {"dateString": "$x"}}"#)).expect("compiles");
+        prop_assert!(matches!(&alone, Expr::Call(_, _, args) if args.len() == 1));
+        let general =
+            compile(&v(r#"{"$dateFromString": {"dateString": "$x", "timezone": "UTC"}}"#)).expect("compiles");
+        let input = Input::doc(&doc);
+        if pick < 2 {
+            // Every generated date is valid: the comparison covers parsed dates, not only errors.
+            prop_assert!(matches!(alone.eval_owned(&input, &mut Scope::default()), Ok(Value::DateTime(_))));
+        }
+        prop_assert_eq!(
+            alone.eval_owned(&input, &mut Scope::default()),
+            general.eval_owned(&input, &mut Scope::default())
+        );
+    }
 }
 
 #[test]

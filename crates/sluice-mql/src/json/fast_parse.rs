@@ -1,5 +1,5 @@
-//! The fast path of JSON parsing: one pass over bytes already known to be UTF-8, for the plain
-//! JSON events are made of. It gives up (None) on anything it does not handle the way the serde
+//! The fast path of JSON parsing: one pass over the bytes, for the plain JSON events are made
+//! of. It gives up (None) on anything it does not handle the way the serde
 //! path does (escapes in strings, syntax errors, numbers out of range, deep nesting), and the
 //! caller then parses with serde, so results and error messages are the same either way.
 //!
@@ -16,6 +16,7 @@ use std::cell::Cell;
 
 use super::ejson_types::typed_value;
 use super::parse::{int_value, uint_value};
+use crate::key_eq::same_key;
 use crate::{Document, Str, Value};
 
 /// serde_json's own nesting limit is 128; deeper input goes to it for its error.
@@ -45,22 +46,24 @@ thread_local! {
 }
 
 /// Parses `bytes` as one JSON value, or None when the serde path must decide.
+///
+/// Only the strings are checked for UTF-8, as they are taken: everything else the parser accepts
+/// is ASCII it matched byte by byte (any other byte sends the input to serde, which rejects
+/// invalid UTF-8 wherever it is).
 pub(super) fn parse_fast(bytes: &[u8]) -> Option<Value> {
-    let text = std::str::from_utf8(bytes).ok()?;
     let mut scratch = SCRATCH.take();
     scratch.fields.clear();
     if scratch.keys.is_empty() {
         scratch.keys = vec![Str::default(); KEY_SLOTS];
     }
-    let mut p = Parser { text, b: bytes, i: 0, scratch, objects: 0 };
+    let mut p = Parser { b: bytes, i: 0, scratch, objects: 0 };
     let parsed = p.whole();
     SCRATCH.set(p.scratch);
     parsed
 }
 
 struct Parser<'a> {
-    /// The input, validated once; `b` is the same bytes.
-    text: &'a str,
+    /// The input.
     b: &'a [u8],
     i: usize,
     /// The field stack and the keys remembered from earlier parses.
@@ -121,7 +124,7 @@ impl<'a> Parser<'a> {
         if !known.is_empty()
             && self.b[self.i] == b'"'
             && rest.get(known.len()) == Some(&b'"')
-            && rest.starts_with(known.as_bytes())
+            && same_key(&rest[..known.len()], known.as_bytes())
         {
             self.i += known.len() + 2;
             return Some(known.clone());
@@ -131,17 +134,22 @@ impl<'a> Parser<'a> {
         Some(key)
     }
 
-    /// A string without escapes (the input is valid UTF-8 and `"` is ASCII, so the slice is too).
+    /// A string without escapes, if its bytes are UTF-8.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = string_end(&self.b[start..])?;
+        let (len, ascii) = string_end(&self.b[start..])?;
         if self.b[start + len] != b'"' {
             return None;
         }
         self.i = start + len + 1;
-        // Both ends are ASCII quotes, so both are character boundaries.
-        self.text.get(start..start + len)
+        let bytes = &self.b[start..start + len];
+        if ascii {
+            // SAFETY: every byte is below 0x80, and ASCII bytes are valid UTF-8 on their own.
+            Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+        } else {
+            std::str::from_utf8(bytes).ok()
+        }
     }
 
     fn object(&mut self, depth: u32) -> Option<Value> {
@@ -264,7 +272,8 @@ impl<'a> Parser<'a> {
                 (false, m) => uint_value(m),
             });
         }
-        let text = self.text.get(start..self.i)?;
+        // Digits, sign, point and exponent: ASCII, so valid UTF-8.
+        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
         if integer {
             // As serde_json: integers beyond 64 bits become doubles.
             let parsed = if negative {
@@ -290,14 +299,16 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Where a string's bytes stop: the index of the first `"`, `\\` or control character in `s`.
+/// Where a string's bytes stop: the index of the first `"`, `\\` or control character in `s`,
+/// and whether every byte before it is ASCII.
 /// Eight bytes at a time: in each word, a byte that matches sets its high bit. A borrow can set
 /// the high bit of a byte that does not match, but only above one that does, so the lowest bit
 /// set is always the first match.
-fn string_end(s: &[u8]) -> Option<usize> {
+fn string_end(s: &[u8]) -> Option<(usize, bool)> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut high = 0u64;
     let mut words = s.chunks_exact(8);
     for (n, chunk) in words.by_ref().enumerate() {
         let mut word = [0u8; 8];
@@ -308,12 +319,15 @@ fn string_end(s: &[u8]) -> Option<usize> {
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
         let hits = quote | backslash | control;
         if hits != 0 {
-            return Some(n * 8 + (hits.trailing_zeros() / 8) as usize);
+            // The high bits of the bytes below the first match (whose own high bit is clear).
+            let below = (1u64 << hits.trailing_zeros()) - 1;
+            return Some((n * 8 + (hits.trailing_zeros() / 8) as usize, (high | (w & below & HIGH)) == 0));
         }
+        high |= w & HIGH;
     }
     let tail = words.remainder();
     let at = tail.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    Some(s.len() - tail.len() + at)
+    Some((s.len() - tail.len() + at, high == 0 && tail[..at].is_ascii()))
 }
 
 #[cfg(test)]
@@ -360,6 +374,39 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Bytes that are not UTF-8, in a string or anywhere else, never come out of the fast
+        /// path (it checks strings only): whatever it accepts, serde accepts the same.
+        #[test]
+        fn a_corrupted_byte_is_never_accepted_where_serde_refuses(
+            text in arb_json(),
+            at in any::<prop::sample::Index>(),
+            byte in 0x80u8..=0xff,
+        ) {
+            let mut bytes = text.into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+            let fast = parse_fast(&bytes);
+            let slow = serde_json::from_slice::<Value>(&bytes).ok();
+            if fast.is_some() {
+                prop_assert_eq!(fast, slow);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_goes_to_the_serde_path() {
+        for bytes in [
+            &b"{\"k\": \"a\xffb\"}"[..],
+            &b"{\"k\xc3\": 1}"[..],
+            &b"{\"k\": 1}\xe2"[..],
+            &b"{\"k\": \"\xed\xa0\x80\"}"[..],
+        ] {
+            assert_eq!(parse_fast(bytes), None, "{:?}", bytes);
+            assert!(serde_json::from_slice::<Value>(bytes).is_err(), "{:?}", bytes);
+        }
+    }
+
     /// Whatever the fast path accepts, it must give exactly what the serde path gives.
     fn same_as_serde(text: &str) {
         let fast = parse_fast(text.as_bytes());
@@ -387,11 +434,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn string_end_finds_the_first_quote_backslash_or_control(bytes in prop::collection::vec(
+        fn string_end_finds_the_first_quote_backslash_or_control_and_sees_non_ascii(bytes in prop::collection::vec(
             prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff], 0..40)
         ) {
             let naive = bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-            prop_assert_eq!(string_end(&bytes), naive);
+            let ascii = naive.map(|at| bytes[..at].is_ascii());
+            prop_assert_eq!(string_end(&bytes), naive.zip(ascii));
         }
     }
 
