@@ -81,12 +81,31 @@ impl FieldPath {
         for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {
             let Some(v) = get_hinted(cur, part, hint) else { return Cow::Owned(Value::Missing) };
             match v {
-                Value::Document(d) if i + 1 < self.parts.len() => cur = d,
-                // Arrays (and the last part) take the general path from here.
+                _ if i + 1 == self.parts.len() => return Cow::Borrowed(v),
+                Value::Document(d) => cur = d,
+                // Arrays take the general path from here.
                 _ => return resolve_value(v, &self.parts[i + 1..]),
             }
         }
         Cow::Owned(Value::Missing)
+    }
+
+    /// The value at the path as a query sees it when no array is on the way: `Some(None)` when
+    /// a component is missing or a scalar stands where a document should, `None` when an array
+    /// is met before the last component (a query then matches through its elements).
+    pub fn lookup_through_documents<'a>(&self, doc: &'a Document) -> Option<Option<&'a Value>> {
+        let mut cur = doc;
+        let last = self.parts.len() - 1;
+        for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {
+            let found = get_hinted(cur, part, hint);
+            match found {
+                Some(Value::Document(d)) if i < last => cur = d,
+                Some(Value::Array(_)) if i < last => return None,
+                _ if i < last => return Some(None),
+                found => return Some(found),
+            }
+        }
+        Some(None)
     }
 
     /// Resolves the path starting from a value (for `$$var.path`).
@@ -181,6 +200,24 @@ mod tests {
                 }
                 None => assert!(got.is_missing(), "{}", text),
             }
+        }
+    }
+
+    #[test]
+    fn a_query_lookup_stops_at_arrays_and_remembers_positions_safely() {
+        let p = FieldPath::parse("obs.watts").expect("valid path");
+        for (text, want) in [
+            (r#"{"a": 1, "obs": {"temp": 3, "watts": 2}}"#, Some(Some(Value::Int32(2)))),
+            (r#"{"obs": {"watts": 5}}"#, Some(Some(Value::Int32(5)))),
+            (r#"{"obs": {"watt": 5}}"#, Some(None)),
+            (r#"{"obs": 5}"#, Some(None)),
+            (r#"{"nope": {"watts": 5}}"#, Some(None)),
+            (r#"{"obs": [{"watts": 1}]}"#, None),
+            (r#"{"obs": {"watts": [1, 2]}}"#, Some(Some(Value::Array(vec![Value::Int32(1), Value::Int32(2)])))),
+            (r#"{"x": 0, "obs": {"t": 0, "watts": 7}}"#, Some(Some(Value::Int32(7)))),
+        ] {
+            let d = parse_document(text).expect("valid json");
+            assert_eq!(p.lookup_through_documents(&d).map(|v| v.cloned()), want, "{}", text);
         }
     }
 }

@@ -4,7 +4,7 @@ use regex::Regex;
 
 use super::{Filter, Node, Pred, QueryError, TypeTest};
 use crate::expr::compile as compile_expr;
-use crate::{compile_regex, BsonType, Document, Str, Value};
+use crate::{compile_regex, BsonType, Document, FieldPath, Value};
 
 /// Compiles a `$match` query document.
 pub fn compile_filter(query: &Document) -> Result<Filter, QueryError> {
@@ -42,11 +42,10 @@ fn compile_doc(query: &Document) -> Result<Node, QueryError> {
             "$comment" => continue,
             op if op.starts_with('$') => return Err(QueryError(format!("unknown top level operator: {}", op))),
             path => {
-                let parts: Vec<Str> = path.split('.').map(Str::from).collect();
-                if parts.iter().any(|p| p.is_empty()) {
+                let Some(path) = FieldPath::parse(path) else {
                     return Err(QueryError(format!("invalid field path '{}'", path)));
-                }
-                Node::Path(parts, compile_value_pred(v)?)
+                };
+                Node::Path(path, compile_value_pred(v)?)
             }
         });
     }

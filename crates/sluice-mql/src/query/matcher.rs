@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::{Filter, Node, Pred, TypeTest};
 use crate::expr::{Input, Scope};
-use crate::{compare_values, values_equal, Document, Str, Value};
+use crate::{compare_values, values_equal, Document, FieldPath, Str, Value};
 
 /// Rank of a value's type bracket: comparisons (`$gt` ...) only hold within one bracket.
 fn bracket(v: &Value) -> u8 {
@@ -45,7 +45,7 @@ fn node_matches(n: &Node, input: &Input<'_>, scope: &mut Scope) -> bool {
         Node::Nor(ns) => !ns.iter().any(|n| node_matches(n, input, scope)),
         Node::Expr(e) => e.eval(input, scope).map(|v| v.truthy()).unwrap_or(false),
         Node::Schema(s) => s.validate_document(input.root),
-        Node::Path(parts, pred) => path_matches(input.root, parts, pred),
+        Node::Path(path, pred) => path_matches(input.root, path, pred),
     }
 }
 
@@ -73,26 +73,12 @@ fn collect<'a>(v: Option<&'a Value>, parts: &[Str], out: &mut Vec<Option<&'a Val
     }
 }
 
-fn path_matches(doc: &Document, parts: &[Str], pred: &Pred) -> bool {
+fn path_matches(doc: &Document, path: &FieldPath, pred: &Pred) -> bool {
     // Fast path: a plain dotted path through documents only.
-    let mut cur: Option<&Value> = doc.get(&parts[0]);
-    let mut simple = true;
-    for p in &parts[1..] {
-        match cur {
-            Some(Value::Document(d)) => cur = d.get(p),
-            Some(Value::Array(_)) => {
-                simple = false;
-                break;
-            }
-            _ => {
-                cur = None;
-                break;
-            }
-        }
-    }
-    if simple {
+    if let Some(cur) = path.lookup_through_documents(doc) {
         return pred_matches_candidates(pred, &[cur]);
     }
+    let parts = path.parts();
     let mut cands = Vec::new();
     collect(doc.get(&parts[0]), &parts[1..], &mut cands);
     pred_matches_candidates(pred, &cands)

@@ -9,7 +9,7 @@ mod matcher;
 use regex::Regex;
 
 use crate::expr::Expr;
-use crate::{BsonType, Str, Value};
+use crate::{BsonType, FieldPath, Value};
 
 pub use compile::compile_filter;
 pub use json_schema::{compile_schema, Schema};
@@ -34,7 +34,7 @@ enum Node {
     /// `$jsonSchema` on the whole document.
     Schema(Box<json_schema::Schema>),
     /// A predicate on the values found at a dotted path.
-    Path(Vec<Str>, Pred),
+    Path(FieldPath, Pred),
 }
 
 /// A type test of `$type`: one BSON type, or the "number" alias.
