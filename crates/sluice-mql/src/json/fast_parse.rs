@@ -3,10 +3,11 @@
 //! path does (escapes in strings, syntax errors, numbers out of range, deep nesting), and the
 //! caller then parses with serde, so results and error messages are the same either way.
 //!
-//! The fields of every object being parsed sit on one scratch stack, reused from event to event;
-//! an object's field vector is allocated once it is complete, at its exact size (plus room for
-//! the fields the engine adds to a top-level document), so a small embedded object does not
-//! take a large block.
+//! An object's field vector is allocated before its first field, at the size the object in the
+//! same place of the previous event had (plus room for the fields the engine adds to a top-level
+//! document), and the fields are parsed straight into it: events of one stream have one shape,
+//! so it is nearly always the right size, and a small embedded object does not take a large
+//! block.
 //!
 //! Events of one stream repeat the same keys in the same places, so each key is first compared
 //! with the key seen in the same place (the same object of the event, the same position in it)
@@ -32,13 +33,16 @@ const SAFE_DIGITS: usize = 19;
 /// Places remembered for key prediction: (object of the event, position in it), hashed.
 const KEY_SLOTS: usize = 128;
 
+/// Objects of an event whose field count is remembered (by their order in the event).
+const SIZE_SLOTS: usize = 16;
+
 /// What a parse leaves for the next one on the same thread.
 #[derive(Default)]
 struct Scratch {
-    /// The stack of fields of the objects being parsed (empty between parses).
-    fields: Vec<(Str, Value)>,
     /// The key last seen in each place; empty until a key is seen there.
     keys: Vec<Str>,
+    /// The number of fields the object in each place had last time.
+    sizes: [u8; SIZE_SLOTS],
 }
 
 thread_local! {
@@ -52,7 +56,6 @@ thread_local! {
 /// invalid UTF-8 wherever it is).
 pub(super) fn parse_fast(bytes: &[u8]) -> Option<Value> {
     let mut scratch = SCRATCH.take();
-    scratch.fields.clear();
     if scratch.keys.is_empty() {
         scratch.keys = vec![Str::default(); KEY_SLOTS];
     }
@@ -157,8 +160,10 @@ impl<'a> Parser<'a> {
             return None;
         }
         self.eat(b'{')?;
-        let base = self.scratch.fields.len();
         let object = self.objects;
+        let size_slot = object.min(SIZE_SLOTS - 1);
+        let headroom = if depth == 1 { TOP_LEVEL_HEADROOM } else { 0 };
+        let mut fields: Vec<(Str, Value)> = Vec::with_capacity(usize::from(self.scratch.sizes[size_slot]) + headroom);
         self.objects += 1;
         let mut position = 0usize;
         // Keys seen, by length and first byte: a duplicate (rare) costs a full lookup only when
@@ -177,12 +182,12 @@ impl<'a> Parser<'a> {
                 let bit = 1u64 << ((key.len() * 31 + key.bytes().next().map_or(0, usize::from)) & 63);
                 let earlier = match seen & bit {
                     0 => None,
-                    _ => self.scratch.fields[base..].iter_mut().find(|(k, _)| *k == key),
+                    _ => fields.iter_mut().find(|(k, _)| *k == key),
                 };
                 match earlier {
                     // As serde's map visitor: the last value wins, in the first one's place.
                     Some(slot) => slot.1 = value,
-                    None => self.scratch.fields.push((key, value)),
+                    None => fields.push((key, value)),
                 }
                 seen |= bit;
                 self.ws();
@@ -196,10 +201,8 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let headroom = if depth == 1 { TOP_LEVEL_HEADROOM } else { 0 };
-        let mut own = Vec::with_capacity(self.scratch.fields.len() - base + headroom);
-        own.extend(self.scratch.fields.drain(base..));
-        let doc = Document::from_unique_fields(own);
+        self.scratch.sizes[size_slot] = u8::try_from(fields.len()).unwrap_or(u8::MAX);
+        let doc = Document::from_unique_fields(fields);
         match typed_value(&doc) {
             Ok(Some(v)) => Some(v),
             Ok(None) => Some(Value::Document(doc)),
