@@ -91,6 +91,23 @@ pub(crate) fn compare_numbers(a: &Value, b: &Value) -> Ordering {
 /// Total order of BSON values (the order `$sort`, `$min`, `$max` and comparisons use).
 /// Strings compare by bytes (the simple collation).
 pub fn compare_values(a: &Value, b: &Value) -> Ordering {
+    // The common cases first: two numbers of one type (NaN aside, which MongoDB orders below
+    // every number) compare as Rust compares them.
+    match (a, b) {
+        (Value::Int32(x), Value::Int32(y)) => return x.cmp(y),
+        (Value::Int64(x), Value::Int64(y)) => return x.cmp(y),
+        (Value::Double(x), Value::Double(y)) => {
+            if let Some(o) = x.partial_cmp(y) {
+                return o;
+            }
+        }
+        _ => {}
+    }
+    compare_general(a, b)
+}
+
+/// [`compare_values`] for every pair of values.
+fn compare_general(a: &Value, b: &Value) -> Ordering {
     let (ra, rb) = (type_rank(a), type_rank(b));
     if ra != rb {
         return ra.cmp(&rb);
@@ -185,5 +202,22 @@ mod tests {
             let expected = (i as f64).partial_cmp(&d).unwrap_or(Ordering::Equal);
             prop_assert_eq!(compare_values(&Value::Int64(i), &Value::Double(d)), expected);
         }
+
+        /// The shortcuts for two numbers of one type answer as the general comparison does,
+        /// NaN, infinities and negative zero included.
+        #[test]
+        fn same_type_shortcuts_agree_with_the_general_comparison(
+            (a, b) in prop_oneof![
+                (any::<i32>(), any::<i32>()).prop_map(|(x, y)| (Value::Int32(x), Value::Int32(y))),
+                (any::<i64>(), any::<i64>()).prop_map(|(x, y)| (Value::Int64(x), Value::Int64(y))),
+                (special_or_any_f64(), special_or_any_f64()).prop_map(|(x, y)| (Value::Double(x), Value::Double(y))),
+            ]
+        ) {
+            prop_assert_eq!(compare_values(&a, &b), compare_general(&a, &b));
+        }
+    }
+
+    fn special_or_any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![Just(f64::NAN), Just(-0.0), Just(0.0), Just(f64::INFINITY), Just(f64::NEG_INFINITY), any::<f64>()]
     }
 }

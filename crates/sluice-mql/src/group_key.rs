@@ -72,6 +72,9 @@ impl Hash for GroupKey {
 
 impl PartialEq for GroupKey {
     fn eq(&self, other: &GroupKey) -> bool {
+        if let (Value::String(a), Value::String(b)) = (&self.0, &other.0) {
+            return a.as_bytes() == b.as_bytes();
+        }
         values_equal(&self.0, &other.0)
     }
 }

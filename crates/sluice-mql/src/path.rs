@@ -115,6 +115,7 @@ impl FieldPath {
 }
 
 /// A top-level field of `doc`, looked for first where `hint` says it was last time.
+#[inline]
 fn get_hinted<'a>(doc: &'a Document, key: &str, hint: &AtomicU32) -> Option<&'a Value> {
     let guess = hint.load(Ordering::Relaxed) as usize;
     if let Some((k, v)) = doc.field_at(guess) {

@@ -72,18 +72,13 @@ impl AccState {
     }
 
     /// Folds one input value in.
+    #[inline]
     pub fn add(&mut self, kind: &AccKind, v: &Value) {
         match (self, kind) {
-            (AccState::Sum(sum), _) if v.is_number() => {
-                if let Some(s) = add_numbers(sum, v) {
-                    *sum = s;
-                }
-            }
+            (AccState::Sum(sum), _) if v.is_number() => add_in_place(sum, v),
             (AccState::Avg(sum, n), _) if v.is_number() => {
-                if let Some(s) = add_numbers(sum, v) {
-                    *sum = s;
-                    *n += 1;
-                }
+                add_in_place(sum, v);
+                *n += 1;
             }
             (AccState::Extreme(best), AccKind::Min | AccKind::Max) => {
                 if v.is_nullish() {
@@ -242,4 +237,21 @@ fn discrete_percentile(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
     let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
     sorted[rank - 1]
+}
+
+/// `sum += v` for a number `v`, with `$add`'s type promotion; a double or an int added to one of
+/// its kind is added where it lies.
+fn add_in_place(sum: &mut Value, v: &Value) {
+    match (&mut *sum, v) {
+        (Value::Double(s), Value::Double(x)) => *s += x,
+        (Value::Int32(s), Value::Int32(x)) => match s.checked_add(*x) {
+            Some(t) => *s = t,
+            None => *sum = Value::Int64(i64::from(*s) + i64::from(*x)),
+        },
+        _ => {
+            if let Some(t) = add_numbers(sum, v) {
+                *sum = t;
+            }
+        }
+    }
 }

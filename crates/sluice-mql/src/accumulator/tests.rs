@@ -81,3 +81,38 @@ fn bad_specs_are_compile_errors() {
         assert!(Accumulator::compile(op, &v(arg)).is_err(), "{} {}", op, arg);
     }
 }
+
+mod sum_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `$sum` adds in place where it can; the result is always `$add`'s, folded left to right:
+        /// int overflow to long, long overflow to double, promotion to double.
+        #[test]
+        fn sum_in_place_agrees_with_add(values in prop::collection::vec(
+            prop_oneof![
+                any::<i32>().prop_map(Value::Int32),
+                any::<i64>().prop_map(Value::Int64),
+                any::<f64>().prop_map(Value::Double),
+            ],
+            0..12,
+        )) {
+            let acc = Accumulator::compile("$sum", &v(r#""$x""#)).expect("valid accumulator");
+            let mut state = acc.new_state();
+            let mut expected = Value::Int32(0);
+            for x in &values {
+                let mut doc = Document::new();
+                doc.insert("x", x.clone());
+                acc.accumulate(&mut state, &Input::doc(&doc), &mut Scope::default()).expect("no error");
+                expected = crate::expr::add_numbers(&expected, x).expect("numbers");
+            }
+            let got = acc.finish(&state);
+            match (&got, &expected) {
+                // NaN is not equal to itself: compare what it is, not by ==.
+                (Value::Double(a), Value::Double(b)) if a.is_nan() => prop_assert!(b.is_nan()),
+                _ => prop_assert_eq!(got, expected),
+            }
+        }
+    }
+}
