@@ -105,7 +105,7 @@ impl<'a> Parser<'a> {
             b't' => self.word(b"true", Value::Bool(true)),
             b'f' => self.word(b"false", Value::Bool(false)),
             b'n' => self.word(b"null", Value::Null),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'-' | b'0'..=b'9' => self.number().map(Number::value),
             _ => None,
         }
     }
@@ -117,9 +117,13 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// An object key: the key last seen in the same place when the input repeats it, else a
-    /// new one (remembered for the next time).
-    fn key(&mut self, slot: usize) -> Option<Str> {
+    /// Reads an object key into `scratch.keys[slot]`, where the key last seen in the same place
+    /// is: when the input repeats it, nothing is built.
+    ///
+    /// The caller clones the key from there into the field it pushes. Handing the key back by
+    /// value instead costs more than the clone: the compiler moves it through the stack in
+    /// pieces, and reading a whole value just written in pieces stalls the processor.
+    fn key(&mut self, slot: usize) -> Option<()> {
         let known = &self.scratch.keys[slot];
         let rest = self.b.get(self.i + 1..)?;
         // A remembered key holds no quote, backslash or control character (it was scanned), so
@@ -130,11 +134,31 @@ impl<'a> Parser<'a> {
             && same_key(&rest[..known.len()], known.as_bytes())
         {
             self.i += known.len() + 2;
-            return Some(known.clone());
+            return Some(());
         }
-        let key = Str::from(self.string()?);
-        self.scratch.keys[slot] = key.clone();
-        Some(key)
+        self.scratch.keys[slot] = Str::from(self.string()?);
+        Some(())
+    }
+
+    /// Parses a field's value straight into `fields`, after `key` (strings and numbers are built
+    /// in place, not returned through the stack: see [`Parser::key`]).
+    #[inline(always)]
+    fn push_field(&mut self, fields: &mut Vec<(Str, Value)>, key: Str, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let s = self.string()?;
+                push_in_place(fields, key, Value::String(Str::from(s)));
+            }
+            b'-' | b'0'..=b'9' => {
+                let n = self.number()?;
+                push_in_place(fields, key, n.value());
+            }
+            _ => {
+                let v = self.value(depth)?;
+                push_in_place(fields, key, v);
+            }
+        }
+        Some(())
     }
 
     /// A string without escapes, if its bytes are UTF-8.
@@ -173,23 +197,27 @@ impl<'a> Parser<'a> {
         if self.eat(b'}').is_none() {
             loop {
                 self.ws();
-                let key = self.key((object * 16 + position) % KEY_SLOTS)?;
+                let slot = (object * 16 + position) % KEY_SLOTS;
+                self.key(slot)?;
                 position += 1;
                 self.ws();
                 self.eat(b':')?;
                 self.ws();
-                let value = self.value(depth)?;
+                let key = &self.scratch.keys[slot];
                 let bit = 1u64 << ((key.len() * 31 + key.bytes().next().map_or(0, usize::from)) & 63);
                 let earlier = match seen & bit {
                     0 => None,
-                    _ => fields.iter_mut().find(|(k, _)| *k == key),
+                    _ => fields.iter().position(|(k, _)| k == key),
                 };
+                seen |= bit;
                 match earlier {
                     // As serde's map visitor: the last value wins, in the first one's place.
-                    Some(slot) => slot.1 = value,
-                    None => fields.push((key, value)),
+                    Some(at) => fields[at].1 = self.value(depth)?,
+                    None => {
+                        let key = key.clone();
+                        self.push_field(&mut fields, key, depth)?;
+                    }
                 }
-                seen |= bit;
                 self.ws();
                 match self.peek()? {
                     b',' => self.i += 1,
@@ -237,7 +265,7 @@ impl<'a> Parser<'a> {
 
     /// A number as JSON's grammar has it: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     /// Integers short enough not to overflow are summed while they are scanned.
-    fn number(&mut self) -> Option<Value> {
+    fn number(&mut self) -> Option<Number> {
         let start = self.i;
         let negative = self.eat(b'-').is_some();
         let digits_start = self.i;
@@ -269,10 +297,10 @@ impl<'a> Parser<'a> {
         if integer && self.i - digits_start < SAFE_DIGITS {
             return Some(match (negative, magnitude) {
                 // `-0` is the double -0.0 (an integer has no negative zero), as serde_json reads it.
-                (true, 0) => Value::Double(-0.0),
+                (true, 0) => Number::Double(-0.0),
                 // Fewer than 19 digits: the magnitude fits an i64, and so does its negation.
-                (true, m) => int_value(-(m as i64)),
-                (false, m) => uint_value(m),
+                (true, m) => Number::Int(-(m as i64)),
+                (false, m) => Number::UInt(m),
             });
         }
         // Digits, sign, point and exponent: ASCII, so valid UTF-8.
@@ -280,9 +308,9 @@ impl<'a> Parser<'a> {
         if integer {
             // As serde_json: integers beyond 64 bits become doubles.
             let parsed = if negative {
-                text.parse::<i64>().ok().map(int_value)
+                text.parse::<i64>().ok().map(Number::Int)
             } else {
-                text.parse::<u64>().ok().map(uint_value)
+                text.parse::<u64>().ok().map(Number::UInt)
             };
             if let Some(v) = parsed {
                 return Some(v);
@@ -290,7 +318,7 @@ impl<'a> Parser<'a> {
         }
         let f: f64 = text.parse().ok()?;
         // serde_json refuses numbers out of range; let it say so.
-        f.is_finite().then_some(Value::Double(f))
+        f.is_finite().then_some(Number::Double(f))
     }
 
     fn digits_required(&mut self) -> Option<()> {
@@ -299,6 +327,44 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         (self.i > start).then_some(())
+    }
+}
+
+/// A number as scanned: sixteen bytes with its tag, so that it comes back in registers. A
+/// [`Value`] is returned through memory, written in pieces and read back whole, which stalls
+/// the processor (a store it cannot forward to the load).
+#[derive(Clone, Copy)]
+enum Number {
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+}
+
+impl Number {
+    #[inline(always)]
+    fn value(self) -> Value {
+        match self {
+            Number::Int(i) => int_value(i),
+            Number::UInt(u) => uint_value(u),
+            Number::Double(f) => Value::Double(f),
+        }
+    }
+}
+
+/// Appends a field where the vector's next slot is, so that it is built there rather than on
+/// the stack and copied (`Vec::push` is not inlined into the parser, and its copy of a field
+/// just written in pieces stalls as [`Number`] says).
+#[inline(always)]
+fn push_in_place(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
+    if fields.len() == fields.capacity() {
+        fields.reserve(1);
+    }
+    let len = fields.len();
+    // SAFETY: `reserve` left room for one more field at `len`, which is written before the
+    // length grows to cover it.
+    unsafe {
+        fields.as_mut_ptr().add(len).write((key, value));
+        fields.set_len(len + 1);
     }
 }
 
