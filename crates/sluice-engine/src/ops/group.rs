@@ -31,10 +31,28 @@ impl Groups {
     ) -> Result<(), ExprError> {
         let input = Input { root: doc, meta };
         let key = GroupKey(spec.group_id.eval_owned(&input, scope)?);
+        if spec.accumulators.iter().all(|(_, acc)| acc.input_cannot_fail()) {
+            // Nothing can fail from here: each input is folded in as it is evaluated.
+            let states = self.states_of(spec, key);
+            for ((_, acc), state) in spec.accumulators.iter().zip(states.iter_mut()) {
+                let v = acc.evaluate(&input, scope)?;
+                acc.apply(state, v, &input);
+            }
+            return Ok(());
+        }
         let mut values: SmallVec<[Cow<'_, Value>; 4]> = SmallVec::with_capacity(spec.accumulators.len());
         for (_, acc) in &spec.accumulators {
             values.push(acc.evaluate(&input, scope)?);
         }
+        let states = self.states_of(spec, key);
+        for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
+            acc.apply(state, v, &input);
+        }
+        Ok(())
+    }
+
+    /// The accumulator states of a group, created empty the first time its key is seen.
+    fn states_of(&mut self, spec: &WindowSpec, key: GroupKey) -> &mut Vec<AccState> {
         let idx = match self.index.get(&key) {
             Some(i) => *i,
             None => {
@@ -44,11 +62,7 @@ impl Groups {
                 self.entries.len() - 1
             }
         };
-        let states = &mut self.entries[idx].1;
-        for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
-            acc.apply(state, v, &input);
-        }
-        Ok(())
+        &mut self.entries[idx].1
     }
 
     /// True when no document was added.

@@ -219,6 +219,12 @@ impl Accumulator {
         self.input.eval(input, scope)
     }
 
+    /// True when evaluating the input cannot fail (a constant or a field path), so that it may
+    /// be folded in as soon as it is evaluated.
+    pub fn input_cannot_fail(&self) -> bool {
+        matches!(self.input, Expr::Literal(_) | Expr::Field(_))
+    }
+
     /// Folds an input produced by [`Accumulator::evaluate`] into `state`.
     pub fn apply(&self, state: &mut AccState, v: Cow<'_, Value>, input: &Input<'_>) {
         match &self.kind {

@@ -37,6 +37,11 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
             }
             Cow::Owned(Value::Array(out))
         }
+        // One or two arguments (most calls) in an array: no vector to build, move and drop.
+        Expr::Call(_, f, args) if args.len() == 1 => Cow::Owned(f(&[args[0].eval(input, scope)?])?),
+        Expr::Call(_, f, args) if args.len() == 2 => {
+            Cow::Owned(f(&[args[0].eval(input, scope)?, args[1].eval(input, scope)?])?)
+        }
         Expr::Call(_, f, args) => {
             // Inline room for every registered operator's argument count (named ones take up to 5),
             // so no call allocates for its arguments.
