@@ -24,9 +24,30 @@ impl Operator for StatelessOp {
         &self.name
     }
 
-    fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        for ev in batch {
-            apply_stage(&self.stage, &self.name, ev, out, ctx);
+    fn process(&mut self, mut batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
+        // The two commonest stages keep the batch where it is: events are filtered out or
+        // changed in place rather than moved one by one into `out`.
+        match &self.stage {
+            Stage::Match(filter) => batch
+                .retain(|ev| filter.matches_input(&Input { root: &ev.doc, meta: ev.meta.as_deref() }, &mut ctx.scope)),
+            Stage::AddFields(fields) => batch.retain_mut(|ev| match add_fields(fields, ev, &mut ctx.scope) {
+                Ok(()) => true,
+                Err(reason) => {
+                    ctx.dead_letter(&self.name, reason, ev);
+                    false
+                }
+            }),
+            _ => {
+                for ev in batch {
+                    apply_stage(&self.stage, &self.name, ev, out, ctx);
+                }
+                return;
+            }
+        }
+        if out.is_empty() {
+            *out = batch;
+        } else {
+            out.append(&mut batch);
         }
     }
 }
