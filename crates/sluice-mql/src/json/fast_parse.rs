@@ -180,6 +180,9 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // Kept out of `value` so that what it calls is small enough to be inlined into it (a string
+    // built by a call comes back through memory, and reading it back stalls: see `push_number`).
+    #[inline(never)]
     fn object(&mut self, depth: u32) -> Option<Value> {
         if depth > MAX_DEPTH {
             return None;
@@ -239,6 +242,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(never)]
     fn array(&mut self, depth: u32) -> Option<Value> {
         if depth > MAX_DEPTH {
             return None;
