@@ -34,11 +34,13 @@ impl Document {
     }
 
     /// The value of a top-level field.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.fields.iter().find(|(k, _)| same_key(k.as_bytes(), key.as_bytes())).map(|(_, v)| v)
     }
 
     /// The field at a position, if there is one.
+    #[inline]
     pub fn field_at(&self, at: usize) -> Option<(&Str, &Value)> {
         self.fields.get(at).map(|(k, v)| (k, v))
     }

@@ -76,6 +76,7 @@ impl FieldPath {
 
     /// Resolves the path with aggregation semantics: through embedded documents, and through
     /// arrays by mapping the rest of the path over their elements (missing results dropped).
+    #[inline]
     pub fn resolve<'a>(&self, doc: &'a Document) -> Cow<'a, Value> {
         let mut cur = doc;
         for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {

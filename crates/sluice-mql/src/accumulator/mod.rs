@@ -215,6 +215,7 @@ impl Accumulator {
 
     /// Evaluates this accumulator's input for one document, touching no state: a caller with several
     /// accumulators evaluates them all first, so an error leaves every state as it was.
+    #[inline]
     pub fn evaluate<'a>(&'a self, input: &Input<'a>, scope: &mut Scope) -> Result<Cow<'a, Value>, ExprError> {
         self.input.eval(input, scope)
     }
@@ -226,6 +227,7 @@ impl Accumulator {
     }
 
     /// Folds an input produced by [`Accumulator::evaluate`] into `state`.
+    #[inline]
     pub fn apply(&self, state: &mut AccState, v: Cow<'_, Value>, input: &Input<'_>) {
         match &self.kind {
             AccKind::Top { sort: SortSpec::Fields(fields), .. } => {

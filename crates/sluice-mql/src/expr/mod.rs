@@ -136,6 +136,7 @@ impl Expr {
     }
 
     /// Evaluates and returns an owned value.
+    #[inline]
     pub fn eval_owned(&self, input: &Input<'_>, scope: &mut Scope) -> Result<Value, ExprError> {
         self.eval(input, scope).map(Cow::into_owned)
     }

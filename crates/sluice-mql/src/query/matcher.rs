@@ -33,6 +33,7 @@ impl Filter {
 
     /// Matches with stream metadata and a scope (`$expr` may read `$$NOW` and `{$meta: "stream"}`).
     /// An `$expr` that raises an error does not match.
+    #[inline]
     pub fn matches_input(&self, input: &Input<'_>, scope: &mut Scope) -> bool {
         node_matches(&self.root, input, scope)
     }
