@@ -282,12 +282,11 @@ impl Executor {
         } else {
             match &self.time_field {
                 None => source_time.unwrap_or(now),
-                Some(e) => match e.eval(&Input::doc(&doc), &mut self.ctx.scope) {
-                    Ok(v) => match &*v {
-                        Value::DateTime(ms) => *ms,
-                        other => {
-                            let reason =
-                                format!("timeField must evaluate to a date, found {}", other.bson_type().alias());
+                Some(e) => match e.eval_date(&Input::doc(&doc), &mut self.ctx.scope) {
+                    Ok(v) => match v {
+                        Ok(ms) => ms,
+                        Err(other) => {
+                            let reason = format!("timeField must evaluate to a date, found {}", other.alias());
                             self.ctx.dlq.push(DlqRecord {
                                 operator_name: "$source".into(),
                                 reason,

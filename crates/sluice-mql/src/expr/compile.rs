@@ -167,7 +167,10 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
             let optional_absent = args[required..].iter().all(|a| matches!(a, Expr::Literal(Value::Missing)));
             if let (true, Some(f)) = (optional_absent, date::required_only(def.name)) {
                 args.truncate(required);
-                return Ok(Expr::Call(def.name, f, args));
+                return Ok(match (def.name, args.as_slice()) {
+                    ("$dateFromString", [Expr::Field(path)]) => Expr::IsoDateOf(path.clone()),
+                    _ => Expr::Call(def.name, f, args),
+                });
             }
             args
         }

@@ -245,7 +245,12 @@ pub(super) fn required_only(name: &str) -> Option<super::FuncImpl> {
 /// `$dateFromString` with `dateString` alone: as [`date_from_string`] with no format (ISO 8601),
 /// UTC for a string without an offset, and no `onError`/`onNull`.
 fn date_from_iso_string(args: Args) -> Result<Value, ExprError> {
-    match &*args[0] {
+    iso_date_of(&args[0])
+}
+
+/// The date a `dateString` gives, as [`date_from_iso_string`] reads it.
+pub(super) fn iso_date_of(date_string: &Value) -> Result<Value, ExprError> {
+    match date_string {
         v if v.is_nullish() => Ok(Value::Null),
         Value::String(s) => match parse_iso_local(s) {
             Some((local, offset)) => Ok(Value::DateTime(local - offset.unwrap_or(0))),

@@ -51,6 +51,7 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
             }
             Cow::Owned(f(&vals)?)
         }
+        Expr::IsoDateOf(p) => Cow::Owned(super::date::iso_date_of(&p.resolve(input.root))?),
         Expr::Special(s) => s.eval(input, scope)?,
     })
 }

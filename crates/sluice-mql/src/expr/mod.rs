@@ -17,7 +17,7 @@ mod timezone;
 
 use std::borrow::Cow;
 
-use crate::{Document, FieldPath, Str, Value};
+use crate::{parse_iso_local, BsonType, Document, FieldPath, Str, Value};
 
 pub use compile::compile;
 pub(crate) use convert::to_string_value;
@@ -47,6 +47,9 @@ pub enum Expr {
     Array(Vec<Expr>),
     /// An eagerly evaluated operator over positional arguments.
     Call(&'static str, FuncImpl, Vec<Expr>),
+    /// `{$dateFromString: {dateString: "$path"}}`, the usual `timeField` of a stream: compiled
+    /// apart so that [`Expr::eval_date`] reads the date straight from the field.
+    IsoDateOf(FieldPath),
     /// An operator that evaluates its arguments lazily or binds variables.
     Special(Box<special::Special>),
 }
@@ -139,6 +142,24 @@ impl Expr {
     #[inline]
     pub fn eval_owned(&self, input: &Input<'_>, scope: &mut Scope) -> Result<Value, ExprError> {
         self.eval(input, scope).map(Cow::into_owned)
+    }
+
+    /// Evaluates an expression that should give a date (a `timeField`): its milliseconds since
+    /// the epoch, or the type of the value it gave instead.
+    #[inline]
+    pub fn eval_date(&self, input: &Input<'_>, scope: &mut Scope) -> Result<Result<i64, BsonType>, ExprError> {
+        if let Expr::IsoDateOf(path) = self {
+            if let Value::String(s) = &*path.resolve(input.root) {
+                if let Some((local, offset)) = parse_iso_local(s) {
+                    return Ok(Ok(local - offset.unwrap_or(0)));
+                }
+            }
+            // Anything else takes the general path, which says what is wrong.
+        }
+        match &*self.eval(input, scope)? {
+            Value::DateTime(ms) => Ok(Ok(*ms)),
+            other => Ok(Err(other.bson_type())),
+        }
     }
 
     /// True when the expression is a constant.

@@ -301,19 +301,27 @@ proptest! {
         };
         let mut doc = Document::new();
         doc.insert(Str::from("x"), x);
-        let alone = compile(&v(r#"{"$dateFromString": {"dateString": "$x"}}"#)).expect("compiles");
+        let of_field = compile(&v(r#"{"$dateFromString": {"dateString": "$x"}}"#)).expect("compiles");
+        prop_assert!(matches!(&of_field, Expr::IsoDateOf(_)));
+        let alone = compile(&v(r#"{"$dateFromString": {"dateString": {"$ifNull": ["$x", null]}}}"#)).expect("compiles");
         prop_assert!(matches!(&alone, Expr::Call(_, _, args) if args.len() == 1));
         let general =
             compile(&v(r#"{"$dateFromString": {"dateString": "$x", "timezone": "UTC"}}"#)).expect("compiles");
         let input = Input::doc(&doc);
+        let expected = general.eval_owned(&input, &mut Scope::default());
         if pick < 2 {
             // Every generated date is valid: the comparison covers parsed dates, not only errors.
-            prop_assert!(matches!(alone.eval_owned(&input, &mut Scope::default()), Ok(Value::DateTime(_))));
+            prop_assert!(matches!(expected, Ok(Value::DateTime(_))));
         }
-        prop_assert_eq!(
-            alone.eval_owned(&input, &mut Scope::default()),
-            general.eval_owned(&input, &mut Scope::default())
-        );
+        prop_assert_eq!(alone.eval_owned(&input, &mut Scope::default()), expected.clone());
+        prop_assert_eq!(of_field.eval_owned(&input, &mut Scope::default()), expected.clone());
+        // A timeField's reading: the milliseconds of a date, the type of anything else.
+        let as_date = of_field.eval_date(&input, &mut Scope::default());
+        match expected {
+            Ok(Value::DateTime(ms)) => prop_assert_eq!(as_date, Ok(Ok(ms))),
+            Ok(other) => prop_assert_eq!(as_date, Ok(Err(other.bson_type()))),
+            Err(e) => prop_assert_eq!(as_date, Err(e)),
+        }
     }
 }
 
