@@ -14,10 +14,9 @@
 //! last time: when it matches, that key is reused rather than scanned and built again.
 
 use std::cell::Cell;
-use std::sync::atomic::{compiler_fence, Ordering as AtomicOrdering};
 
 use super::ejson_types::typed_value;
-use super::parse::{int_value, uint_value};
+use super::in_place::{push_in_place, push_number, push_string, Number};
 use crate::key_eq::same_key;
 use crate::{Document, Str, Value};
 
@@ -332,117 +331,6 @@ impl<'a> Parser<'a> {
             self.i += 1;
         }
         (self.i > start).then_some(())
-    }
-}
-
-/// A number as scanned: sixteen bytes with its tag, so that it comes back in registers. A
-/// [`Value`] is returned through memory, written in pieces and read back whole, which stalls
-/// the processor (a store it cannot forward to the load).
-#[derive(Clone, Copy)]
-enum Number {
-    Int(i64),
-    UInt(u64),
-    Double(f64),
-}
-
-impl Number {
-    #[inline(always)]
-    fn value(self) -> Value {
-        match self {
-            Number::Int(i) => int_value(i),
-            Number::UInt(u) => uint_value(u),
-            Number::Double(f) => Value::Double(f),
-        }
-    }
-}
-
-/// Appends a field where the vector's next slot is, so that it is built there rather than on
-/// the stack and copied (`Vec::push` is not inlined into the parser, and its copy of a field
-/// just written in pieces stalls as [`Number`] says).
-#[inline(always)]
-fn push_in_place(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
-    if fields.len() == fields.capacity() {
-        fields.reserve(1);
-    }
-    let len = fields.len();
-    // SAFETY: `reserve` left room for one more field at `len`; both its parts are written
-    // before the length grows to cover it. They are written one by one: a tuple is assembled
-    // on the stack and copied in 16-byte loads that straddle the pieces it was written in.
-    unsafe {
-        let slot = fields.as_mut_ptr().add(len);
-        std::ptr::addr_of_mut!((*slot).0).write(key);
-        std::ptr::addr_of_mut!((*slot).1).write(value);
-        fields.set_len(len + 1);
-    }
-}
-
-/// [`push_in_place`] for a number, whose value is written where it goes in each case.
-///
-/// Built in one place from several cases, a value is assembled on the stack in pieces (tag,
-/// payload) and copied in 16-byte loads that straddle them: the processor cannot forward such a
-/// load from the stores and waits for them (a quarter of the parser's time). A compiler fence
-/// in each case keeps the compiler from merging the cases' writes into that one copy.
-#[inline(always)]
-fn push_number(fields: &mut Vec<(Str, Value)>, key: Str, n: Number) {
-    if fields.len() == fields.capacity() {
-        fields.reserve(1);
-    }
-    let len = fields.len();
-    // SAFETY: as in `push_in_place`: room for one field at `len`, both parts written before the
-    // length covers it.
-    unsafe {
-        let slot = fields.as_mut_ptr().add(len);
-        std::ptr::addr_of_mut!((*slot).0).write(key);
-        let value = std::ptr::addr_of_mut!((*slot).1);
-        let fence = || compiler_fence(AtomicOrdering::SeqCst);
-        match n {
-            Number::Int(i) => match i32::try_from(i) {
-                Ok(x) => {
-                    value.write(Value::Int32(x));
-                    fence();
-                }
-                Err(_) => {
-                    value.write(Value::Int64(i));
-                    fence();
-                }
-            },
-            Number::UInt(u) => match (i32::try_from(u), i64::try_from(u)) {
-                (Ok(x), _) => {
-                    value.write(Value::Int32(x));
-                    fence();
-                }
-                (_, Ok(l)) => {
-                    value.write(Value::Int64(l));
-                    fence();
-                }
-                _ => {
-                    value.write(Value::Double(u as f64));
-                    fence();
-                }
-            },
-            Number::Double(f) => {
-                value.write(Value::Double(f));
-                fence();
-            }
-        }
-        fields.set_len(len + 1);
-    }
-}
-
-/// [`push_in_place`] for a string, built where it goes (see [`push_number`]).
-#[inline(always)]
-fn push_string(fields: &mut Vec<(Str, Value)>, key: Str, s: &str) {
-    if fields.len() == fields.capacity() {
-        fields.reserve(1);
-    }
-    let len = fields.len();
-    // SAFETY: as in `push_in_place`.
-    unsafe {
-        let slot = fields.as_mut_ptr().add(len);
-        std::ptr::addr_of_mut!((*slot).0).write(key);
-        std::ptr::addr_of_mut!((*slot).1).write(Value::String(Str::from(s)));
-        compiler_fence(AtomicOrdering::SeqCst);
-        fields.set_len(len + 1);
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod base64;
 mod ejson_types;
 mod fast_parse;
+mod in_place;
 mod parse;
 mod write;
 
