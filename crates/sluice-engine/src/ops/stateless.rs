@@ -24,44 +24,49 @@ impl Operator for StatelessOp {
         &self.name
     }
 
-    fn process(&mut self, mut batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
-        // The two commonest stages keep the batch where it is: events are filtered out or
-        // changed in place rather than moved one by one into `out`.
-        match &self.stage {
-            Stage::Match(filter) => batch
-                .retain(|ev| filter.matches_input(&Input { root: &ev.doc, meta: ev.meta.as_deref() }, &mut ctx.scope)),
-            Stage::AddFields(fields) => batch.retain_mut(|ev| match add_fields(fields, ev, &mut ctx.scope) {
-                Ok(()) => true,
-                Err(reason) => {
-                    ctx.dead_letter(&self.name, reason, ev);
-                    false
-                }
-            }),
-            _ => {
-                for ev in batch {
-                    apply_stage(&self.stage, &self.name, ev, out, ctx);
-                }
-                return;
-            }
-        }
-        if out.is_empty() {
-            *out = batch;
-        } else {
-            out.append(&mut batch);
-        }
+    fn process(&mut self, batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
+        process_batch(&self.stage, &self.name, batch, out, ctx);
     }
 }
 
 /// Applies stateless stages in order to a whole batch (a window's stages before `$group`).
 pub(crate) fn apply_stages(stages: &[Stage], name: &str, mut batch: Vec<Event>, ctx: &mut OpContext) -> Vec<Event> {
     for stage in stages {
-        let mut next = Vec::with_capacity(batch.len());
-        for ev in batch {
-            apply_stage(stage, name, ev, &mut next, ctx);
-        }
+        let mut next = Vec::new();
+        process_batch(stage, name, batch, &mut next, ctx);
         batch = next;
     }
     batch
+}
+
+/// Applies one stateless stage to a batch, appending the results to `out`.
+fn process_batch(stage: &Stage, name: &str, mut batch: Vec<Event>, out: &mut Vec<Event>, ctx: &mut OpContext) {
+    // The two commonest stages keep the batch where it is: events are filtered out or changed in
+    // place rather than moved one by one into `out`.
+    match stage {
+        Stage::Match(filter) => {
+            batch.retain(|ev| filter.matches_input(&Input { root: &ev.doc, meta: ev.meta.as_deref() }, &mut ctx.scope))
+        }
+        Stage::AddFields(fields) => batch.retain_mut(|ev| match add_fields(fields, ev, &mut ctx.scope) {
+            Ok(()) => true,
+            Err(reason) => {
+                ctx.dead_letter(name, reason, ev);
+                false
+            }
+        }),
+        _ => {
+            out.reserve(batch.len());
+            for ev in batch {
+                apply_stage(stage, name, ev, out, ctx);
+            }
+            return;
+        }
+    }
+    if out.is_empty() {
+        *out = batch;
+    } else {
+        out.append(&mut batch);
+    }
 }
 
 /// Applies one stateless stage to one event, appending results to `out`; failures go to the DLQ.
