@@ -30,13 +30,21 @@ impl Groups {
         scope: &mut Scope,
     ) -> Result<(), ExprError> {
         let input = Input { root: doc, meta };
-        let key = GroupKey(spec.group_id.eval_owned(&input, scope)?);
+        let key = GroupKey(match spec.group_id.value_ref(doc) {
+            Some(v) => v.clone(),
+            None => spec.group_id.eval_owned(&input, scope)?,
+        });
         if spec.accumulators.iter().all(|(_, acc)| acc.input_cannot_fail()) {
-            // Nothing can fail from here: each input is folded in as it is evaluated.
+            // Nothing can fail from here: each input is folded in as it is read.
             let states = self.states_of(spec, key);
             for ((_, acc), state) in spec.accumulators.iter().zip(states.iter_mut()) {
-                let v = acc.evaluate(&input, scope)?;
-                acc.apply(state, v, &input);
+                match acc.input_ref(doc) {
+                    Some(v) => acc.apply_ref(state, v, &input),
+                    None => {
+                        let v = acc.evaluate(&input, scope)?;
+                        acc.apply(state, v, &input);
+                    }
+                }
             }
             return Ok(());
         }

@@ -226,6 +226,21 @@ impl Accumulator {
         matches!(self.input, Expr::Literal(_) | Expr::Field(_))
     }
 
+    /// The input, borrowed, when it is a constant or a plain field path (see [`Expr::value_ref`]).
+    #[inline]
+    pub fn input_ref<'a>(&'a self, doc: &'a Document) -> Option<&'a Value> {
+        self.input.value_ref(doc)
+    }
+
+    /// [`Accumulator::apply`] for a borrowed input.
+    #[inline]
+    pub fn apply_ref(&self, state: &mut AccState, v: &Value, input: &Input<'_>) {
+        match &self.kind {
+            AccKind::Top { .. } => self.apply(state, Cow::Borrowed(v), input),
+            _ => state.add(&self.kind, v),
+        }
+    }
+
     /// Folds an input produced by [`Accumulator::evaluate`] into `state`.
     #[inline]
     pub fn apply(&self, state: &mut AccState, v: Cow<'_, Value>, input: &Input<'_>) {

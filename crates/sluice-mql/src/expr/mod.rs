@@ -144,6 +144,19 @@ impl Expr {
         self.eval(input, scope).map(Cow::into_owned)
     }
 
+    /// The value of a constant or of a field path reached through embedded documents only,
+    /// borrowed; `None` when the expression needs [`Expr::eval`] (anything else, or an array on
+    /// the path). Nothing comes back through memory, as a `Result<Cow<Value>>` does.
+    #[inline]
+    pub fn value_ref<'a>(&'a self, doc: &'a Document) -> Option<&'a Value> {
+        static MISSING: Value = Value::Missing;
+        match self {
+            Expr::Literal(v) => Some(v),
+            Expr::Field(path) => path.lookup_through_documents(doc).map(|found| found.unwrap_or(&MISSING)),
+            _ => None,
+        }
+    }
+
     /// Evaluates an expression that should give a date (a `timeField`): its milliseconds since
     /// the epoch, or the type of the value it gave instead.
     #[inline]

@@ -345,3 +345,25 @@ fn named_time_zones_in_date_operators() {
         v(r#"{"$date": "2024-01-15T07:00:00Z"}"#)
     );
 }
+
+#[test]
+fn value_ref_borrows_constants_and_plain_paths_and_leaves_the_rest_to_eval() {
+    let doc = parse_document(DOC).expect("valid doc");
+    for (expr, borrowed) in [
+        ("7", true),
+        (r#""$obs.watts""#, true),
+        (r#""$nope""#, true),
+        (r#""$a.b""#, true),
+        (r#""$objs.k""#, false),
+        (r#"{"$add": ["$a", 1]}"#, false),
+        (r#""$$ROOT""#, false),
+    ] {
+        let e = compile(&v(expr)).expect("compiles");
+        let got = e.value_ref(&doc);
+        assert_eq!(got.is_some(), borrowed, "{}", expr);
+        if let Some(r) = got {
+            // Where it answers, it answers as evaluation does.
+            assert_eq!(Ok(r.clone()), e.eval_owned(&Input::doc(&doc), &mut Scope::default()), "{}", expr);
+        }
+    }
+}
