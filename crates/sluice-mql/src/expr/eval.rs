@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
-use super::{Expr, ExprError, Input, Scope};
+use super::{Expr, ExprError, FuncImpl, Input, Scope};
 use crate::{Document, Value};
 
 pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Result<Cow<'a, Value>, ExprError> {
@@ -37,21 +37,32 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
             }
             Cow::Owned(Value::Array(out))
         }
+        Expr::Call(_, f, args) => Cow::Owned(call(*f, args, input, scope)?),
+        Expr::IsoDateOf(p) => Cow::Owned(super::date::iso_date_of(&p.resolve(input.root))?),
+        Expr::Special(s) => s.eval(input, scope)?,
+    })
+}
+
+/// Calls an eagerly evaluated operator on its evaluated arguments.
+#[inline(always)]
+pub(super) fn call<'a>(
+    f: FuncImpl,
+    args: &'a [Expr],
+    input: &Input<'a>,
+    scope: &mut Scope,
+) -> Result<Value, ExprError> {
+    match args {
         // One or two arguments (most calls) in an array: no vector to build, move and drop.
-        Expr::Call(_, f, args) if args.len() == 1 => Cow::Owned(f(&[args[0].eval(input, scope)?])?),
-        Expr::Call(_, f, args) if args.len() == 2 => {
-            Cow::Owned(f(&[args[0].eval(input, scope)?, args[1].eval(input, scope)?])?)
-        }
-        Expr::Call(_, f, args) => {
-            // Inline room for every registered operator's argument count (named ones take up to 5),
-            // so no call allocates for its arguments.
+        [a] => f(&[a.eval(input, scope)?]),
+        [a, b] => f(&[a.eval(input, scope)?, b.eval(input, scope)?]),
+        _ => {
+            // Inline room for every registered operator's argument count (named ones take up to
+            // 5), so no call allocates for its arguments.
             let mut vals: SmallVec<[Cow<'a, Value>; 5]> = SmallVec::with_capacity(args.len());
             for a in args {
                 vals.push(a.eval(input, scope)?);
             }
-            Cow::Owned(f(&vals)?)
+            f(&vals)
         }
-        Expr::IsoDateOf(p) => Cow::Owned(super::date::iso_date_of(&p.resolve(input.root))?),
-        Expr::Special(s) => s.eval(input, scope)?,
-    })
+    }
 }

@@ -144,11 +144,7 @@ impl Expr {
         // An operator's result is handed on as it is, not wrapped in a `Cow` and unwrapped again
         // (each move of a value just written copies it back out of memory).
         if let Expr::Call(_, f, args) = self {
-            return match args.as_slice() {
-                [a] => f(&[a.eval(input, scope)?]),
-                [a, b] => f(&[a.eval(input, scope)?, b.eval(input, scope)?]),
-                _ => self.eval(input, scope).map(Cow::into_owned),
-            };
+            return eval::call(*f, args, input, scope);
         }
         self.eval(input, scope).map(Cow::into_owned)
     }
