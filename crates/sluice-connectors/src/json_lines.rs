@@ -6,6 +6,8 @@ use sluice_engine::{Sink, SinkError, Source, SourceError, SourceRecord, SourceSt
 use sluice_mql::json::{parse_document_bytes, write_document, JsonMode};
 use sluice_mql::{Document, Value};
 
+use crate::line_split::read_line;
+
 /// Reads one document per line; blank lines are skipped, undecodable lines become malformed
 /// records (they go to the DLQ). Position: the byte offset of the next line.
 pub struct JsonLinesSource<R> {
@@ -35,7 +37,7 @@ impl<R: BufRead + Seek + Send> Source for JsonLinesSource<R> {
         let mut n = 0;
         while n < max {
             self.line.clear();
-            let read = self.reader.read_until(b'\n', &mut self.line).map_err(|e| self.err(e.to_string()))?;
+            let read = read_line(&mut self.reader, &mut self.line).map_err(|e| self.err(e.to_string()))?;
             if read == 0 {
                 return Ok(SourceStatus::End);
             }

@@ -6,6 +6,7 @@ mod documents;
 pub mod https;
 mod json_lines;
 pub mod kafka;
+pub mod line_split;
 mod memory_sink;
 pub mod mongodb;
 mod resolve;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use sluice_connectors::line_split::line_ranges;
 use sluice_connectors::{SolarConfig, SolarSource};
 use sluice_engine::{Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::json::{parse_document_bytes, write_document, JsonMode};
@@ -83,12 +84,8 @@ impl Lines {
     fn decode(&mut self, max: usize, out: &mut Vec<SourceRecord>) {
         if !self.split {
             self.split = true;
-            // As the baseline's `str::lines`: newlines found by a vectorised search.
-            let base = self.text.as_ptr() as usize;
-            for line in self.text.lines() {
-                let start = line.as_ptr() as usize - base;
-                self.ranges.push((start, start + line.len()));
-            }
+            // As the file source and the baseline: newlines found by the same vectorised search.
+            line_ranges(self.text.as_bytes(), &mut self.ranges);
         }
         let end = (self.next + max).min(self.ranges.len());
         for &(s, e) in &self.ranges[self.next..end] {
