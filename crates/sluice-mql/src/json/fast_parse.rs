@@ -16,7 +16,7 @@
 use std::cell::Cell;
 
 use super::ejson_types::typed_value;
-use super::in_place::{push_in_place, push_number, push_string, Number};
+use super::in_place::{push_in_place, push_number, push_object, push_string, Number};
 use crate::key_eq::same_key;
 use crate::{Document, Str, Value};
 
@@ -153,6 +153,10 @@ impl<'a> Parser<'a> {
                 let n = self.number()?;
                 push_number(fields, key, n);
             }
+            b'{' => {
+                let doc = self.object_fields(depth + 1)?;
+                push_object(fields, key, doc)?;
+            }
             _ => {
                 let v = self.value(depth)?;
                 push_in_place(fields, key, v);
@@ -181,8 +185,19 @@ impl<'a> Parser<'a> {
 
     // Kept out of `value` so that what it calls is small enough to be inlined into it (a string
     // built by a call comes back through memory, and reading it back stalls: see `push_number`).
-    #[inline(never)]
     fn object(&mut self, depth: u32) -> Option<Value> {
+        let doc = self.object_fields(depth)?;
+        match typed_value(&doc) {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => Some(Value::Document(doc)),
+            Err(_) => None,
+        }
+    }
+
+    /// An object's fields, before any Extended JSON wrapper is read from them (the caller does
+    /// that where the value is to stay: see `push_object`).
+    #[inline(never)]
+    fn object_fields(&mut self, depth: u32) -> Option<Document> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -233,12 +248,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.scratch.sizes[size_slot] = u8::try_from(fields.len()).unwrap_or(u8::MAX);
-        let doc = Document::from_unique_fields(fields);
-        match typed_value(&doc) {
-            Ok(Some(v)) => Some(v),
-            Ok(None) => Some(Value::Document(doc)),
-            Err(_) => None,
-        }
+        Some(Document::from_unique_fields(fields))
     }
 
     #[inline(never)]

@@ -8,8 +8,9 @@
 
 use std::sync::atomic::{compiler_fence, Ordering};
 
+use super::ejson_types::typed_value;
 use super::parse::{int_value, uint_value};
-use crate::{Str, Value};
+use crate::{Document, Str, Value};
 
 /// A number as scanned: sixteen bytes with its tag, so that it comes back in registers.
 #[derive(Clone, Copy)]
@@ -57,6 +58,29 @@ unsafe fn push_with(fields: &mut Vec<(Str, Value)>, key: Str, write: impl FnOnce
 pub(super) fn push_in_place(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
     // SAFETY: the value is written.
     unsafe { push_with(fields, key, |slot| slot.write(value)) }
+}
+
+/// Appends a field holding a parsed object, or the typed value it stands for when it is an
+/// Extended JSON wrapper; None for a malformed wrapper. The document is moved into its slot by
+/// words, not through a `Value` assembled on the stack (see the module's comment).
+#[inline(always)]
+pub(super) fn push_object(fields: &mut Vec<(Str, Value)>, key: Str, doc: Document) -> Option<()> {
+    match typed_value(&doc) {
+        Ok(None) => {}
+        Ok(Some(v)) => {
+            push_in_place(fields, key, v);
+            return Some(());
+        }
+        Err(_) => return None,
+    }
+    // SAFETY: the value is written.
+    unsafe {
+        push_with(fields, key, |slot| {
+            slot.write(Value::Document(doc));
+            compiler_fence(Ordering::SeqCst);
+        })
+    }
+    Some(())
 }
 
 /// Appends a string field, the string built in its slot.
