@@ -7,7 +7,17 @@ use crate::{values_equal, Value};
 
 /// A `$group` key or `partitionBy` value.
 #[derive(Debug, Clone)]
+#[repr(transparent)]
 pub struct GroupKey(pub Value);
+
+impl GroupKey {
+    /// A value seen as a key without copying it, to look a group up by a field of an event.
+    #[inline]
+    pub fn from_ref(v: &Value) -> &GroupKey {
+        // SAFETY: `GroupKey` is `repr(transparent)` over `Value`: the two have one layout.
+        unsafe { &*(v as *const Value as *const GroupKey) }
+    }
+}
 
 fn hash_value<H: Hasher>(v: &Value, h: &mut H) {
     match v {

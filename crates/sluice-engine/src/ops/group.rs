@@ -30,10 +30,15 @@ impl Groups {
         scope: &mut Scope,
     ) -> Result<(), ExprError> {
         let input = Input { root: doc, meta };
-        let key = GroupKey(match spec.group_id.value_ref(doc) {
-            Some(v) => v.clone(),
-            None => spec.group_id.eval_owned(&input, scope)?,
-        });
+        // A key read from the document is copied only when its group is new.
+        let computed;
+        let key = match spec.group_id.value_ref(doc) {
+            Some(v) => GroupKey::from_ref(v),
+            None => {
+                computed = GroupKey(spec.group_id.eval_owned(&input, scope)?);
+                &computed
+            }
+        };
         if spec.accumulators.iter().all(|(_, acc)| acc.input_cannot_fail()) {
             // Nothing can fail from here: each input is folded in as it is read.
             let states = self.states_of(spec, key);
@@ -60,13 +65,13 @@ impl Groups {
     }
 
     /// The accumulator states of a group, created empty the first time its key is seen.
-    fn states_of(&mut self, spec: &WindowSpec, key: GroupKey) -> &mut Vec<AccState> {
-        let idx = match self.index.get(&key) {
+    fn states_of(&mut self, spec: &WindowSpec, key: &GroupKey) -> &mut Vec<AccState> {
+        let idx = match self.index.get(key) {
             Some(i) => *i,
             None => {
                 let states = spec.accumulators.iter().map(|(_, a)| a.new_state()).collect();
                 self.entries.push((key.clone(), states));
-                self.index.insert(key, self.entries.len() - 1);
+                self.index.insert(key.clone(), self.entries.len() - 1);
                 self.entries.len() - 1
             }
         };
