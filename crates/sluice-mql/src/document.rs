@@ -45,13 +45,9 @@ impl Document {
         self.fields.get(at).map(|(k, v)| (k, v))
     }
 
-    /// A top-level field with its position.
-    pub fn position_of(&self, key: &str) -> Option<(usize, &Value)> {
-        self.fields
-            .iter()
-            .enumerate()
-            .find(|(_, (k, _))| same_key(k.as_bytes(), key.as_bytes()))
-            .map(|(i, (_, v))| (i, v))
+    /// A top-level field, named by its bytes, with its position.
+    pub(crate) fn position_of(&self, key: &[u8]) -> Option<(usize, &Value)> {
+        self.fields.iter().enumerate().find(|(_, (k, _))| same_key(k.as_bytes(), key)).map(|(i, (_, v))| (i, v))
     }
 
     /// A mutable reference to the value of a top-level field.

@@ -20,6 +20,46 @@ pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// A name prepared for comparing with many others (a field path's component): its length and,
+/// for 4 to 16 bytes, the words [`same_key`] would read from it, read once.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyProbe {
+    bytes: Box<[u8]>,
+    head: u64,
+    tail: u64,
+}
+
+impl KeyProbe {
+    pub(crate) fn new(key: &[u8]) -> KeyProbe {
+        let n = key.len();
+        let (head, tail) = match n {
+            8..=16 => (word64(key, 0), word64(key, n - 8)),
+            4..=7 => (u64::from(word32(key, 0)), u64::from(word32(key, n - 4))),
+            _ => (0, 0),
+        };
+        KeyProbe { bytes: key.into(), head, tail }
+    }
+
+    /// The name as a string.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// True when `k` is the same bytes as the name.
+    #[inline(always)]
+    pub(crate) fn matches(&self, k: &[u8]) -> bool {
+        let n = self.bytes.len();
+        if k.len() != n {
+            return false;
+        }
+        match n {
+            8..=16 => word64(k, 0) == self.head && word64(k, n - 8) == self.tail,
+            4..=7 => u64::from(word32(k, 0)) == self.head && u64::from(word32(k, n - 4)) == self.tail,
+            _ => same_key(k, &self.bytes),
+        }
+    }
+}
+
 #[inline(always)]
 fn word64(s: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
@@ -54,8 +94,10 @@ mod tests {
                 b[i] = b[i].wrapping_add(1);
             }
             prop_assert_eq!(same_key(&a, &b), a == b);
+            prop_assert_eq!(KeyProbe::new(&a).matches(&b), a == b);
             let shorter = &b[..b.len().saturating_sub(1)];
             prop_assert_eq!(same_key(&a, shorter), a.as_slice() == shorter);
+            prop_assert_eq!(KeyProbe::new(&a).matches(shorter), a.as_slice() == shorter);
         }
     }
 }

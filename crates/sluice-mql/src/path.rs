@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::key_eq::same_key;
+use crate::key_eq::KeyProbe;
 use crate::{Document, Str, Value};
 
 /// A dotted path split into its components once, so evaluation does no string work.
@@ -14,9 +14,16 @@ use crate::{Document, Str, Value};
 /// comparison replaces a scan. A hint is only a guess, checked before use.
 pub struct FieldPath {
     parts: Vec<Str>,
-    /// Position of each part in the document it was last found in (relaxed atomics: a hint
+    /// Each part prepared for comparison, with its hint.
+    steps: Box<[Step]>,
+}
+
+/// One component of a path as lookups use it.
+struct Step {
+    probe: KeyProbe,
+    /// Position of the part in the document it was last found in (a relaxed atomic: a hint
     /// shared by threads may be stale, never wrong, since it is checked).
-    hints: Box<[AtomicU32]>,
+    hint: AtomicU32,
 }
 
 impl std::fmt::Debug for FieldPath {
@@ -60,8 +67,9 @@ impl FieldPath {
     }
 
     fn from_parts(parts: Vec<Str>) -> FieldPath {
-        let hints = parts.iter().map(|_| AtomicU32::new(0)).collect();
-        FieldPath { parts, hints }
+        let steps =
+            parts.iter().map(|p| Step { probe: KeyProbe::new(p.as_bytes()), hint: AtomicU32::new(0) }).collect();
+        FieldPath { parts, steps }
     }
 
     /// The components.
@@ -79,8 +87,8 @@ impl FieldPath {
     #[inline]
     pub fn resolve<'a>(&self, doc: &'a Document) -> Cow<'a, Value> {
         let mut cur = doc;
-        for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {
-            let Some(v) = get_hinted(cur, part, hint) else { return Cow::Owned(Value::Missing) };
+        for (i, step) in self.steps.iter().enumerate() {
+            let Some(v) = get_hinted(cur, step) else { return Cow::Owned(Value::Missing) };
             match v {
                 _ if i + 1 == self.parts.len() => return Cow::Borrowed(v),
                 Value::Document(d) => cur = d,
@@ -97,8 +105,8 @@ impl FieldPath {
     pub fn lookup_through_documents<'a>(&self, doc: &'a Document) -> Option<Option<&'a Value>> {
         let mut cur = doc;
         let last = self.parts.len() - 1;
-        for (i, (part, hint)) in self.parts.iter().zip(self.hints.iter()).enumerate() {
-            let found = get_hinted(cur, part, hint);
+        for (i, step) in self.steps.iter().enumerate() {
+            let found = get_hinted(cur, step);
             match found {
                 Some(Value::Document(d)) if i < last => cur = d,
                 Some(Value::Array(_)) if i < last => return None,
@@ -115,17 +123,17 @@ impl FieldPath {
     }
 }
 
-/// A top-level field of `doc`, looked for first where `hint` says it was last time.
+/// A top-level field of `doc`, looked for first where the step's hint says it was last time.
 #[inline]
-fn get_hinted<'a>(doc: &'a Document, key: &str, hint: &AtomicU32) -> Option<&'a Value> {
-    let guess = hint.load(Ordering::Relaxed) as usize;
+fn get_hinted<'a>(doc: &'a Document, step: &Step) -> Option<&'a Value> {
+    let guess = step.hint.load(Ordering::Relaxed) as usize;
     if let Some((k, v)) = doc.field_at(guess) {
-        if same_key(k.as_bytes(), key.as_bytes()) {
+        if step.probe.matches(k.as_bytes()) {
             return Some(v);
         }
     }
-    let (at, v) = doc.position_of(key)?;
-    hint.store(at as u32, Ordering::Relaxed);
+    let (at, v) = doc.position_of(step.probe.as_bytes())?;
+    step.hint.store(at as u32, Ordering::Relaxed);
     Some(v)
 }
 
