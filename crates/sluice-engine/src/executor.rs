@@ -207,15 +207,11 @@ impl Executor {
             match rec {
                 SourceRecord::Doc(doc, bytes) => {
                     self.stats.input_bytes += bytes as u64;
-                    if let Some(ev) = self.admit(doc, now, None, None) {
-                        events.push(ev);
-                    }
+                    self.admit(doc, now, None, None, &mut events);
                 }
                 SourceRecord::FromPartition { doc, bytes, partition, meta, time } => {
                     self.stats.input_bytes += bytes as u64;
-                    if let Some(ev) = self.admit(doc, now, time, Some((partition, meta))) {
-                        events.push(ev);
-                    }
+                    self.admit(doc, now, time, Some((partition, meta)), &mut events);
                 }
                 SourceRecord::Malformed { raw, error, meta } => {
                     self.stats.input_bytes += raw.len() as u64;
@@ -268,15 +264,21 @@ impl Executor {
         }
     }
 
-    /// Assigns event time and the watermark before the event; `None` sends it to the DLQ.
-    /// Without a `timeField`, event time is the source's time for the record, else ingestion time.
+    /// Assigns event time and the watermark before the event and appends it to `out`, or sends
+    /// it to the DLQ. Without a `timeField`, event time is the source's time for the record, else
+    /// ingestion time.
+    ///
+    /// The event is pushed here rather than returned: a returned event is written in 8-byte pieces
+    /// and copied on at once with 16-byte loads, which wait for those stores (perf: most of
+    /// `step`'s own samples).
     fn admit(
         &mut self,
         mut doc: Document,
         now: i64,
         source_time: Option<i64>,
         origin: Option<(u32, Box<Document>)>,
-    ) -> Option<Event> {
+        out: &mut Vec<Event>,
+    ) {
         let time = if self.processing_time {
             now
         } else {
@@ -294,7 +296,7 @@ impl Executor {
                                 raw: None,
                                 meta: origin.map(|(_, m)| *m),
                             });
-                            return None;
+                            return;
                         }
                     },
                     Err(e) => {
@@ -305,7 +307,7 @@ impl Executor {
                             raw: None,
                             meta: origin.map(|(_, m)| *m),
                         });
-                        return None;
+                        return;
                     }
                 },
             }
@@ -317,7 +319,7 @@ impl Executor {
             self.partitions.observe(partition, time, now);
             meta
         });
-        Some(Event { doc, time, watermark, meta })
+        Event::push_to(out, doc, time, watermark, meta);
     }
 
     fn run_ops(&mut self, events: Vec<Event>, watermark: EventTime) -> Result<(), EngineError> {

@@ -70,7 +70,7 @@ impl Document {
         }
         match self.fields.iter_mut().find(|(k, _)| same_key(k.as_bytes(), key.as_bytes())) {
             Some(slot) => slot.1 = value,
-            None => self.fields.push((key, value)),
+            None => push_field(&mut self.fields, key, value),
         }
     }
 
@@ -78,7 +78,7 @@ impl Document {
     /// that already checked). Missing values are skipped.
     pub fn push_unique(&mut self, key: Str, value: Value) {
         if !value.is_missing() {
-            self.fields.push((key, value));
+            push_field(&mut self.fields, key, value);
         }
     }
 
@@ -201,6 +201,27 @@ impl IntoIterator for Document {
     type IntoIter = std::vec::IntoIter<(Str, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.fields.into_iter()
+    }
+}
+
+/// Appends a field, its key and value written into the vector's next slot one after the other.
+///
+/// `fields.push((key, value))` assembles the pair on the stack first and copies it on with
+/// 16-byte loads, each spanning two of the stores that just built it: the processor cannot
+/// forward such a load and waits (perf: ~40% of `insert`'s samples).
+#[inline(always)]
+fn push_field(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
+    if fields.len() == fields.capacity() {
+        fields.reserve(1);
+    }
+    let len = fields.len();
+    // SAFETY: `reserve` left room for one more field at `len`; both halves are written before
+    // the length grows to cover them.
+    unsafe {
+        let slot = fields.as_mut_ptr().add(len);
+        std::ptr::addr_of_mut!((*slot).0).write(key);
+        std::ptr::addr_of_mut!((*slot).1).write(value);
+        fields.set_len(len + 1);
     }
 }
 
