@@ -1,6 +1,7 @@
 //! Evaluation of a compiled expression tree.
 
 use std::borrow::Cow;
+use std::sync::atomic::{compiler_fence, Ordering};
 
 use smallvec::SmallVec;
 
@@ -43,6 +44,30 @@ pub(super) fn eval<'a>(e: &'a Expr, input: &Input<'a>, scope: &mut Scope) -> Res
     })
 }
 
+/// Sets `slot` to an operator's argument. A constant or a plain field path is borrowed through
+/// [`Expr::value_ref`] and written into the slot directly; anything else is evaluated.
+///
+/// The argument is written where it stays, each case by itself (the fence keeps the compiler
+/// from merging them): a `Cow` assembled in one place and copied into the argument array at once
+/// is read back with 16-byte loads that wait for the narrower stores that built it.
+#[inline(always)]
+fn set_argument<'a>(
+    slot: &mut Cow<'a, Value>,
+    e: &'a Expr,
+    input: &Input<'a>,
+    scope: &mut Scope,
+) -> Result<(), ExprError> {
+    match e.value_ref(input.root) {
+        Some(v) => *slot = Cow::Borrowed(v),
+        None => *slot = e.eval(input, scope)?,
+    }
+    compiler_fence(Ordering::SeqCst);
+    Ok(())
+}
+
+/// What an argument slot holds before it is set.
+static MISSING: Value = Value::Missing;
+
 /// Calls an eagerly evaluated operator on its evaluated arguments.
 #[inline(always)]
 pub(super) fn call<'a>(
@@ -53,8 +78,17 @@ pub(super) fn call<'a>(
 ) -> Result<Value, ExprError> {
     match args {
         // One or two arguments (most calls) in an array: no vector to build, move and drop.
-        [a] => f(&[a.eval(input, scope)?]),
-        [a, b] => f(&[a.eval(input, scope)?, b.eval(input, scope)?]),
+        [a] => {
+            let mut vals = [Cow::Borrowed(&MISSING)];
+            set_argument(&mut vals[0], a, input, scope)?;
+            f(&vals)
+        }
+        [a, b] => {
+            let mut vals = [Cow::Borrowed(&MISSING), Cow::Borrowed(&MISSING)];
+            set_argument(&mut vals[0], a, input, scope)?;
+            set_argument(&mut vals[1], b, input, scope)?;
+            f(&vals)
+        }
         _ => {
             // Inline room for every registered operator's argument count (named ones take up to
             // 5), so no call allocates for its arguments.

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::json::{parse_document, parse_value};
+use crate::Decimal128;
 use proptest::prelude::*;
 
 const DOC: &str = r#"{"a": 5, "b": 2, "l": {"$numberLong": "7"}, "d": 2.5, "s": " Hello World ", "n": null,
@@ -264,6 +265,32 @@ fn meta_reads_stream_metadata() {
 }
 
 proptest! {
+    /// `$divide`'s shortcut for ints, longs and doubles answers as the general numeric path
+    /// (`divide_numbers`), division by zero included; decimals take the general path.
+    #[test]
+    fn divide_agrees_with_the_general_numeric_path(
+        a in prop_oneof![any::<i32>().prop_map(Value::Int32), any::<i64>().prop_map(Value::Int64),
+            any::<f64>().prop_map(Value::Double), (-5i32..5).prop_map(Value::Int32),
+            Just(Value::Decimal(Decimal128::parse("2.5").expect("valid")))],
+        b in prop_oneof![any::<i32>().prop_map(Value::Int32), any::<i64>().prop_map(Value::Int64),
+            any::<f64>().prop_map(Value::Double), (-2i32..2).prop_map(Value::Int32), Just(Value::Double(-0.0)),
+            Just(Value::Decimal(Decimal128::parse("0.5").expect("valid")))],
+    ) {
+        let mut doc = Document::new();
+        doc.insert("a", a.clone());
+        doc.insert("b", b.clone());
+        let e = compile(&v(r#"{"$divide": ["$a", "$b"]}"#)).expect("compiles");
+        let got = e.eval_owned(&Input::doc(&doc), &mut Scope::default());
+        match crate::expr::numeric::divide_numbers(&a, &b) {
+            Ok(Some(Value::Double(q))) if q.is_nan() => {
+                prop_assert!(matches!(got, Ok(Value::Double(g)) if g.is_nan()), "{:?}", got)
+            }
+            Ok(Some(q)) => prop_assert_eq!(got, Ok(q)),
+            Ok(None) => prop_assert!(false, "numbers are numbers"),
+            Err(()) => prop_assert!(got.is_err()),
+        }
+    }
+
     #[test]
     fn int_addition_promotes_instead_of_overflowing(a in any::<i32>(), b in any::<i32>()) {
         let e = compile(&v(&format!(r#"{{"$add": [{}, {}]}}"#, a, b))).expect("compiles");
