@@ -13,7 +13,7 @@
 //! with the key seen in the same place (the same object of the event, the same position in it)
 //! last time: when it matches, that key is reused rather than scanned and built again.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use super::ejson_types::typed_value;
 use super::in_place::{push_in_place, push_number, push_object, push_string, Number};
@@ -46,7 +46,7 @@ struct Scratch {
 }
 
 thread_local! {
-    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// Parses `bytes` as one JSON value, or None when the serde path must decide.
@@ -55,32 +55,62 @@ thread_local! {
 /// is ASCII it matched byte by byte (any other byte sends the input to serde, which rejects
 /// invalid UTF-8 wherever it is).
 pub(super) fn parse_fast(bytes: &[u8]) -> Option<Value> {
-    let mut scratch = SCRATCH.take();
-    if scratch.keys.is_empty() {
-        scratch.keys = vec![Str::default(); KEY_SLOTS];
-    }
-    let mut p = Parser { b: bytes, i: 0, scratch, objects: 0 };
-    let parsed = p.whole();
-    SCRATCH.set(p.scratch);
-    parsed
+    with_parser(bytes, |p| p.whole())
 }
 
-struct Parser<'a> {
+/// [`parse_fast`] for a text that must be a document: None also when it is anything else (an
+/// Extended JSON wrapper included), for the serde path to say what it is.
+///
+/// The document comes back as a `Document`, not inside an `Option<Value>`: a `Value` returned
+/// through memory and copied on at once waits for the stores that wrote it.
+pub(super) fn parse_fast_document(bytes: &[u8]) -> Option<Document> {
+    with_parser(bytes, |p| p.whole_document())
+}
+
+fn with_parser<'a, T>(bytes: &'a [u8], parse: impl for<'s> FnOnce(&mut Parser<'a, 's>) -> Option<T>) -> Option<T> {
+    // Borrowed where it lives rather than moved out and back: moving it back copies it with
+    // wide loads right after the parser's narrow stores, which stalls.
+    SCRATCH.with(|cell| {
+        // No parse runs inside another on one thread (the parser calls nothing that parses), so
+        // the scratch is never borrowed twice; if it were, the slower serde path answers.
+        let Ok(mut scratch) = cell.try_borrow_mut() else { return None };
+        if scratch.keys.is_empty() {
+            scratch.keys = vec![Str::default(); KEY_SLOTS];
+        }
+        let mut p = Parser { b: bytes, i: 0, scratch: &mut scratch, objects: 0 };
+        parse(&mut p)
+    })
+}
+
+struct Parser<'a, 's> {
     /// The input.
     b: &'a [u8],
     i: usize,
-    /// The field stack and the keys remembered from earlier parses.
-    scratch: Scratch,
+    /// What earlier parses on this thread remembered.
+    scratch: &'s mut Scratch,
     /// Objects opened so far in this parse (names the place of a key).
     objects: usize,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn whole(&mut self) -> Option<Value> {
         self.ws();
         let v = self.value(0)?;
         self.ws();
         (self.i == self.b.len()).then_some(v)
+    }
+
+    fn whole_document(&mut self) -> Option<Document> {
+        self.ws();
+        if self.peek()? != b'{' {
+            return None;
+        }
+        let doc = self.object_fields(1)?;
+        if !matches!(typed_value(&doc), Ok(None)) {
+            return None;
+        }
+        self.ws();
+        (self.i == self.b.len()).then_some(doc)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -415,6 +445,22 @@ mod tests {
             } else if !text.contains('\\') && !text.contains('$') {
                 // Without escapes or Extended JSON wrappers, only what serde refuses is left to it.
                 prop_assert!(slow.is_none() || text.contains('e') || text.contains('E'), "fast refused {}", text);
+            }
+        }
+    }
+
+    proptest! {
+        /// The document-only entry answers as `parse_fast` does for documents, and nothing for
+        /// any other value (Extended JSON wrappers included).
+        #[test]
+        fn the_document_entry_agrees_with_the_value_entry(text in arb_json()) {
+            let doc = parse_fast_document(text.as_bytes());
+            match parse_fast(text.as_bytes()) {
+                Some(Value::Document(d)) => prop_assert_eq!(doc, Some(d)),
+                _ => prop_assert_eq!(doc, None),
+            }
+            for wrapper in [r#"{"$date": "2024-01-01T00:00:00Z"}"#, "[1]", "7", r#" {"a": 1} x"#] {
+                prop_assert_eq!(parse_fast_document(wrapper.as_bytes()), None);
             }
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::ejson_types::typed_value;
-use super::fast_parse::parse_fast;
+use super::fast_parse::{parse_fast, parse_fast_document};
 use crate::{Document, Str, Value};
 
 /// A JSON text that is not valid JSON, not a document where one is required, or a malformed
@@ -21,7 +21,7 @@ pub fn parse_document(text: &str) -> Result<Document, JsonError> {
 
 /// Parses a JSON object, given as bytes, into a document.
 pub fn parse_document_bytes(bytes: &[u8]) -> Result<Document, JsonError> {
-    if let Some(Value::Document(d)) = parse_fast(bytes) {
+    if let Some(d) = parse_fast_document(bytes) {
         return Ok(d);
     }
     match serde_json::from_slice::<Value>(bytes) {
