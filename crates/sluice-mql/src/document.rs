@@ -210,17 +210,28 @@ impl IntoIterator for Document {
 /// 16-byte loads, each spanning two of the stores that just built it: the processor cannot
 /// forward such a load and waits (perf: ~40% of `insert`'s samples).
 #[inline(always)]
-fn push_field(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
+pub(crate) fn push_field(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
+    // SAFETY: the value is written.
+    unsafe { push_field_with(fields, key, |slot| slot.write(value)) }
+}
+
+/// Appends `key` and a value that `write` puts in place (the JSON parser builds strings and
+/// numbers straight in their slot this way).
+///
+/// # Safety
+/// `write` must initialise the value it is given (it is uninitialised memory in the vector).
+#[inline(always)]
+pub(crate) unsafe fn push_field_with(fields: &mut Vec<(Str, Value)>, key: Str, write: impl FnOnce(*mut Value)) {
     if fields.len() == fields.capacity() {
         fields.reserve(1);
     }
     let len = fields.len();
-    // SAFETY: `reserve` left room for one more field at `len`; both halves are written before
-    // the length grows to cover them.
+    // SAFETY: `reserve` left room for one more field at `len`; the key is written here, the
+    // value by `write` (the caller's promise), both before the length grows to cover them.
     unsafe {
         let slot = fields.as_mut_ptr().add(len);
         std::ptr::addr_of_mut!((*slot).0).write(key);
-        std::ptr::addr_of_mut!((*slot).1).write(value);
+        write(std::ptr::addr_of_mut!((*slot).1));
         fields.set_len(len + 1);
     }
 }

@@ -10,6 +10,7 @@ use std::sync::atomic::{compiler_fence, Ordering};
 
 use super::ejson_types::typed_value;
 use super::parse::{int_value, uint_value};
+use crate::document::{push_field, push_field_with};
 use crate::{Document, Str, Value};
 
 /// A number as scanned: sixteen bytes with its tag, so that it comes back in registers.
@@ -32,32 +33,10 @@ impl Number {
     }
 }
 
-/// Appends `key` and a value that `write` puts in place.
-///
-/// # Safety
-/// `write` must initialise the value it is given (it is uninitialised memory in the vector).
-#[inline(always)]
-unsafe fn push_with(fields: &mut Vec<(Str, Value)>, key: Str, write: impl FnOnce(*mut Value)) {
-    if fields.len() == fields.capacity() {
-        fields.reserve(1);
-    }
-    let len = fields.len();
-    // SAFETY: `reserve` left room for one more field at `len`; the key is written here, the
-    // value by `write` (the caller's promise), both before the length grows to cover them. They
-    // are written one by one, not as a tuple: see the module's comment.
-    unsafe {
-        let slot = fields.as_mut_ptr().add(len);
-        std::ptr::addr_of_mut!((*slot).0).write(key);
-        write(std::ptr::addr_of_mut!((*slot).1));
-        fields.set_len(len + 1);
-    }
-}
-
 /// Appends a field whose value is already built (a nested object or array).
 #[inline(always)]
 pub(super) fn push_in_place(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
-    // SAFETY: the value is written.
-    unsafe { push_with(fields, key, |slot| slot.write(value)) }
+    push_field(fields, key, value);
 }
 
 /// Appends a field holding a parsed object, or the typed value it stands for when it is an
@@ -75,7 +54,7 @@ pub(super) fn push_object(fields: &mut Vec<(Str, Value)>, key: Str, doc: Documen
     }
     // SAFETY: the value is written.
     unsafe {
-        push_with(fields, key, |slot| {
+        push_field_with(fields, key, |slot| {
             slot.write(Value::Document(doc));
             compiler_fence(Ordering::SeqCst);
         })
@@ -88,7 +67,7 @@ pub(super) fn push_object(fields: &mut Vec<(Str, Value)>, key: Str, doc: Documen
 pub(super) fn push_string(fields: &mut Vec<(Str, Value)>, key: Str, s: &str) {
     // SAFETY: the value is written.
     unsafe {
-        push_with(fields, key, |slot| {
+        push_field_with(fields, key, |slot| {
             slot.write(Value::String(Str::from(s)));
             compiler_fence(Ordering::SeqCst);
         })
@@ -100,13 +79,13 @@ pub(super) fn push_string(fields: &mut Vec<(Str, Value)>, key: Str, s: &str) {
 #[inline(always)]
 pub(super) fn push_number(fields: &mut Vec<(Str, Value)>, key: Str, n: Number) {
     let put = |slot: *mut Value, v: Value| {
-        // SAFETY: `slot` is the value of the field being pushed (see `push_with`).
+        // SAFETY: `slot` is the value of the field being pushed (see `push_field_with`).
         unsafe { slot.write(v) };
         compiler_fence(Ordering::SeqCst);
     };
     // SAFETY: every case writes the value.
     unsafe {
-        push_with(fields, key, |slot| match n {
+        push_field_with(fields, key, |slot| match n {
             Number::Int(i) => match i32::try_from(i) {
                 Ok(x) => put(slot, Value::Int32(x)),
                 Err(_) => put(slot, Value::Int64(i)),
