@@ -40,7 +40,7 @@ impl KeyProbe {
         KeyProbe { bytes: key.into(), head, tail }
     }
 
-    /// The name as a string.
+    /// The name's bytes.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
