@@ -185,7 +185,7 @@ mod tests {
         let path = std::path::PathBuf::from(
             std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
         )
-        .join("../../../shared/spec/atlas-streams-openapi.json");
+        .join("../../spec/atlas-streams-openapi.json");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 

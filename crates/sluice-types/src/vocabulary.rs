@@ -1,5 +1,5 @@
 //! Closed vocabularies of the management API, spelled exactly as the Atlas Admin API contract
-//! (`../shared/spec/atlas-streams-openapi.json`) spells them: parse at the edge, then trust the type.
+//! (`spec/atlas-streams-openapi.json`) spells them: parse at the edge, then trust the type.
 
 use serde::{Deserialize, Serialize};
 
@@ -209,7 +209,7 @@ mod tests {
         let path = std::path::PathBuf::from(
             std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
         )
-        .join("../../../shared/spec/atlas-streams-openapi.json");
+        .join("../../spec/atlas-streams-openapi.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
         let spec: serde_json::Value = serde_json::from_str(&text).expect("the contract is JSON");
         spec["components"]["schemas"][schema]["properties"][property]["enum"]

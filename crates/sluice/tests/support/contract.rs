@@ -1,4 +1,4 @@
-//! Responses checked against the contract (`../shared/spec/atlas-streams-openapi.json`): the
+//! Responses checked against the contract (`spec/atlas-streams-openapi.json`): the
 //! schema of the operation's response for the status received, with the three exceptions
 //! `SOURCE.md` lists (where the upstream schema contradicts what Atlas sends).
 
@@ -76,7 +76,7 @@ impl Contract {
     pub fn load() -> Contract {
         // Read at run time: a target dir shared by clones at other paths keeps another's path.
         let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
-        let path = std::path::Path::new(&manifest).join("../../../shared/spec/atlas-streams-openapi.json");
+        let path = std::path::Path::new(&manifest).join("../../spec/atlas-streams-openapi.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
         let mut spec: Json = serde_json::from_str(&text).expect("the contract is JSON");
         let schemas = &mut spec["components"]["schemas"];
