@@ -34,10 +34,22 @@ fn requested(accept: &str) -> Option<(&str, &str)> {
         let media = part.split(';').next()?.trim();
         let rest = media.strip_prefix("application/vnd.atlas.")?;
         let (date, fmt) = rest.split_once('+')?;
-        let valid = date.len() == 10
-            && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-        valid.then_some((date, fmt))
+        is_calendar_date(date).then_some((date, fmt))
     })
+}
+
+/// Whether `date` is `YYYY-MM-DD` naming a day that exists (Atlas answers 406 for `2023-13-45`).
+fn is_calendar_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    if !shape {
+        return false;
+    }
+    // The shape check makes these digit runs.
+    let num = |r: std::ops::Range<usize>| date[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    (1..=12).contains(&month) && day >= 1 && day <= sluice_mql::days_in_month(i64::from(year), month)
 }
 
 /// Chooses the version of `op` for an Accept header.
@@ -102,6 +114,11 @@ mod tests {
             date(&ops::GET_WORKSPACE, Some("application/vnd.atlas.yesterday+json")),
             Err("INVALID_VERSION_DATE")
         );
+        for not_a_day in ["2023-13-45", "2023-00-10", "2023-02-29", "2024-04-31", "2024-01-00"] {
+            let accept = format!("application/vnd.atlas.{}+json", not_a_day);
+            assert_eq!(date(&ops::GET_WORKSPACE, Some(&accept)), Err("INVALID_VERSION_DATE"), "{}", not_a_day);
+        }
+        assert_eq!(date(&ops::GET_WORKSPACE, Some("application/vnd.atlas.2024-02-29+json")), Ok("2023-02-01"));
         assert_eq!(
             date(&ops::GET_WORKSPACE, Some("application/vnd.atlas.2024-01-01+gzip")),
             Err("INVALID_VERSION_DATE")
