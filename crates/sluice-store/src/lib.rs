@@ -13,7 +13,8 @@ pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 pub use object_checkpoints::ObjectCheckpointStore;
 
 pub use model::{
-    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ServiceAccount, Workspace,
+    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential, ServiceAccount,
+    Workspace,
 };
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;
@@ -50,6 +51,11 @@ pub trait MetadataStore: Send + Sync {
     async fn insert_api_key(&self, k: &ApiKey) -> StoreResult<()>;
     /// One API key by public key.
     async fn api_key(&self, public_key: &str) -> StoreResult<ApiKey>;
+    /// Adds (or replaces) the SCRAM credential of an API key for one mechanism.
+    async fn insert_scram_credential(&self, c: &ScramCredential) -> StoreResult<()>;
+    /// The SCRAM credential of an API key for a mechanism; [`StoreError::NotFound`] for a key
+    /// created before the store kept them.
+    async fn scram_credential(&self, public_key: &str, mechanism: &str) -> StoreResult<ScramCredential>;
     /// Adds a service account.
     async fn insert_service_account(&self, s: &ServiceAccount) -> StoreResult<()>;
     /// One service account by client id.

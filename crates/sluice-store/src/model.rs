@@ -35,6 +35,24 @@ pub struct ApiKey {
     pub created_at: i64,
 }
 
+/// The SCRAM credentials of an API key for one mechanism (the MongoDB wire protocol's
+/// authentication): what RFC 5802 lets a server keep instead of the password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScramCredential {
+    /// The API key's public key (the SCRAM user name).
+    pub public_key: String,
+    /// `SCRAM-SHA-256` or `SCRAM-SHA-1`.
+    pub mechanism: String,
+    /// The salt.
+    pub salt: Vec<u8>,
+    /// The PBKDF2 iteration count.
+    pub iterations: u32,
+    /// `H(HMAC(SaltedPassword, "Client Key"))`.
+    pub stored_key: Vec<u8>,
+    /// `HMAC(SaltedPassword, "Server Key")`.
+    pub server_key: Vec<u8>,
+}
+
 /// A service account: OAuth 2 client credentials for one project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccount {

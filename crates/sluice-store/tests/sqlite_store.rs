@@ -68,6 +68,19 @@ async fn records_round_trip_and_conflicts_are_refused() {
     assert_eq!(s.api_key("pub").await.unwrap(), key);
     assert_eq!(s.api_key("nope").await, Err(StoreError::NotFound));
 
+    // SCRAM credentials per mechanism; a key without them (made before migration 2) has none.
+    let scram = ScramCredential {
+        public_key: "pub".into(),
+        mechanism: "SCRAM-SHA-256".into(),
+        salt: vec![1, 2, 3],
+        iterations: 15_000,
+        stored_key: vec![4; 32],
+        server_key: vec![5; 32],
+    };
+    s.insert_scram_credential(&scram).await.unwrap();
+    assert_eq!(s.scram_credential("pub", "SCRAM-SHA-256").await.unwrap(), scram);
+    assert_eq!(s.scram_credential("pub", "SCRAM-SHA-1").await, Err(StoreError::NotFound));
+
     let w = workspace("w1", "111111111111111111111111");
     s.insert_workspace(&w, &[sample(&w.id)]).await.unwrap();
     assert_eq!(s.insert_workspace(&workspace("w1", "222222222222222222222222"), &[]).await, Err(StoreError::Conflict));
@@ -109,7 +122,7 @@ async fn a_reopened_file_has_everything() {
             .unwrap();
     }
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(s.schema_version().await.unwrap(), 2);
     assert_eq!(s.projects().await.unwrap(), vec![project()]);
     assert_eq!(s.workspaces(&project().id).await.unwrap().len(), 1);
     assert_eq!(s.logs("555555555555555555555555", LogKind::Audit, 0, 100).await.unwrap().len(), 1);

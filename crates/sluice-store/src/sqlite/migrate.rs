@@ -7,7 +7,10 @@ use super::backend;
 use crate::StoreResult;
 
 /// Every migration, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_scram_credentials.sql")),
+];
 
 pub(super) async fn current_version(pool: &SqlitePool) -> StoreResult<i64> {
     let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")

@@ -61,6 +61,22 @@ pub(super) fn api_key(r: &SqliteRow) -> StoreResult<ApiKey> {
     })
 }
 
+fn blob(r: &SqliteRow, col: &str) -> StoreResult<Vec<u8>> {
+    r.try_get::<Vec<u8>, _>(col).map_err(backend)
+}
+
+pub(super) fn scram_credential(r: &SqliteRow) -> StoreResult<ScramCredential> {
+    let iterations = int(r, "iterations")?;
+    Ok(ScramCredential {
+        public_key: text(r, "public_key")?,
+        mechanism: text(r, "mechanism")?,
+        salt: blob(r, "salt")?,
+        iterations: u32::try_from(iterations).map_err(|_| corrupt("iterations", &iterations.to_string()))?,
+        stored_key: blob(r, "stored_key")?,
+        server_key: blob(r, "server_key")?,
+    })
+}
+
 pub(super) fn service_account(r: &SqliteRow) -> StoreResult<ServiceAccount> {
     Ok(ServiceAccount {
         client_id: text(r, "client_id")?,

@@ -92,6 +92,27 @@ impl MetadataStore for SqliteStore {
         )
     }
 
+    async fn insert_scram_credential(&self, c: &ScramCredential) -> StoreResult<()> {
+        let q = sqlx::query(
+            "INSERT OR REPLACE INTO api_key_scram (public_key, mechanism, salt, iterations, stored_key, server_key) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.public_key)
+        .bind(&c.mechanism)
+        .bind(&c.salt)
+        .bind(i64::from(c.iterations))
+        .bind(&c.stored_key)
+        .bind(&c.server_key);
+        self.exec(q).await.map(|_| ())
+    }
+
+    async fn scram_credential(&self, public_key: &str, mechanism: &str) -> StoreResult<ScramCredential> {
+        let q = sqlx::query("SELECT * FROM api_key_scram WHERE public_key = ? AND mechanism = ?")
+            .bind(public_key)
+            .bind(mechanism);
+        rows::scram_credential(&self.fetch_one(q).await?)
+    }
+
     async fn insert_service_account(&self, s: &ServiceAccount) -> StoreResult<()> {
         let q = sqlx::query(
             "INSERT INTO service_accounts (client_id, project_id, roles, secret_salt, secret_hash, description, created_at) \
