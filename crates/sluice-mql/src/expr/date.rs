@@ -51,12 +51,12 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$dayOfYear", arity: Arity::DatePart, f: day_of_year },
 ];
 
-fn tz(op: &'static str, v: &Value) -> Result<Option<Timezone>, ExprError> {
+pub(super) fn tz(op: &'static str, v: &Value) -> Result<Option<Timezone>, ExprError> {
     Timezone::from_value(v).map_err(|m| ExprError::new(op, m))
 }
 
 /// The instant of a date-like value: dates, timestamps and ObjectIds, as MongoDB accepts them.
-fn date_arg(op: &'static str, v: &Value) -> Result<Option<i64>, ExprError> {
+pub(super) fn date_arg(op: &'static str, v: &Value) -> Result<Option<i64>, ExprError> {
     match v {
         v if v.is_nullish() => Ok(None),
         Value::DateTime(ms) => Ok(Some(*ms)),
@@ -101,7 +101,7 @@ fn day_of_year(args: Args) -> Result<Value, ExprError> {
 }
 
 /// ISO 8601 week number and week-year of a civil date.
-fn iso_week(c: &CivilDateTime) -> (i64, u32) {
+pub(super) fn iso_week(c: &CivilDateTime) -> (i64, u32) {
     let wday = (c.day_of_week() + 5) % 7 + 1; // Monday = 1 .. Sunday = 7
     let ordinal = i64::from(c.day_of_year());
     let week = (ordinal - i64::from(wday) + 10) / 7;

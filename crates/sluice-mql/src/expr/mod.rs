@@ -3,17 +3,21 @@
 
 mod arithmetic;
 mod array;
+mod bitwise;
 mod comparison;
 mod compile;
 mod convert;
 mod date;
+mod date_parts;
 mod eval;
 mod numeric;
 mod object;
 mod registry;
+mod set;
 mod special;
 mod string;
 mod timezone;
+mod trig;
 
 use std::borrow::Cow;
 

@@ -1,6 +1,6 @@
 //! The table of eagerly evaluated operators, gathered from each family's file.
 
-use super::{arithmetic, array, comparison, convert, date, object, string, FuncImpl};
+use super::{arithmetic, array, bitwise, comparison, convert, date, date_parts, object, set, string, trig, FuncImpl};
 
 /// How an operator takes its arguments.
 #[derive(Debug, Clone, Copy)]
@@ -24,8 +24,19 @@ pub(crate) struct FuncDef {
     pub f: FuncImpl,
 }
 
-const FAMILIES: [&[FuncDef]; 7] =
-    [arithmetic::FUNCS, comparison::FUNCS, string::FUNCS, array::FUNCS, convert::FUNCS, date::FUNCS, object::FUNCS];
+const FAMILIES: [&[FuncDef]; 11] = [
+    arithmetic::FUNCS,
+    comparison::FUNCS,
+    string::FUNCS,
+    array::FUNCS,
+    convert::FUNCS,
+    date::FUNCS,
+    object::FUNCS,
+    trig::FUNCS,
+    set::FUNCS,
+    bitwise::FUNCS,
+    date_parts::FUNCS,
+];
 
 /// Finds an operator by name (`"$add"`).
 pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {

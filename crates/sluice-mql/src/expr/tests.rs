@@ -10,17 +10,17 @@ const DOC: &str = r#"{"a": 5, "b": 2, "l": {"$numberLong": "7"}, "d": 2.5, "s": 
     "t": {"$date": "2024-08-12T21:41:01.788Z"}, "dec": {"$numberDecimal": "1.10"},
     "obs": {"watts": 252, "temp": 17}, "max_watts": 450}"#;
 
-fn eval(expr: &str) -> Result<Value, ExprError> {
+pub(super) fn eval(expr: &str) -> Result<Value, ExprError> {
     let e = compile(&parse_value(expr).expect("valid json")).expect("compiles");
     let doc = parse_document(DOC).expect("valid doc");
     e.eval_owned(&Input::doc(&doc), &mut Scope::new(1_000))
 }
 
-fn ok(expr: &str) -> Value {
+pub(super) fn ok(expr: &str) -> Value {
     eval(expr).unwrap_or_else(|e| panic!("{} failed: {}", expr, e))
 }
 
-fn v(json: &str) -> Value {
+pub(super) fn v(json: &str) -> Value {
     parse_value(json).expect("valid value")
 }
 
