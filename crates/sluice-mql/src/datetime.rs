@@ -200,7 +200,8 @@ fn parse_iso_fixed(b: &[u8]) -> Option<(i64, Option<i64>)> {
 }
 
 /// Every ISO 8601 form `parse_iso_local` accepts: date only, `T`/`t`/space, optional seconds and
-/// fraction (`.` or `,`), `Z`, `±HH[:MM]`, surrounding spaces.
+/// fraction (`.` or `,`), `Z`, `±HH`, `±HHMM` or `±HH:MM` (right after the time or after one
+/// space), surrounding spaces.
 fn parse_iso_general(s: &str) -> Option<(i64, Option<i64>)> {
     let mut c = Cursor { s: s.trim().as_bytes(), i: 0 };
     let year = i64::from(c.digits(4)?);
@@ -216,7 +217,14 @@ fn parse_iso_general(s: &str) -> Option<(i64, Option<i64>)> {
         return None;
     }
     let mut dt = CivilDateTime { year, month, day, hour: 0, minute: 0, second: 0, millis: 0 };
-    if c.eat(b'T') || c.eat(b't') || c.eat(b' ') {
+    // A space before a digit starts the time; before an offset ("2018-03-05 +10:00") it does not.
+    let time_follows = match c.peek() {
+        Some(b'T' | b't') => true,
+        Some(b' ') => c.s.get(c.i + 1).is_some_and(u8::is_ascii_digit),
+        _ => false,
+    };
+    if time_follows {
+        c.i += 1;
         dt.hour = c.digits(2)?;
         if !c.eat(b':') {
             return None;
@@ -244,6 +252,10 @@ fn parse_iso_general(s: &str) -> Option<(i64, Option<i64>)> {
         }
     }
     let mut offset_ms = None;
+    // MongoDB also reads an offset or `Z` set off by a space: "2018-03-20 11:00:06 +0500".
+    if c.peek() == Some(b' ') && matches!(c.s.get(c.i + 1), Some(b'+' | b'-' | b'Z' | b'z')) {
+        c.i += 1;
+    }
     match c.peek() {
         None => {}
         Some(b'Z') | Some(b'z') => {
@@ -311,6 +323,28 @@ mod tests {
         for s in ["2023-02-29T00:00:00Z", "2024-08-12T24:00:00Z", "2024-08-12T21:41:01.7881Z", "2024-08-12 21:41:01Z"] {
             assert!(parse_iso_fixed(s.as_bytes()).is_none(), "{}", s);
         }
+    }
+
+    #[test]
+    fn the_general_parser_takes_the_forms_mongodb_documents() {
+        let at = |s: &str| parse_iso_datetime(s).map(format_iso_millis);
+        let expected = Some("2018-03-20T06:00:06.000Z".to_string());
+        for s in [
+            "2018-03-20 11:00:06 +0500",
+            "2018-03-20T11:00:06+0500",
+            "2018-03-20T11:00:06+05:00",
+            "2018-03-20T11:00:06 +05:00",
+            "2018-03-20 11:00:06+05",
+            "2018-03-20 06:00:06Z",
+            "2018-03-20T06:00:06 Z",
+            "2018-03-20T01:00:06-05",
+        ] {
+            assert_eq!(at(s), expected, "{}", s);
+        }
+        assert_eq!(at("2018-03-05 +10:00"), Some("2018-03-04T14:00:00.000Z".to_string()));
+        assert_eq!(at("2018-03-20 11:00:06  +0500"), None);
+        assert_eq!(at("2018-03-20 11:00:06 +05000"), None);
+        assert_eq!(at("2018-03-20 11:00:06 x"), None);
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub(crate) fn convert_to(v: &Value, target: BsonType) -> Result<Value, String> {
                 "Infinity" | "inf" => f64::INFINITY,
                 "-Infinity" | "-inf" => f64::NEG_INFINITY,
                 "NaN" => f64::NAN,
-                t => t.parse::<f64>().map_err(|_| format!("Failed to parse number '{}' in $convert with no onError value", s))?,
+                t => parse_double(t).map_err(|reason| format!("Failed to parse number '{}' in $convert with no onError value{}", s, reason))?,
             },
             Value::DateTime(ms) => *ms as f64,
             n => match n.as_f64() {
@@ -125,6 +125,24 @@ pub(crate) fn convert_to(v: &Value, target: BsonType) -> Result<Value, String> {
         },
         _ => unsupported(),
     }
+}
+
+/// Parses a decimal string to a double as MongoDB does: a value too large for a double
+/// (`"5e550"`) or too small to be told from zero (`"5e-550"`) is out of range, not infinity
+/// or zero.
+fn parse_double(t: &str) -> Result<f64, &'static str> {
+    let d = t.parse::<f64>().map_err(|_| "")?;
+    if d.is_infinite() {
+        // Only a spelled-out infinity is one.
+        let word = t.trim_start_matches(['+', '-']);
+        let spelled = word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity");
+        return if spelled { Ok(d) } else { Err(": Out of range") };
+    }
+    let mantissa = t.split(['e', 'E']).next().unwrap_or(t);
+    if (d == 0.0 || d.is_subnormal()) && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        return Err(": Out of range");
+    }
+    Ok(d)
 }
 
 /// Formats a double as MongoDB's `$toString` does: integral values without a fraction.
@@ -193,4 +211,35 @@ fn to_bool(args: Args) -> Result<Value, ExprError> {
 }
 fn to_object_id(args: Args) -> Result<Value, ExprError> {
     conv("$toObjectId", args, BsonType::ObjectId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{eval, ok, v};
+    use crate::Value;
+
+    #[test]
+    fn a_double_out_of_range_is_a_conversion_error() {
+        let e = eval(r#"{"$toDouble": "5e550"}"#).expect_err("out of range");
+        assert_eq!(e.message, "Failed to parse number '5e550' in $convert with no onError value: Out of range");
+        assert!(eval(r#"{"$toDouble": "-5e550"}"#).is_err());
+        assert!(eval(r#"{"$toDouble": "5e-550"}"#).is_err());
+        assert_eq!(ok(r#"{"$convert": {"input": "5e550", "to": "double", "onError": "bad"}}"#), v(r#""bad""#));
+        assert_eq!(ok(r#"{"$toDouble": "5e-5"}"#), v("0.00005"));
+        assert_eq!(ok(r#"{"$toDouble": "0e-550"}"#), v("0.0"));
+        assert_eq!(ok(r#"{"$toDouble": "-Infinity"}"#), Value::Double(f64::NEG_INFINITY));
+        assert_eq!(ok(r#"{"$toDouble": "infinity"}"#), Value::Double(f64::INFINITY));
+    }
+
+    #[test]
+    fn dates_with_a_space_and_a_numeric_offset_convert() {
+        let expected = v(r#"{"$date": "2018-03-20T06:00:06Z"}"#);
+        assert_eq!(ok(r#"{"$toDate": "2018-03-20 11:00:06 +0500"}"#), expected);
+        assert_eq!(ok(r#"{"$convert": {"input": "2018-03-20 11:00:06 +0500", "to": "date"}}"#), expected);
+        assert_eq!(ok(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500"}}"#), expected);
+        assert_eq!(
+            ok(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500", "timezone": "Europe/Paris"}}"#),
+            expected
+        );
+    }
 }
