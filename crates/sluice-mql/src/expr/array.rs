@@ -176,7 +176,7 @@ fn index_of_array(args: Args) -> Result<Value, ExprError> {
 
 /// The values an expression-form accumulator runs over: the elements of a single array argument,
 /// or the arguments themselves.
-fn operands<'a>(args: &'a [Cow<'_, Value>]) -> Vec<&'a Value> {
+pub(super) fn operands<'a>(args: &'a [Cow<'_, Value>]) -> Vec<&'a Value> {
     match args {
         [one] => match &**one {
             Value::Array(items) => items.iter().collect(),

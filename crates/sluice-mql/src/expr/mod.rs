@@ -3,6 +3,7 @@
 
 mod arithmetic;
 mod array;
+mod array_n;
 mod bitwise;
 mod comparison;
 mod compile;
@@ -15,6 +16,7 @@ mod object;
 mod registry;
 mod set;
 mod special;
+mod stats;
 mod string;
 mod timezone;
 mod trig;

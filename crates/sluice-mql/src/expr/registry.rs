@@ -1,6 +1,9 @@
 //! The table of eagerly evaluated operators, gathered from each family's file.
 
-use super::{arithmetic, array, bitwise, comparison, convert, date, date_parts, object, set, string, trig, FuncImpl};
+use super::{
+    arithmetic, array, array_n, bitwise, comparison, convert, date, date_parts, object, set, stats, string, trig,
+    FuncImpl,
+};
 
 /// How an operator takes its arguments.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +27,7 @@ pub(crate) struct FuncDef {
     pub f: FuncImpl,
 }
 
-const FAMILIES: [&[FuncDef]; 11] = [
+const FAMILIES: [&[FuncDef]; 13] = [
     arithmetic::FUNCS,
     comparison::FUNCS,
     string::FUNCS,
@@ -36,6 +39,8 @@ const FAMILIES: [&[FuncDef]; 11] = [
     set::FUNCS,
     bitwise::FUNCS,
     date_parts::FUNCS,
+    array_n::FUNCS,
+    stats::FUNCS,
 ];
 
 /// Finds an operator by name (`"$add"`).

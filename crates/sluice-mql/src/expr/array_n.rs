@@ -1,0 +1,193 @@
+//! Array operators that pick or combine elements: `$zip`, and the array forms of the `$firstN
+//! $lastN $maxN $minN` accumulators (`{input, n}`), which run the accumulators' own code over the
+//! array's elements so the two forms cannot disagree.
+
+use std::borrow::Cow;
+
+use super::registry::{type_name, Arity, FuncDef};
+use super::ExprError;
+use crate::accumulator::{AccKind, AccState};
+use crate::Value;
+
+type Args<'a, 'b> = &'a [Cow<'b, Value>];
+
+const N_ARGS: &[&str] = &["input", "n"];
+
+pub(crate) const FUNCS: &[FuncDef] = &[
+    FuncDef { name: "$zip", arity: Arity::Named(&["inputs", "useLongestLength", "defaults"], 1), f: zip },
+    FuncDef { name: "$firstN", arity: Arity::Named(N_ARGS, 2), f: first_n },
+    FuncDef { name: "$lastN", arity: Arity::Named(N_ARGS, 2), f: last_n },
+    FuncDef { name: "$maxN", arity: Arity::Named(N_ARGS, 2), f: max_n },
+    FuncDef { name: "$minN", arity: Arity::Named(N_ARGS, 2), f: min_n },
+];
+
+fn zip(args: Args) -> Result<Value, ExprError> {
+    let op = "$zip";
+    let inputs = match &*args[0] {
+        Value::Array(items) => items,
+        v => return Err(ExprError::new(op, format!("inputs must be an array of expressions, found {}", type_name(v)))),
+    };
+    let longest = match &*args[1] {
+        Value::Missing => false,
+        Value::Bool(b) => *b,
+        v => return Err(ExprError::new(op, format!("useLongestLength must be a bool, found {}", type_name(v)))),
+    };
+    let defaults: Option<&[Value]> = match &*args[2] {
+        Value::Missing => None,
+        _ if !longest => return Err(ExprError::new(op, "cannot specify defaults unless useLongestLength is true")),
+        Value::Array(d) if d.len() == inputs.len() => Some(d),
+        Value::Array(_) => return Err(ExprError::new(op, "defaults and inputs must have the same length")),
+        v => return Err(ExprError::new(op, format!("defaults must be an array, found {}", type_name(v)))),
+    };
+    let mut arrays = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match input {
+            Value::Array(items) => arrays.push(items.as_slice()),
+            v if v.is_nullish() => return Ok(Value::Null),
+            v => {
+                return Err(ExprError::new(op, format!("$zip found a non-array expression in input: {}", type_name(v))))
+            }
+        }
+    }
+    let lengths = arrays.iter().map(|a| a.len());
+    let len = if longest { lengths.max() } else { lengths.min() }.unwrap_or(0);
+    let out = (0..len)
+        .map(|i| {
+            let row = arrays.iter().enumerate().map(|(j, a)| match a.get(i) {
+                Some(v) => v.clone(),
+                None => defaults.and_then(|d| d.get(j)).cloned().unwrap_or(Value::Null),
+            });
+            Value::Array(row.collect())
+        })
+        .collect();
+    Ok(Value::Array(out))
+}
+
+/// Runs the `$firstN`-style accumulator `kind(n)` over the elements of `input`.
+fn pick_n(op: &'static str, args: Args, kind: fn(usize) -> AccKind) -> Result<Value, ExprError> {
+    let n = match &*args[1] {
+        v if v.is_number() => match v.as_exact_i64() {
+            Some(n) if n > 0 => n,
+            Some(n) => return Err(ExprError::new(op, format!("'n' must be greater than 0, found {}", n))),
+            None => {
+                return Err(ExprError::new(op, format!("Value for 'n' must be of integral type, but found {:?}", v)))
+            }
+        },
+        v => {
+            return Err(ExprError::new(
+                op,
+                format!("Value for 'n' must be of integral type, but found {}", type_name(v)),
+            ))
+        }
+    };
+    let Value::Array(items) = &*args[0] else {
+        return Err(ExprError::new(op, format!("Input must be an array, found {}", type_name(&args[0]))));
+    };
+    let kind = kind(usize::try_from(n).unwrap_or(usize::MAX));
+    let mut state = AccState::new(&kind);
+    for item in items {
+        state.add(&kind, item);
+    }
+    Ok(state.finish(&kind))
+}
+
+fn first_n(args: Args) -> Result<Value, ExprError> {
+    pick_n("$firstN", args, AccKind::FirstN)
+}
+
+fn last_n(args: Args) -> Result<Value, ExprError> {
+    pick_n("$lastN", args, AccKind::LastN)
+}
+
+fn max_n(args: Args) -> Result<Value, ExprError> {
+    pick_n("$maxN", args, AccKind::MaxN)
+}
+
+fn min_n(args: Args) -> Result<Value, ExprError> {
+    pick_n("$minN", args, AccKind::MinN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{eval, ok, v};
+    use crate::Value;
+    use proptest::prelude::*;
+
+    #[test]
+    fn zip_shortest_longest_and_defaults() {
+        assert_eq!(ok(r#"{"$zip": {"inputs": [[1, 2], [2, 3], [3, 4]]}}"#), v("[[1, 2, 3], [2, 3, 4]]"));
+        assert_eq!(ok(r#"{"$zip": {"inputs": [["a"], ["b", "c"]]}}"#), v(r#"[["a", "b"]]"#));
+        assert_eq!(
+            ok(r#"{"$zip": {"inputs": [["a"], ["b", "c"]], "useLongestLength": true}}"#),
+            v(r#"[["a", "b"], [null, "c"]]"#)
+        );
+        assert_eq!(
+            ok(r#"{"$zip": {"inputs": [["a"], ["b", "c"]], "useLongestLength": true, "defaults": ["x", "y"]}}"#),
+            v(r#"[["a", "b"], ["x", "c"]]"#)
+        );
+        assert_eq!(ok(r#"{"$zip": {"inputs": ["$arr", "$nope"]}}"#), Value::Null);
+        assert_eq!(ok(r#"{"$zip": {"inputs": []}}"#), v("[]"));
+    }
+
+    #[test]
+    fn zip_errors() {
+        assert!(eval(r#"{"$zip": {"inputs": [[1], 2]}}"#).is_err());
+        assert!(eval(r#"{"$zip": {"inputs": [[1]], "defaults": [0]}}"#).is_err());
+        assert!(eval(r#"{"$zip": {"inputs": [[1]], "useLongestLength": true, "defaults": [0, 1]}}"#).is_err());
+        assert!(eval(r#"{"$zip": {"inputs": [[1]], "useLongestLength": 1}}"#).is_err());
+        // "$arr" is an array of numbers, not of arrays.
+        assert!(eval(r#"{"$zip": {"inputs": "$arr"}}"#).is_err());
+        assert!(eval(r#"{"$zip": {"inputs": "$a"}}"#).is_err());
+    }
+
+    #[test]
+    fn n_operators_over_arrays() {
+        assert_eq!(ok(r#"{"$firstN": {"n": 3, "input": [12, 90, 7, 89, 8]}}"#), v("[12, 90, 7]"));
+        assert_eq!(ok(r#"{"$firstN": {"n": 3, "input": [null]}}"#), v("[null]"));
+        assert_eq!(ok(r#"{"$lastN": {"n": 3, "input": [1293, null, 3489, 9]}}"#), v("[null, 3489, 9]"));
+        assert_eq!(ok(r#"{"$maxN": {"n": 2, "input": [1293, "2", 3489, 9]}}"#), v(r#"["2", 3489]"#));
+        assert_eq!(
+            ok(r#"{"$minN": {"n": 2, "input": [null, 7, 1.5, {"$numberLong": "3"}]}}"#),
+            v(r#"[1.5, {"$numberLong": "3"}]"#)
+        );
+        assert_eq!(ok(r#"{"$maxN": {"n": 2, "input": [null]}}"#), v("[]"));
+        assert_eq!(ok(r#"{"$firstN": {"n": {"$numberLong": "2"}, "input": "$arr"}}"#), v("[3, 1]"));
+        assert_eq!(ok(r#"{"$lastN": {"n": 2.0, "input": []}}"#), v("[]"));
+    }
+
+    #[test]
+    fn n_operator_errors() {
+        let e = eval(r#"{"$firstN": {"n": 0, "input": [1]}}"#).expect_err("n = 0");
+        assert_eq!(e.message, "'n' must be greater than 0, found 0");
+        assert!(eval(r#"{"$lastN": {"n": 1.5, "input": [1]}}"#).is_err());
+        assert!(eval(r#"{"$maxN": {"n": "2", "input": [1]}}"#).is_err());
+        assert!(eval(r#"{"$minN": {"n": 2, "input": "$a"}}"#).is_err());
+        assert!(eval(r#"{"$minN": {"n": 2, "input": "$nope"}}"#).is_err());
+        let compile = |s: &str| super::super::compile(&v(s));
+        assert!(compile(r#"{"$firstN": {"input": [1]}}"#).is_err());
+        assert!(compile(r#"{"$firstN": {"n": 1, "input": [1], "sortBy": {"a": 1}}}"#).is_err());
+    }
+
+    proptest! {
+        /// `$firstN` and `$lastN` are `$slice` from the front and the back.
+        #[test]
+        fn first_and_last_n_are_slices(xs in prop::collection::vec(-100i32..100, 0..10), n in 1usize..12) {
+            let arr = format!("{:?}", xs);
+            let first = ok(&format!(r#"{{"$firstN": {{"n": {}, "input": {}}}}}"#, n, arr));
+            prop_assert_eq!(first, ok(&format!(r#"{{"$slice": [{}, {}]}}"#, arr, n)));
+            let last = ok(&format!(r#"{{"$lastN": {{"n": {}, "input": {}}}}}"#, n, arr));
+            prop_assert_eq!(last, ok(&format!(r#"{{"$slice": [{}, -{}]}}"#, arr, n)));
+        }
+
+        /// `$maxN` is the first n of the array sorted descending.
+        #[test]
+        fn max_n_is_a_sorted_prefix(xs in prop::collection::vec(-100i32..100, 0..10), n in 1usize..12) {
+            let arr = format!("{:?}", xs);
+            let mut sorted = xs.clone();
+            sorted.sort_by(|a, b| b.cmp(a));
+            sorted.truncate(n);
+            let got = ok(&format!(r#"{{"$maxN": {{"n": {}, "input": {}}}}}"#, n, arr));
+            prop_assert_eq!(got, Value::Array(sorted.into_iter().map(Value::Int32).collect()));
+        }
+    }
+}
