@@ -10,6 +10,7 @@ pub mod error;
 mod negotiate;
 pub mod operation;
 mod paging;
+pub mod processor_requests;
 mod rate_limit;
 mod reply;
 mod routes;
@@ -22,6 +23,8 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use call::is_object_id;
+/// The `stats` object of a processor, as the API shows it (the wire protocol shows the same).
+pub use shape::stats as processor_stats;
 pub use state::AppState;
 
 use call::Call;

@@ -33,6 +33,19 @@ impl TestLog {
         self.last(usize::MAX)
     }
 
+    /// Up to `max` documents written after the first `seen` ones that are still held, oldest
+    /// first, and the count the next call passes as `seen`. Documents that fell out of the log
+    /// before they were read are skipped.
+    pub fn since(&self, seen: u64, max: usize) -> (Vec<Document>, u64) {
+        let Ok(g) = self.inner.lock() else { return (Vec::new(), seen) };
+        let first_held = g.1 - g.0.len() as u64;
+        let start = seen.max(first_held);
+        // `start - first_held` is at most the held length, so it fits a usize.
+        let docs: Vec<Document> = g.0.iter().skip((start - first_held) as usize).take(max).cloned().collect();
+        let next = start + docs.len() as u64;
+        (docs, next)
+    }
+
     /// How many documents were ever written.
     pub fn total(&self) -> u64 {
         self.inner.lock().map(|g| g.1).unwrap_or(0)
@@ -71,5 +84,31 @@ impl Sink for MemorySink {
             g.1 += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_mql::Value;
+
+    fn doc(i: i64) -> Document {
+        let mut d = Document::new();
+        d.insert("i", Value::Int64(i));
+        d
+    }
+
+    #[test]
+    fn since_reads_each_document_once_and_skips_what_fell_out() {
+        let log = TestLog::new(3);
+        let mut sink = MemorySink::new("s", log.clone());
+        sink.write(&[doc(0), doc(1)]).unwrap();
+        let (docs, seen) = log.since(0, 10);
+        assert_eq!((docs, seen), (vec![doc(0), doc(1)], 2));
+        assert_eq!(log.since(seen, 10), (vec![], 2));
+        sink.write(&[doc(2), doc(3), doc(4), doc(5)]).unwrap();
+        // 2 fell out before it was read; at most `max` at a time.
+        assert_eq!(log.since(seen, 2), (vec![doc(3), doc(4)], 5));
+        assert_eq!(log.since(5, 2), (vec![doc(5)], 6));
     }
 }

@@ -345,6 +345,12 @@ impl Controller {
         self.running.lock().ok()?.get(processor_id).map(|r| r.log.last(n))
     }
 
+    /// Up to `max` output documents of a running processor written after the first `seen` of its
+    /// run, oldest first, with the count to pass next time (a sampling cursor's position).
+    pub fn sample_since(&self, processor_id: &str, seen: u64, max: usize) -> Option<(Vec<Document>, u64)> {
+        self.running.lock().ok()?.get(processor_id).map(|r| r.log.since(seen, max))
+    }
+
     /// Starts again every processor the store says is STARTED (server start). One that cannot
     /// start is marked FAILED with the reason.
     pub async fn recover(&self) -> Result<usize, ControlError> {

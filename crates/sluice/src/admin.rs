@@ -31,7 +31,8 @@ pub async fn create_project(store: &dyn MetadataStore, name: &str) -> Result<Pro
     Ok(p)
 }
 
-/// Creates an API key; returns `(public, private)`. Only the Digest HA1s are stored.
+/// Creates an API key; returns `(public, private)`. Only the Digest HA1s and the SCRAM
+/// credentials (salt, iterations, StoredKey, ServerKey) of the MongoDB wire protocol are stored.
 pub async fn create_api_key(
     store: &dyn MetadataStore,
     project_id: &str,
@@ -53,6 +54,10 @@ pub async fn create_api_key(
         created_at: now_ms(),
     };
     store.insert_api_key(&key).await.map_err(|e| e.to_string())?;
+    for mech in sluice_wire::scram::Mechanism::ALL {
+        let c = sluice_wire::scram::credential(mech, &public, &private);
+        store.insert_scram_credential(&c).await.map_err(|e| e.to_string())?;
+    }
     Ok((public, private))
 }
 

@@ -32,6 +32,13 @@ pub struct ServeArgs {
     /// `checkpoints` directory of the data dir.
     #[arg(long, env = "SLUICE_CHECKPOINT_STORE")]
     checkpoint_store: Option<String>,
+    /// Also serve the MongoDB wire protocol here (`HOST:PORT`), for mongosh's `sp.*` and the
+    /// drivers: a connection string's database names the workspace, SCRAM with an API key.
+    #[arg(long, env = "SLUICE_MONGODB_LISTEN")]
+    mongodb_listen: Option<SocketAddr>,
+    /// MongoDB wire connections served at once; past it a new one is closed.
+    #[arg(long, env = "SLUICE_MONGODB_MAX_CONNECTIONS", default_value_t = 1024)]
+    mongodb_max_connections: usize,
 }
 
 /// The newest checkpoints of each processor that are kept.
@@ -82,9 +89,23 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {}", args.listen, e))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut hostnames = vec![local.to_string()];
+    if let Some(addr) = args.mongodb_listen {
+        let wire = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {} (MongoDB wire protocol): {}", addr, e))?;
+        let wire_local = wire.local_addr().map_err(|e| e.to_string())?;
+        println!("MongoDB wire protocol: mongodb://{}", wire_local);
+        hostnames.push(wire_local.to_string());
+        let limits = sluice_wire::WireLimits {
+            max_connections: args.mongodb_max_connections.max(1),
+            ..sluice_wire::WireLimits::default()
+        };
+        tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(store.clone(), controller.clone(), limits)));
+    }
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
-    let state = AppState::new(store, controller.clone(), vec![local.to_string()], args.rate_limit);
+    let state = AppState::new(store, controller.clone(), hostnames, args.rate_limit);
     axum::serve(listener, sluice_api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

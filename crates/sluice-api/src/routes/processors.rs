@@ -9,22 +9,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
-use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION};
+use sluice_control::StartOptions;
 use sluice_store::{Processor, StoreError, Workspace};
-use sluice_types::Tier;
 
-use crate::body::{parse_object, Obj};
+use crate::body::parse_object;
 use crate::call::{Call, Ctx};
 use crate::error::{control_error, ApiError};
 use crate::operation::ops;
 use crate::paging::PageQuery;
+use crate::processor_requests::{create_request, modify_request, start_request};
 use crate::reply;
 use crate::routes::processor_state;
-use crate::routes::workspaces::{check_name, find};
+use crate::routes::workspaces::find;
 use crate::shape;
 use crate::state::AppState;
-
-const TIERS: &[&str] = &["SP2", "SP5", "SP10", "SP30", "SP50"];
 
 async fn find_proc(state: &AppState, w: &Workspace, name: &str) -> Result<Processor, ApiError> {
     match state.store.processor(&w.id, name).await {
@@ -38,54 +36,6 @@ async fn with_stats(state: &AppState, ctx: &Ctx, w: &Workspace, p: &Processor) -
     shape::processor(ctx, w, p, state.controller.stats_of(p).await.as_ref())
 }
 
-fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
-    match root.get("pipeline") {
-        None => Ok(None),
-        Some(Json::Array(a)) => Ok(Some(Json::Array(a.clone()))),
-        Some(_) => Err(ApiError::invalid_attribute("pipeline", "must be an array of stages")),
-    }
-}
-
-/// The processor options kept with it: Atlas's `dlq`, and Sluice's `checkpointIntervalMs`.
-/// `extra` are further attributes the caller reads itself (PATCH's `resumeFromCheckpoint`).
-fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
-    match root.obj("options")? {
-        None => Ok(None),
-        Some(o) => {
-            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION];
-            allowed.extend_from_slice(extra);
-            o.only(&allowed)?;
-            if let Some(ms) = o.get(CHECKPOINT_INTERVAL_OPTION) {
-                if !ms.as_u64().is_some_and(|ms| (100..=86_400_000).contains(&ms)) {
-                    return Err(ApiError::invalid_attribute(
-                        &format!("options.{}", CHECKPOINT_INTERVAL_OPTION),
-                        "must be an integer number of milliseconds from 100 to 86400000",
-                    ));
-                }
-            }
-            if let Some(n) = o.get(MAX_STATE_OPTION) {
-                if n.as_u64().is_none_or(|n| n == 0) {
-                    return Err(ApiError::invalid_attribute(
-                        &format!("options.{}", MAX_STATE_OPTION),
-                        "must be a positive integer number of bytes",
-                    ));
-                }
-            }
-            if let Some(d) = o.obj("dlq")? {
-                d.only(&["connectionName", "db", "coll"])?;
-                d.req_str("connectionName")?;
-                d.req_str("db")?;
-                d.req_str("coll")?;
-            }
-            let mut kept = o.map().clone();
-            for k in extra {
-                kept.remove(*k);
-            }
-            Ok(Some(Json::Object(kept)))
-        }
-    }
-}
-
 /// POST `.../{tenantName}/processor`
 pub async fn create(
     State(state): State<Arc<AppState>>,
@@ -95,14 +45,9 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let ctx = call.begin(&state, &ops::CREATE_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
-    let map = parse_object(&body)?;
-    let root = Obj::root(&map);
-    root.only(&["name", "pipeline", "options"])?;
-    let name = root.req_str("name")?;
-    check_name("name", name)?;
-    let pipeline = pipeline_of(&root)?.ok_or_else(|| ApiError::missing_attribute("pipeline"))?;
-    let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
-    let p = state.controller.create(&w, name, pipeline, options).await.map_err(|e| control_error(name, e))?;
+    let req = create_request(&parse_object(&body)?)?;
+    let name = req.name.as_str();
+    let p = state.controller.create(&w, name, req.pipeline, req.options).await.map_err(|e| control_error(name, e))?;
     state.audit(&w.id, &ctx.subject, "createProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
 }
@@ -145,24 +90,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = call.begin(&state, &ops::UPDATE_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
-    let map = parse_object(&body)?;
-    let root = Obj::root(&map);
-    root.only(&["name", "pipeline", "options"])?;
-    let new_name = root.str("name")?;
-    if let Some(n) = new_name {
-        check_name("name", n)?;
-    }
-    // Atlas: `options.resumeFromCheckpoint: false` drops the saved state with the change.
-    let resume_from_checkpoint = match root.obj("options")? {
-        Some(o) => o.bool("resumeFromCheckpoint")?,
-        None => None,
-    };
-    let m = Modification {
-        name: new_name.map(str::to_string),
-        pipeline: pipeline_of(&root)?,
-        options: options_of(&root, &["resumeFromCheckpoint"])?,
-        resume_from_checkpoint,
-    };
+    let m = modify_request(&parse_object(&body)?)?;
     let p = state.controller.modify(&w, &name, m).await.map_err(|e| control_error(&name, e))?;
     state.audit(&w.id, &ctx.subject, "modifyProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
@@ -214,17 +142,7 @@ pub async fn action(
         "resume" => state.controller.resume(&w, name).await,
         "resetOffsets" => state.controller.reset_offsets(&w, name, processor_state::reset_to(&body)?).await,
         "start" => state.controller.start(&w, name, StartOptions::default()).await,
-        _ => {
-            let map = parse_object(&body)?;
-            let root = Obj::root(&map);
-            root.only(&["resumeFromCheckpoint", "startAtOperationTime", "tier"])?;
-            let opts = StartOptions {
-                tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
-                resume_from_checkpoint: root.bool("resumeFromCheckpoint")?,
-                start_at_operation_time: root.str("startAtOperationTime")?.map(str::to_string),
-            };
-            state.controller.start(&w, name, opts).await
-        }
+        _ => state.controller.start(&w, name, start_request(&parse_object(&body)?)?).await,
     };
     let p = result.map_err(|e| control_error(name, e))?;
     state.audit(&w.id, &ctx.subject, verb, &p.name).await;

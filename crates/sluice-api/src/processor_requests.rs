@@ -1,0 +1,116 @@
+//! What a processor request asks, checked once for every front end: the HTTP routes and the
+//! MongoDB wire protocol's `createStreamProcessor`, `modifyStreamProcessor` and
+//! `startStreamProcessor` read their requests through these functions, so both refuse the same
+//! things with the same attribute named.
+
+use serde_json::{json, Map, Value as Json};
+use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION};
+use sluice_types::Tier;
+
+use crate::body::Obj;
+use crate::error::ApiError;
+use crate::routes::workspaces::check_name;
+
+const TIERS: &[&str] = &["SP2", "SP5", "SP10", "SP30", "SP50"];
+
+/// A checked create request: the processor's name, pipeline and kept options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRequest {
+    /// A valid processor name.
+    pub name: String,
+    /// The pipeline, an array (its stages are validated by the controller).
+    pub pipeline: Json,
+    /// The options kept with the processor (an object, possibly empty).
+    pub options: Json,
+}
+
+fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
+    match root.get("pipeline") {
+        None => Ok(None),
+        Some(Json::Array(a)) => Ok(Some(Json::Array(a.clone()))),
+        Some(_) => Err(ApiError::invalid_attribute("pipeline", "must be an array of stages")),
+    }
+}
+
+/// The processor options kept with it: Atlas's `dlq`, and Sluice's `checkpointIntervalMs`.
+/// `extra` are further attributes the caller reads itself (PATCH's `resumeFromCheckpoint`).
+fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
+    match root.obj("options")? {
+        None => Ok(None),
+        Some(o) => {
+            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION];
+            allowed.extend_from_slice(extra);
+            o.only(&allowed)?;
+            if let Some(ms) = o.get(CHECKPOINT_INTERVAL_OPTION) {
+                if !ms.as_u64().is_some_and(|ms| (100..=86_400_000).contains(&ms)) {
+                    return Err(ApiError::invalid_attribute(
+                        &format!("options.{}", CHECKPOINT_INTERVAL_OPTION),
+                        "must be an integer number of milliseconds from 100 to 86400000",
+                    ));
+                }
+            }
+            if let Some(n) = o.get(MAX_STATE_OPTION) {
+                if n.as_u64().is_none_or(|n| n == 0) {
+                    return Err(ApiError::invalid_attribute(
+                        &format!("options.{}", MAX_STATE_OPTION),
+                        "must be a positive integer number of bytes",
+                    ));
+                }
+            }
+            if let Some(d) = o.obj("dlq")? {
+                d.only(&["connectionName", "db", "coll"])?;
+                d.req_str("connectionName")?;
+                d.req_str("db")?;
+                d.req_str("coll")?;
+            }
+            let mut kept = o.map().clone();
+            for k in extra {
+                kept.remove(*k);
+            }
+            Ok(Some(Json::Object(kept)))
+        }
+    }
+}
+
+/// A create request `{name, pipeline, options}`.
+pub fn create_request(map: &Map<String, Json>) -> Result<CreateRequest, ApiError> {
+    let root = Obj::root(map);
+    root.only(&["name", "pipeline", "options"])?;
+    let name = root.req_str("name")?;
+    check_name("name", name)?;
+    let pipeline = pipeline_of(&root)?.ok_or_else(|| ApiError::missing_attribute("pipeline"))?;
+    let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
+    Ok(CreateRequest { name: name.to_string(), pipeline, options })
+}
+
+/// A modify request `{name?, pipeline?, options?}`; Atlas: `options.resumeFromCheckpoint: false`
+/// drops the saved state with the change.
+pub fn modify_request(map: &Map<String, Json>) -> Result<Modification, ApiError> {
+    let root = Obj::root(map);
+    root.only(&["name", "pipeline", "options"])?;
+    let new_name = root.str("name")?;
+    if let Some(n) = new_name {
+        check_name("name", n)?;
+    }
+    let resume_from_checkpoint = match root.obj("options")? {
+        Some(o) => o.bool("resumeFromCheckpoint")?,
+        None => None,
+    };
+    Ok(Modification {
+        name: new_name.map(str::to_string),
+        pipeline: pipeline_of(&root)?,
+        options: options_of(&root, &["resumeFromCheckpoint"])?,
+        resume_from_checkpoint,
+    })
+}
+
+/// A `:startWith` request `{resumeFromCheckpoint?, startAtOperationTime?, tier?}`.
+pub fn start_request(map: &Map<String, Json>) -> Result<StartOptions, ApiError> {
+    let root = Obj::root(map);
+    root.only(&["resumeFromCheckpoint", "startAtOperationTime", "tier"])?;
+    Ok(StartOptions {
+        tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
+        resume_from_checkpoint: root.bool("resumeFromCheckpoint")?,
+        start_at_operation_time: root.str("startAtOperationTime")?.map(str::to_string),
+    })
+}
