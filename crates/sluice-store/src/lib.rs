@@ -13,8 +13,8 @@ pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 pub use object_checkpoints::ObjectCheckpointStore;
 
 pub use model::{
-    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential, ServiceAccount,
-    Workspace,
+    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential,
+    ServiceAccount, Workspace,
 };
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;
