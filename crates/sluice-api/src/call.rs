@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, Request, StatusCode};
 use axum::middleware::Next;
@@ -13,6 +13,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::negotiate::{negotiate, Version};
 use crate::operation::Operation;
+use crate::rejection::{self, RequestInfo};
 use crate::reply::{self, Flags};
 use crate::state::AppState;
 
@@ -25,17 +26,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Middleware: errors honour `envelope` and `pretty` like successes do.
-pub async fn shape_errors(req: Request<axum::body::Body>, next: Next) -> Response {
+/// Middleware: errors honour `envelope` and `pretty` like successes do, and the answers axum
+/// gives before a handler runs are turned into Atlas's error body ([`crate::rejection`]).
+pub async fn shape_errors(State(state): State<Arc<AppState>>, req: Request<axum::body::Body>, next: Next) -> Response {
     let flags = flags(req.uri().query());
-    let r = next.run(req).await;
-    match r.extensions().get::<ApiError>() {
-        // A Digest challenge must stay a real 401, or no client could ever authenticate with
-        // `envelope=true`.
-        Some(e) if e.status == StatusCode::UNAUTHORIZED => reply::error(e, Flags { envelope: false, ..flags }),
-        Some(e) if flags != Flags::default() => reply::error(e, flags),
-        _ => r,
+    let uri = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    if uri.len() > crate::limits::MAX_URI_BYTES {
+        return reply::error(&ApiError::uri_too_long(crate::limits::MAX_URI_BYTES), flags);
     }
+    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), headers: req.headers().clone() };
+    let r = next.run(req).await;
+    let e = match r.extensions().get::<ApiError>() {
+        Some(e) => e.clone(),
+        None if rejection::is_foreign_error(&r) => rejection::to_atlas(&state, &info, r).await,
+        None => return r,
+    };
+    // A Digest challenge must stay a real 401, or no client could ever authenticate with
+    // `envelope=true`.
+    let flags = if e.status == StatusCode::UNAUTHORIZED { Flags { envelope: false, ..flags } } else { flags };
+    reply::error(&e, flags)
 }
 
 /// The query flags of a request.

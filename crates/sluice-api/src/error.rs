@@ -230,6 +230,64 @@ impl ApiError {
         .field(path, "not one of the allowed values")
     }
 
+    /// 405: the route exists but not with this method; `allow` lists the methods it has.
+    pub fn method_not_allowed(method: &str, allow: &str) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("The method {} is not allowed on this resource.", method),
+        )
+        .params([method]);
+        if !allow.is_empty() {
+            e.headers.push(("Allow", allow.to_string()));
+        }
+        e
+    }
+
+    /// 413: the request body is over the limit.
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The request body is larger than the limit of {} bytes.", crate::limits::MAX_BODY_BYTES),
+        )
+    }
+
+    /// 414: the request target is longer than the limit.
+    pub fn uri_too_long(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "URI_TOO_LONG",
+            format!("The request URI is longer than the limit of {} bytes.", limit),
+        )
+    }
+
+    /// 400: the query string cannot be read (a parameter repeated, of the wrong type).
+    pub fn invalid_query(why: &str) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY_PARAMETER", why.to_string())
+    }
+
+    /// 400: a path segment cannot be read (not UTF-8 once decoded).
+    pub fn invalid_path(why: &str) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_PATH_PARAMETER", why.to_string())
+    }
+
+    /// 503: the server is at its connection limit; retry after `retry_after_secs`.
+    pub fn too_many_connections(retry_after_secs: u64) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "The server is at its connection limit; retry later.",
+        );
+        e.headers.push(("Retry-After", retry_after_secs.to_string()));
+        e
+    }
+
+    /// 408: the request was not received in time.
+    pub fn request_timeout() -> ApiError {
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The request was not received in time.")
+    }
+
     /// 404: a route that does not exist.
     pub fn no_such_resource(path: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", format!("Cannot find resource {}.", path))

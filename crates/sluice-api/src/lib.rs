@@ -7,13 +7,16 @@ pub mod auth;
 mod body;
 mod call;
 pub mod error;
+pub mod limits;
 mod negotiate;
 pub mod operation;
 mod paging;
 pub mod processor_requests;
 mod rate_limit;
+mod rejection;
 mod reply;
 mod routes;
+pub mod server;
 mod shape;
 mod state;
 
@@ -94,6 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
         .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
         .fallback(not_found)
-        .with_state(state);
-    r.layer(axum::middleware::from_fn(call::shape_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .with_state(state.clone());
+    r.layer(axum::middleware::from_fn_with_state(state, call::shape_errors))
 }

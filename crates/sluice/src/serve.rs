@@ -39,6 +39,16 @@ pub struct ServeArgs {
     /// MongoDB wire connections served at once; past it a new one is closed.
     #[arg(long, env = "SLUICE_MONGODB_MAX_CONNECTIONS", default_value_t = 1024)]
     mongodb_max_connections: usize,
+    /// HTTP connections served at once; one more is answered 503 and closed.
+    #[arg(long, env = "SLUICE_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open); past it the connection is closed, with 408 if a request had begun.
+    #[arg(long, env = "SLUICE_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a connection may pass without a byte either way before it is closed.
+    #[arg(long, env = "SLUICE_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
 }
 
 /// The newest checkpoints of each processor that are kept.
@@ -106,8 +116,12 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
     let state = AppState::new(store, controller.clone(), hostnames, args.rate_limit);
-    axum::serve(listener, sluice_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    let limits = sluice_api::limits::ConnectionLimits {
+        max_connections: args.max_connections.max(1),
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+    };
+    sluice_api::server::serve(listener, sluice_api::router(state), limits, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     eprintln!("shutting down: stopping processors");

@@ -13,8 +13,6 @@ use sha2::{Digest as _, Sha256};
 pub const REALM: &str = "MMS Public API";
 /// How long a nonce stays valid.
 const NONCE_LIFETIME: Duration = Duration::from_secs(300);
-/// The most nonces kept at once; past it, expired ones are dropped first, then the oldest.
-const MAX_NONCES: usize = 100_000;
 
 /// A digest algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,52 +109,94 @@ pub enum DigestFailure {
     Stale,
 }
 
-struct NonceState {
-    issued: Instant,
-    last_nc: u64,
+/// Nonces are self-validating: `issued secs | random | HMAC(server key, both)`, in hex. Issuing
+/// one keeps nothing, so a flood of unanswered challenges costs no memory and takes no lock; only
+/// nonces that signed a valid request are remembered, with their last nonce count.
+const NONCE_BODY: usize = 16;
+
+/// The last nonce count seen of each nonce that signed a valid request, in two generations: an
+/// entry lives at least one [`NONCE_LIFETIME`] after it was written, and a nonce is used only
+/// within one lifetime of its issue, so dropping the older generation never reopens a replay.
+struct UsedNonces {
+    current: HashMap<[u8; NONCE_BODY], u64>,
+    previous: HashMap<[u8; NONCE_BODY], u64>,
+    rotated: Instant,
 }
 
 /// Issues and checks nonces.
 pub struct NonceBook {
-    nonces: Mutex<HashMap<String, NonceState>>,
+    rng: ring::rand::SystemRandom,
+    key: ring::hmac::Key,
+    used: Mutex<UsedNonces>,
 }
 
 impl Default for NonceBook {
     fn default() -> Self {
-        NonceBook { nonces: Mutex::new(HashMap::new()) }
+        let rng = ring::rand::SystemRandom::new();
+        // A key that cannot be made leaves no way to authenticate safely: the process would have no
+        // randomness at all, which ring treats as fatal too.
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng).expect("the system's random source works");
+        let used = UsedNonces { current: HashMap::new(), previous: HashMap::new(), rotated: Instant::now() };
+        NonceBook { rng, key, used: Mutex::new(used) }
     }
 }
 
+/// Seconds since the Unix epoch.
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 impl NonceBook {
-    /// A fresh nonce.
+    /// A fresh nonce. Keeps no state.
     pub fn issue(&self) -> String {
-        let nonce = sluice_control::random_hex(16);
-        if let Ok(mut m) = self.nonces.lock() {
-            if m.len() >= MAX_NONCES {
-                m.retain(|_, s| s.issued.elapsed() < NONCE_LIFETIME);
-                if m.len() >= MAX_NONCES {
-                    if let Some(oldest) = m.iter().min_by_key(|(_, s)| s.issued).map(|(k, _)| k.clone()) {
-                        m.remove(&oldest);
-                    }
-                }
-            }
-            m.insert(nonce.clone(), NonceState { issued: Instant::now(), last_nc: 0 });
+        self.issue_at(unix_secs())
+    }
+
+    fn issue_at(&self, secs: u64) -> String {
+        let mut body = [0u8; NONCE_BODY];
+        body[..8].copy_from_slice(&secs.to_be_bytes());
+        // The generator fails only without a system random source, and then the key could not
+        // have been made at start: this cannot fail here.
+        let _ = ring::rand::SecureRandom::fill(&self.rng, &mut body[8..]);
+        let tag = ring::hmac::sign(&self.key, &body);
+        format!("{}{}", hex::encode(body), hex::encode(tag.as_ref()))
+    }
+
+    /// The body of a nonce this server issued, if it is one and is still live at `now_secs`.
+    fn check(&self, nonce: &str, now_secs: u64) -> Result<[u8; NONCE_BODY], DigestFailure> {
+        let raw = hex::decode(nonce).map_err(|_| DigestFailure::Stale)?;
+        if raw.len() != NONCE_BODY + 32 {
+            return Err(DigestFailure::Stale);
         }
-        nonce
+        let (body, tag) = raw.split_at(NONCE_BODY);
+        ring::hmac::verify(&self.key, body, tag).map_err(|_| DigestFailure::Stale)?;
+        let mut issued = [0u8; 8];
+        issued.copy_from_slice(&body[..8]);
+        if now_secs.saturating_sub(u64::from_be_bytes(issued)) >= NONCE_LIFETIME.as_secs() {
+            return Err(DigestFailure::Stale);
+        }
+        let mut out = [0u8; NONCE_BODY];
+        out.copy_from_slice(body);
+        Ok(out)
     }
 
     /// Accepts `(nonce, nc)` once: the nonce must be live and `nc` above any seen with it.
     fn consume(&self, nonce: &str, nc: u64) -> Result<(), DigestFailure> {
-        let mut m = self.nonces.lock().map_err(|_| DigestFailure::Invalid)?;
-        let Some(state) = m.get_mut(nonce) else { return Err(DigestFailure::Stale) };
-        if state.issued.elapsed() >= NONCE_LIFETIME {
-            m.remove(nonce);
-            return Err(DigestFailure::Stale);
+        let body = self.check(nonce, unix_secs())?;
+        let mut used = self.used.lock().map_err(|_| DigestFailure::Invalid)?;
+        if used.rotated.elapsed() >= NONCE_LIFETIME {
+            used.previous = std::mem::take(&mut used.current);
+            used.rotated = Instant::now();
         }
-        if nc <= state.last_nc {
+        let UsedNonces { current, previous, .. } = &mut *used;
+        let last = match previous.get_mut(&body) {
+            Some(last) => last,
+            None => current.entry(body).or_insert(0),
+        };
+        if nc <= *last {
             return Err(DigestFailure::Invalid);
         }
-        state.last_nc = nc;
+        *last = nc;
         Ok(())
     }
 
@@ -263,5 +303,28 @@ mod tests {
         assert_eq!(book.verify(&other_uri, "GET", "/y", lookup(Algorithm::Md5)), Err(DigestFailure::Invalid));
         let unknown = sign("not-issued", Algorithm::Md5, "00000001", "/x", "secret");
         assert_eq!(book.verify(&unknown, "GET", "/x", lookup(Algorithm::Md5)), Err(DigestFailure::Stale));
+        // Another server's nonce (another key) is not this one's.
+        let foreign = NonceBook::default().issue();
+        let h = sign(&foreign, Algorithm::Md5, "00000001", "/x", "secret");
+        assert_eq!(book.verify(&h, "GET", "/x", lookup(Algorithm::Md5)), Err(DigestFailure::Stale));
+        // An old nonce, even correctly signed, is stale.
+        let old = book.issue_at(unix_secs() - NONCE_LIFETIME.as_secs());
+        let h = sign(&old, Algorithm::Md5, "00000001", "/x", "secret");
+        assert_eq!(book.verify(&h, "GET", "/x", lookup(Algorithm::Md5)), Err(DigestFailure::Stale));
+        // A tampered issue time breaks the tag.
+        let mut forged = n.clone().into_bytes();
+        forged[15] = if forged[15] == b'0' { b'1' } else { b'0' };
+        let h = sign(std::str::from_utf8(&forged).unwrap(), Algorithm::Md5, "00000001", "/x", "secret");
+        assert_eq!(book.verify(&h, "GET", "/x", lookup(Algorithm::Md5)), Err(DigestFailure::Stale));
+    }
+
+    #[test]
+    fn challenges_keep_no_state() {
+        let book = NonceBook::default();
+        for _ in 0..10_000 {
+            book.challenges(false);
+        }
+        let used = book.used.lock().unwrap();
+        assert_eq!(used.current.len() + used.previous.len(), 0);
     }
 }

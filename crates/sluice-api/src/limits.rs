@@ -1,0 +1,34 @@
+//! The HTTP server's limits, each a named setting with its default (`docs/limits.md` lists them
+//! all, with the flag that changes each).
+
+use std::time::Duration;
+
+/// The largest request body read, in bytes (a pipeline definition is far smaller).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The longest request target (path and query), in bytes.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// Limits on the HTTP connections of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, counted from when the server waits for
+    /// them (so also how long an idle keep-alive connection stays open); past it the
+    /// connection is closed, with 408 if part of a request had arrived.
+    pub header_read_timeout: Duration,
+    /// Time a connection may pass without a byte either way (a request body that stops
+    /// arriving) before it is closed once its answer, if any, is sent.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `sluice serve` under hostile but fair use: every rejection speaks Atlas's JSON (a body over
+//! the limit, a repeated query parameter, a path that is not UTF-8, a URL too long, a method a
+//! route lacks, which answers 401 before 405), slow clients time out, connections are capped,
+//! and a flood of unauthenticated requests leaves signed-in clients served.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value as Json};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn assert_atlas_error(status: StatusCode, body: &Json, want: u16, code: &str) {
+    assert_eq!(status.as_u16(), want, "{:?}", body);
+    assert_eq!(body["error"], json!(want), "{:?}", body);
+    assert_eq!(body["errorCode"], json!(code), "{:?}", body);
+    assert!(body["detail"].is_string() && body["reason"].is_string(), "{:?}", body);
+}
+
+/// Sends raw bytes and reads until the server closes (or 10 s pass): the status and JSON body.
+async fn raw_exchange(addr: &str, request: &[u8]) -> (u16, Json) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(request).await.expect("write");
+    read_answer(&mut s).await
+}
+
+async fn read_answer(s: &mut TcpStream) -> (u16, Json) {
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    parse_answer(&buf)
+}
+
+/// The status and JSON body of one HTTP answer.
+fn parse_answer(buf: &[u8]) -> (u16, Json) {
+    let text = String::from_utf8_lossy(buf).to_string();
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Json::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rejection_is_atlas_json_and_401_comes_before_405() {
+    let dir = temp_dir("limits-json");
+    let server = Server::start(&dir);
+    let c = owner(&server, "MD5");
+    let streams = sample_workspace(&c, &server).await;
+
+    // A body over the 2 MiB limit.
+    let group = server.banner_value("groupId");
+    let sa = cli(&server.dir, &["service-accounts", "create", "--project", &group, "--role", "GROUP_OWNER"]);
+    let token = c.oauth_token(&line_value(&sa, "clientId"), &line_value(&sa, "clientSecret")).await.expect("token");
+    let req = format!(
+        "POST {}/ws/processor HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nAccept: application/vnd.atlas.2025-03-12+json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"name\": ",
+        streams,
+        token,
+        3 * 1024 * 1024
+    );
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let (mut rx, mut tx) = s.into_split();
+    // The client keeps sending while the server answers; it may be cut off once answered.
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..48 {
+            if tx.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = tx.shutdown().await;
+    });
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), rx.read_to_end(&mut buf)).await;
+    let _ = writer.await;
+    let (status, body) = parse_answer(&buf);
+    assert_atlas_error(StatusCode::from_u16(status).unwrap(), &body, 413, "PAYLOAD_TOO_LARGE");
+
+    // A query parameter given twice.
+    let r = c.get(&format!("{}/ws/connections?itemsPerPage=1&itemsPerPage=2", streams)).await;
+    assert_atlas_error(r.status, &r.body, 400, "INVALID_QUERY_PARAMETER");
+
+    // A path segment that is not UTF-8 once decoded.
+    let r = c.get(&format!("{}/%FF%FE", streams)).await;
+    assert_atlas_error(r.status, &r.body, 400, "INVALID_PATH_PARAMETER");
+
+    // URLs over the limit: one the router sees (20 KB) and one hyper itself refuses (100 KB).
+    for len in [20_000, 100_000] {
+        let req = format!("GET /api/atlas/v2/{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "a".repeat(len));
+        let (status, body) = raw_exchange(&server.addr, req.as_bytes()).await;
+        assert_atlas_error(StatusCode::from_u16(status).unwrap(), &body, 414, "URI_TOO_LONG");
+    }
+
+    // Headers larger than hyper takes.
+    let req = format!("GET /x HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n", "p".repeat(600_000));
+    let (status, body) = raw_exchange(&server.addr, req.as_bytes()).await;
+    assert_atlas_error(StatusCode::from_u16(status).unwrap(), &body, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE");
+
+    // A method the route does not have: 401 without credentials (no route discovery) ...
+    let url = format!("http://{}{}/ws/processor/p1", server.addr, streams);
+    let r = reqwest::Client::new().put(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("www-authenticate").is_some());
+    // ... then 405 in Atlas's shape, with the methods it has.
+    let r = c.call(Method::PUT, &format!("{}/ws/processor/p1", streams), None).await;
+    assert_atlas_error(r.status, &r.body, 405, "METHOD_NOT_ALLOWED");
+    let allow = r.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(allow.contains("GET") && allow.contains("DELETE"), "{}", allow);
+
+    // The server still answers normally afterwards.
+    let r = c.get(&format!("{}/ws", streams)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    server.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_time_out_with_408_and_connections_over_the_cap_get_503() {
+    let dir = temp_dir("limits-slow");
+    let server = Server::start_with_env(&dir, &[("SLUICE_HEADER_TIMEOUT", "1"), ("SLUICE_MAX_CONNECTIONS", "3")]);
+
+    // Three clients that send half their headers and stop hold every slot ...
+    let mut slow = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(b"GET /api/atlas/v2 HTTP/1.1\r\nHost: x\r\nX-Half: ").await.unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ... so a fourth is told to come back later.
+    let (status, body) = raw_exchange(&server.addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_atlas_error(StatusCode::from_u16(status).unwrap(), &body, 503, "SERVICE_UNAVAILABLE");
+
+    // The slow ones are answered 408 and closed once their header time is up.
+    for mut s in slow {
+        let (status, body) = read_answer(&mut s).await;
+        assert_atlas_error(StatusCode::from_u16(status).unwrap(), &body, 408, "REQUEST_TIMEOUT");
+    }
+
+    // Their slots are free again.
+    let c = owner(&server, "MD5");
+    let streams = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let r = eventually(10, || {
+        let (c, streams) = (c.clone(), streams.clone());
+        async move {
+            let r = c.get(&streams).await;
+            (r.status == StatusCode::OK).then_some(r)
+        }
+    })
+    .await;
+    assert!(r.body["results"].is_array(), "{:?}", r.body);
+
+    // An idle keep-alive connection is closed without an answer after the header time.
+    let mut idle = TcpStream::connect(&server.addr).await.unwrap();
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0))), "{:?} {:?}", n, String::from_utf8_lossy(&buf));
+    server.terminate();
+}
