@@ -8,6 +8,7 @@ mod bitwise;
 mod comparison;
 mod compile;
 mod convert;
+mod data;
 mod date;
 mod date_parts;
 mod eval;

@@ -1,7 +1,7 @@
 //! The table of eagerly evaluated operators, gathered from each family's file.
 
 use super::{
-    arithmetic, array, array_n, bitwise, comparison, convert, date, date_parts, object, set, stats, string, trig,
+    arithmetic, array, array_n, bitwise, comparison, convert, data, date, date_parts, object, set, stats, string, trig,
     FuncImpl,
 };
 
@@ -27,7 +27,7 @@ pub(crate) struct FuncDef {
     pub f: FuncImpl,
 }
 
-const FAMILIES: [&[FuncDef]; 13] = [
+const FAMILIES: [&[FuncDef]; 14] = [
     arithmetic::FUNCS,
     comparison::FUNCS,
     string::FUNCS,
@@ -41,6 +41,7 @@ const FAMILIES: [&[FuncDef]; 13] = [
     date_parts::FUNCS,
     array_n::FUNCS,
     stats::FUNCS,
+    data::FUNCS,
 ];
 
 /// Finds an operator by name (`"$add"`).

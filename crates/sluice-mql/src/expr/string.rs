@@ -1,5 +1,5 @@
 //! String operators: `$concat $substrCP $substrBytes $substr $toLower $toUpper $split $trim $ltrim $rtrim
-//! $regexMatch $regexFind $regexFindAll $strLenCP $strLenBytes $indexOfCP $replaceAll $replaceOne $strcasecmp`.
+//! $regexMatch $regexFind $regexFindAll $strLenCP $strLenBytes $indexOfCP $indexOfBytes $replaceAll $replaceOne $strcasecmp`.
 
 use std::borrow::Cow;
 
@@ -30,6 +30,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$strLenCP", arity: Arity::Exact(1), f: str_len_cp },
     FuncDef { name: "$strLenBytes", arity: Arity::Exact(1), f: str_len_bytes },
     FuncDef { name: "$indexOfCP", arity: Arity::Range(2, 4), f: index_of_cp },
+    FuncDef { name: "$indexOfBytes", arity: Arity::Range(2, 4), f: index_of_bytes },
     FuncDef { name: "$replaceAll", arity: Arity::Named(REPLACE_ARGS, 3), f: replace_all },
     FuncDef { name: "$replaceOne", arity: Arity::Named(REPLACE_ARGS, 3), f: replace_one },
     FuncDef { name: "$strcasecmp", arity: Arity::Exact(2), f: strcasecmp },
@@ -260,6 +261,52 @@ fn index_of_cp(args: Args) -> Result<Value, ExprError> {
     Ok(Value::Int32(-1))
 }
 
+/// `$indexOfBytes`: the byte offset of the first occurrence of a substring within
+/// `[start, end)`, or -1; null when the string is null or missing.
+fn index_of_bytes(args: Args) -> Result<Value, ExprError> {
+    let op = "$indexOfBytes";
+    let s = match &*args[0] {
+        v if v.is_nullish() => return Ok(Value::Null),
+        Value::String(s) => s.as_bytes(),
+        v => {
+            return Err(ExprError::new(
+                op,
+                format!("$indexOfBytes requires a string as the first argument, found: {}", type_name(v)),
+            ))
+        }
+    };
+    let Value::String(needle) = &*args[1] else {
+        return Err(ExprError::new(
+            op,
+            format!("$indexOfBytes requires a string as the second argument, found: {}", type_name(&args[1])),
+        ));
+    };
+    let bound = |i: usize, what: &str, default: usize| -> Result<usize, ExprError> {
+        let Some(v) = args.get(i) else { return Ok(default) };
+        match v.as_exact_i64().filter(|_| v.is_number()) {
+            Some(n) if n >= 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            Some(n) => Err(ExprError::new(op, format!("$indexOfBytes requires a nonnegative {}, found: {}", what, n))),
+            None => Err(ExprError::new(
+                op,
+                format!("$indexOfBytes requires an integral {}, found a value of type: {}", what, type_name(v)),
+            )),
+        }
+    };
+    let start = bound(2, "start index", 0)?;
+    let end = bound(3, "ending index", s.len())?.min(s.len());
+    let needle = needle.as_bytes();
+    if start > end || end - start < needle.len() {
+        return Ok(Value::Int32(-1));
+    }
+    let found = s[start..end].windows(needle.len().max(1)).position(|w| needle.is_empty() || w == needle);
+    Ok(Value::Int32(match found {
+        Some(i) => (start + i) as i32,
+        // An empty needle is found at the start, even at the very end of the string.
+        None if needle.is_empty() => start as i32,
+        None => -1,
+    }))
+}
+
 fn replace(op: &'static str, args: Args, all: bool) -> Result<Value, ExprError> {
     if args.iter().any(|a| a.is_nullish()) {
         return Ok(Value::Null);
@@ -285,4 +332,30 @@ fn strcasecmp(args: Args) -> Result<Value, ExprError> {
         std::cmp::Ordering::Equal => 0,
         std::cmp::Ordering::Greater => 1,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{eval, ok};
+    use crate::Value;
+
+    #[test]
+    fn index_of_bytes() {
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e"]}"#), Value::Int32(3));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafétéria", "é"]}"#), Value::Int32(3));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafétéria", "t"]}"#), Value::Int32(5));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e", 5]}"#), Value::Int32(5));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e", 6]}"#), Value::Int32(-1));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e", 0, 3]}"#), Value::Int32(-1));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e", 5, 2]}"#), Value::Int32(-1));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "", 3]}"#), Value::Int32(3));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["cafeteria", "e", 100]}"#), Value::Int32(-1));
+        assert_eq!(ok(r#"{"$indexOfBytes": [null, "e"]}"#), Value::Null);
+        assert_eq!(ok(r#"{"$indexOfBytes": ["$nope", "e"]}"#), Value::Null);
+        let e = eval(r#"{"$indexOfBytes": [1, "e"]}"#).expect_err("an int");
+        assert_eq!(e.message, "$indexOfBytes requires a string as the first argument, found: int");
+        assert!(eval(r#"{"$indexOfBytes": ["a", null]}"#).is_err());
+        assert!(eval(r#"{"$indexOfBytes": ["a", "a", -1]}"#).is_err());
+        assert!(eval(r#"{"$indexOfBytes": ["a", "a", 1.5]}"#).is_err());
+    }
 }
