@@ -34,7 +34,8 @@ pub async fn shape_errors(State(state): State<Arc<AppState>>, req: Request<axum:
     if uri.len() > crate::limits::MAX_URI_BYTES {
         return reply::error(&ApiError::uri_too_long(crate::limits::MAX_URI_BYTES), flags);
     }
-    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), headers: req.headers().clone() };
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), headers: req.headers().clone(), peer };
     let r = next.run(req).await;
     let e = match r.extensions().get::<ApiError>() {
         Some(e) => e.clone(),
@@ -104,7 +105,7 @@ impl FromRequestParts<Arc<AppState>> for Call {
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Call, ApiError> {
         let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
-        let principal = state.auth.authenticate(&parts.headers, parts.method.as_str(), &uri).await?;
+        let principal = state.auth.authenticate(&parts.headers, parts.method.as_str(), &uri, peer_ip(parts)).await?;
         state.limiter.admit(&principal.subject)?;
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         Ok(Call {
@@ -116,6 +117,11 @@ impl FromRequestParts<Arc<AppState>> for Call {
             query: parts.uri.query().map(str::to_string),
         })
     }
+}
+
+/// The client's address, when the server knows it (`ConnectInfo`).
+pub fn peer_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
 }
 
 /// Whether `id` is 24 lowercase hex digits (`^([a-f0-9]{24})$`).

@@ -32,3 +32,18 @@ impl Default for ConnectionLimits {
         }
     }
 }
+
+/// Failed logins (a wrong Digest response, an unknown key, a wrong client secret) allowed per
+/// client address and per user name: a burst of this many, then one a second; past it, 429.
+pub const FAILED_LOGIN_BURST: f64 = 20.0;
+/// The refill rate of [`FAILED_LOGIN_BURST`], per second.
+pub const FAILED_LOGINS_PER_SECOND: f64 = 1.0;
+
+/// Bearer tokens issued per service account and per client address: a burst of this many, then
+/// [`TOKENS_PER_SECOND`]; past it, 429.
+pub const TOKEN_ISSUE_BURST: f64 = 20.0;
+/// The refill rate of [`TOKEN_ISSUE_BURST`], per second.
+pub const TOKENS_PER_SECOND: f64 = 2.0;
+
+/// Live bearer tokens per service account; a new one past it revokes the oldest.
+pub const MAX_LIVE_TOKENS: usize = 100;

@@ -20,6 +20,8 @@ pub struct RequestInfo {
     pub uri: String,
     /// The request's headers.
     pub headers: HeaderMap,
+    /// The client's address.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// Whether `r` is an error answer that is not already Atlas's JSON.
@@ -43,7 +45,8 @@ pub async fn to_atlas(state: &AppState, req: &RequestInfo, r: Response<Body>) ->
     match status {
         StatusCode::METHOD_NOT_ALLOWED => {
             // The handler never ran, so the Digest nonce count is still unused here.
-            if let Err(challenge) = state.auth.authenticate(&req.headers, req.method.as_str(), &req.uri).await {
+            if let Err(challenge) = state.auth.authenticate(&req.headers, req.method.as_str(), &req.uri, req.peer).await
+            {
                 return challenge;
             }
             ApiError::method_not_allowed(req.method.as_str(), allow.as_deref().unwrap_or(""))

@@ -157,3 +157,62 @@ async fn slow_clients_time_out_with_408_and_connections_over_the_cap_get_503() {
     assert!(matches!(n, Ok(Ok(0))), "{:?} {:?}", n, String::from_utf8_lossy(&buf));
     server.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_issue_and_failed_logins_are_rate_limited() {
+    let dir = temp_dir("limits-logins");
+    let server = Server::start(&dir);
+    let group = server.banner_value("groupId");
+    let c = owner(&server, "MD5");
+    let sa = cli(&server.dir, &["service-accounts", "create", "--project", &group, "--role", "GROUP_READ_ONLY"]);
+    let (id, secret) = (line_value(&sa, "clientId"), line_value(&sa, "clientSecret"));
+    let token_status = |id: String, secret: String| {
+        let base = c.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{}/api/oauth/token", base))
+                .basic_auth(id, Some(secret))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // Tokens: a burst, then 429 with a Retry-After, for the account.
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(token_status(id.clone(), secret.clone()).await.as_u16());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 200), "{:?}", statuses);
+    assert!(statuses.contains(&429), "{:?}", statuses);
+
+    // Wrong Digest passwords: 401s, then 429 for that key, whatever the password.
+    let wrong = Client::new(
+        &server,
+        Auth::Digest { user: server.banner_value("publicKey"), password: "wrong".into(), algorithm: "MD5" },
+    );
+    let streams = format!("/api/atlas/v2/groups/{}/streams", group);
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(wrong.get(&streams).await.status.as_u16());
+    }
+    assert!(statuses[..15].iter().all(|s| *s == 401), "{:?}", statuses);
+    assert_eq!(statuses.last(), Some(&429), "{:?}", statuses);
+    let r = c.get(&streams).await;
+    assert_eq!(r.status.as_u16(), 429, "the key is locked out for a while: {:?}", r.body);
+    assert_eq!(r.body["errorCode"], "RATE_LIMITED");
+    // One failure a second comes back.
+    let r = eventually(30, || {
+        let (c, streams) = (c.clone(), streams.clone());
+        async move {
+            let r = c.get(&streams).await;
+            (r.status == StatusCode::OK).then_some(r)
+        }
+    })
+    .await;
+    assert!(r.body["results"].is_array());
+    server.terminate();
+}

@@ -4,6 +4,7 @@
 pub mod bearer;
 pub mod digest;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
@@ -11,6 +12,8 @@ use sluice_store::MetadataStore;
 use sluice_types::Role;
 
 use crate::error::ApiError;
+use crate::limits::{FAILED_LOGINS_PER_SECOND, FAILED_LOGIN_BURST, TOKENS_PER_SECOND, TOKEN_ISSUE_BURST};
+use crate::rate_limit::RateLimiter;
 use bearer::TokenBook;
 use digest::{Algorithm, DigestFailure, DigestFields, NonceBook};
 
@@ -32,12 +35,43 @@ pub struct Authenticator {
     pub nonces: NonceBook,
     /// Bearer tokens.
     pub tokens: TokenBook,
+    /// Failed logins by client address and by user name.
+    failures: RateLimiter,
+    /// Bearer tokens issued by service account and by client address.
+    pub token_issue: RateLimiter,
 }
 
 impl Authenticator {
     /// An authenticator over the store's keys and service accounts.
     pub fn new(store: Arc<dyn MetadataStore>) -> Authenticator {
-        Authenticator { store, nonces: NonceBook::default(), tokens: TokenBook::default() }
+        Authenticator {
+            store,
+            nonces: NonceBook::default(),
+            tokens: TokenBook::default(),
+            failures: RateLimiter::with_burst(FAILED_LOGINS_PER_SECOND, FAILED_LOGIN_BURST),
+            token_issue: RateLimiter::with_burst(TOKENS_PER_SECOND, TOKEN_ISSUE_BURST),
+        }
+    }
+
+    /// Refuses with 429 a caller whose address or user name failed too often lately.
+    pub fn check_failures(&self, peer: Option<IpAddr>, user: Option<&str>) -> Result<(), ApiError> {
+        if let Some(ip) = peer {
+            self.failures.allows(&format!("ip:{}", ip))?;
+        }
+        if let Some(u) = user {
+            self.failures.allows(&format!("user:{}", u))?;
+        }
+        Ok(())
+    }
+
+    /// Counts a failed login against the address and the user name.
+    pub fn record_failure(&self, peer: Option<IpAddr>, user: Option<&str>) {
+        if let Some(ip) = peer {
+            let _ = self.failures.admit(&format!("ip:{}", ip));
+        }
+        if let Some(u) = user {
+            let _ = self.failures.admit(&format!("user:{}", u));
+        }
     }
 
     fn challenge(&self, stale: bool) -> ApiError {
@@ -48,18 +82,30 @@ impl Authenticator {
         e
     }
 
-    /// The caller of a request, or 401 with a Digest challenge.
-    pub async fn authenticate(&self, headers: &HeaderMap, method: &str, uri: &str) -> Result<Principal, ApiError> {
+    /// The caller of a request from `peer`, or 401 with a Digest challenge (429 once the
+    /// address or the user name has failed too often).
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        uri: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Principal, ApiError> {
         let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
             return Err(self.challenge(false));
         };
         if let Some(token) = strip_scheme(auth, "Bearer") {
-            let g = self.tokens.check(token.trim()).ok_or_else(ApiError::unauthorized)?;
+            self.check_failures(peer, None)?;
+            let Some(g) = self.tokens.check(token.trim()) else {
+                self.record_failure(peer, None);
+                return Err(ApiError::unauthorized());
+            };
             return Ok(Principal { subject: g.client_id, project_id: g.project_id, roles: g.roles });
         }
         let Some(fields) = strip_scheme(auth, "Digest") else { return Err(self.challenge(false)) };
         let fields = DigestFields::parse(fields);
         let user = fields.get("username").unwrap_or_default().to_string();
+        self.check_failures(peer, Some(&user))?;
         let key = self.store.api_key(&user).await.ok();
         let stored = |_: &str, alg: Algorithm| {
             key.as_ref().map(|k| if alg == Algorithm::Md5 { k.ha1_md5.clone() } else { k.ha1_sha256.clone() })
@@ -70,7 +116,10 @@ impl Authenticator {
                 None => Err(self.challenge(false)),
             },
             Err(DigestFailure::Stale) => Err(self.challenge(true)),
-            Err(DigestFailure::Invalid) => Err(self.challenge(false)),
+            Err(DigestFailure::Invalid) => {
+                self.record_failure(peer, Some(&user));
+                Err(self.challenge(false))
+            }
         }
     }
 }
