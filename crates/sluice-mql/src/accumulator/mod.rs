@@ -64,6 +64,13 @@ pub struct Accumulator {
     pub input: Expr,
     /// The operator name, for messages (`"$sum"`).
     pub name: &'static str,
+    /// For the N accumulators, an `n` computed per group (`{$cond: {if: {$eq: ["$gameId", "G2"]},
+    /// then: 1, else: 3}}` with `_id: {gameId: "$gameId"}`): evaluated against the document that
+    /// creates the group, as MongoDB does (see [`Accumulator::new_state_for_group`]). `None` when
+    /// `n` is a constant.
+    pub n_of_key: Option<Expr>,
+    /// The field paths `n_of_key` reads, to check that it depends on the group key only.
+    n_paths: Vec<String>,
 }
 
 const NAMES: &[&str] = &[
@@ -109,6 +116,58 @@ fn const_n(op: &str, v: &Value) -> Result<usize, CompileError> {
     }
 }
 
+/// The `n` of an N accumulator: a constant, or an expression (that must depend on the group
+/// key only: see [`Accumulator::check_n_reads_group_key`]) with the field paths it reads.
+fn parse_n(op: &str, v: &Value) -> Result<(usize, Option<Expr>, Vec<String>), CompileError> {
+    if matches!(v, Value::Document(_) | Value::String(_) | Value::Array(_)) {
+        let e = compile(v)?;
+        if let Expr::Literal(c) = &e {
+            return Ok((const_n(op, c)?, None, Vec::new()));
+        }
+        let mut paths = Vec::new();
+        field_paths(v, &mut paths);
+        return Ok((1, Some(e), paths));
+    }
+    Ok((const_n(op, v)?, None, Vec::new()))
+}
+
+/// Collects the document field paths an expression's JSON reads (`"$a.b"` and `"$$ROOT.a.b"` as
+/// `a.b`; `"$$ROOT"` alone as the empty path). Variables bound inside the expression are not
+/// fields; `$literal` holds no paths.
+fn field_paths(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.starts_with("$$") => {
+            let var = &s[2..];
+            for root in ["ROOT", "CURRENT"] {
+                if var == root {
+                    out.push(String::new());
+                } else if let Some(p) = var.strip_prefix(root).and_then(|r| r.strip_prefix('.')) {
+                    out.push(p.to_string());
+                }
+            }
+        }
+        Value::String(s) if s.starts_with('$') => out.push(s[1..].to_string()),
+        Value::Document(d) => {
+            for (k, x) in d.iter() {
+                if k != "$literal" {
+                    field_paths(x, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| field_paths(x, out)),
+        _ => {}
+    }
+}
+
+/// Reads a computed `n`: a positive integral number.
+fn n_value(op: &'static str, v: &Value) -> Result<usize, ExprError> {
+    match v.as_exact_i64().filter(|_| v.is_number()) {
+        Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        Some(n) => Err(ExprError::new(op, format!("'n' must be greater than 0, found {}", n))),
+        None => Err(ExprError::new(op, format!("Value for 'n' must be of integral type, but found {:?}", v))),
+    }
+}
+
 fn percentiles(op: &str, v: &Value) -> Result<Vec<f64>, CompileError> {
     let items = v.as_array().ok_or_else(|| CompileError(format!("{}: 'p' must be an array of numbers", op)))?;
     items
@@ -144,7 +203,7 @@ impl Accumulator {
             if matches!(arg, Value::Array(_)) {
                 return Err(CompileError(format!("The {} accumulator is a unary operator", op)));
             }
-            Ok(Accumulator { kind, input: compile(arg)?, name })
+            Ok(Accumulator { kind, input: compile(arg)?, name, n_of_key: None, n_paths: Vec::new() })
         };
         match op {
             "$sum" => simple(AccKind::Sum),
@@ -158,45 +217,57 @@ impl Accumulator {
             "$stdDevPop" => simple(AccKind::StdDevPop),
             "$stdDevSamp" => simple(AccKind::StdDevSamp),
             "$count" => match arg {
-                Value::Document(d) if d.is_empty() => {
-                    Ok(Accumulator { kind: AccKind::Count, input: Expr::Literal(Value::Int32(1)), name })
-                }
+                Value::Document(d) if d.is_empty() => Ok(Accumulator {
+                    kind: AccKind::Count,
+                    input: Expr::Literal(Value::Int32(1)),
+                    name,
+                    n_of_key: None,
+                    n_paths: Vec::new(),
+                }),
                 _ => Err(CompileError("$count takes no arguments, i.e. $count:{}".into())),
             },
             "$median" => {
                 let d = named(op, arg, &["input", "method"])?;
                 check_method(op, d)?;
-                Ok(Accumulator { kind: AccKind::Median, input: compile(field(op, d, "input")?)?, name })
+                Ok(Accumulator {
+                    kind: AccKind::Median,
+                    input: compile(field(op, d, "input")?)?,
+                    name,
+                    n_of_key: None,
+                    n_paths: Vec::new(),
+                })
             }
             "$percentile" => {
                 let d = named(op, arg, &["input", "p", "method"])?;
                 check_method(op, d)?;
                 let p = percentiles(op, field(op, d, "p")?)?;
-                Ok(Accumulator { kind: AccKind::Percentile(p), input: compile(field(op, d, "input")?)?, name })
+                let input = compile(field(op, d, "input")?)?;
+                Ok(Accumulator { kind: AccKind::Percentile(p), input, name, n_of_key: None, n_paths: Vec::new() })
             }
             "$top" | "$bottom" | "$topN" | "$bottomN" => {
                 let single = matches!(op, "$top" | "$bottom");
                 let allowed: &[&str] = if single { &["sortBy", "output"] } else { &["n", "sortBy", "output"] };
                 let d = named(op, arg, allowed)?;
-                let n = if single { 1 } else { const_n(op, field(op, d, "n")?)? };
+                let (n, n_of_key, n_paths) =
+                    if single { (1, None, Vec::new()) } else { parse_n(op, field(op, d, "n")?)? };
                 let sort = SortSpec::parse(field(op, d, "sortBy")?)?;
                 if matches!(sort, SortSpec::Whole(_)) {
                     return Err(CompileError(format!("{}: 'sortBy' must be an object of fields", op)));
                 }
                 let kind = AccKind::Top { n, single, bottom: op.starts_with("$bottom"), sort };
-                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name })
+                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name, n_of_key, n_paths })
             }
             _ => {
                 // $firstN $lastN $maxN $minN
                 let d = named(op, arg, &["input", "n"])?;
-                let n = const_n(op, field(op, d, "n")?)?;
+                let (n, n_of_key, n_paths) = parse_n(op, field(op, d, "n")?)?;
                 let kind = match op {
                     "$firstN" => AccKind::FirstN(n),
                     "$lastN" => AccKind::LastN(n),
                     "$maxN" => AccKind::MaxN(n),
                     _ => AccKind::MinN(n),
                 };
-                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name })
+                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name, n_of_key, n_paths })
             }
         }
     }
@@ -204,6 +275,31 @@ impl Accumulator {
     /// A fresh state for a new group.
     pub fn new_state(&self) -> AccState {
         AccState::new(&self.kind)
+    }
+
+    /// A fresh state for the group that `first` (the group's first document) creates: as
+    /// [`Accumulator::new_state`], with the `n` computed from that document when the accumulator
+    /// has one. Fails when that `n` is not a positive integer, as MongoDB does.
+    pub fn new_state_for_group(&self, first: &Input<'_>, scope: &mut Scope) -> Result<AccState, ExprError> {
+        let Some(n_expr) = &self.n_of_key else { return Ok(self.new_state()) };
+        let n = n_value(self.name, &n_expr.eval_owned(first, scope)?)?;
+        Ok(AccState::Sized(n, Box::new(self.new_state())))
+    }
+
+    /// Checks that a computed `n` reads only what the group key `_id` (its JSON form `id`) reads,
+    /// so that every document of a group would give it the same `n` (MongoDB: "n must be a
+    /// constant or depend on the _id group key").
+    pub fn check_n_reads_group_key(&self, id: &Value) -> Result<(), CompileError> {
+        let mut key_paths = Vec::new();
+        field_paths(id, &mut key_paths);
+        let under = |p: &str, k: &str| p == k || k.is_empty() || p.strip_prefix(k).is_some_and(|r| r.starts_with('.'));
+        match self.n_paths.iter().find(|p| !key_paths.iter().any(|k| under(p, k))) {
+            Some(p) => Err(CompileError(format!(
+                "{}: 'n' must be a constant or depend only on the group key _id, but it reads '${}'",
+                self.name, p
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Evaluates the input for one document and folds it into `state`.

@@ -1,5 +1,6 @@
 //! Accumulator states to and from [`Value`]s, for checkpoints. The encoding is a small document
-//! tagged by `t`; it is part of the checkpoint format, so changes to it need a format version bump.
+//! tagged by `t`; it is part of the checkpoint format, so changes to it need a format version bump
+//! (adding a tag, as `sized` was, leaves every earlier snapshot readable).
 
 use super::AccState;
 use crate::{Document, Str, Value};
@@ -55,6 +56,7 @@ impl AccState {
                 )],
             ),
             AccState::Extremes(items) => tagged("exts", vec![("v", Value::Array(items.clone()))]),
+            AccState::Sized(n, inner) => tagged("sized", vec![("n", Value::Int64(*n as i64)), ("v", inner.snapshot())]),
         }
     }
 
@@ -84,6 +86,7 @@ impl AccState {
                     .collect::<Option<Vec<_>>>()?,
             ),
             "exts" => AccState::Extremes(list("v")?),
+            "sized" => AccState::Sized(usize::try_from(int("n")?).ok()?, Box::new(AccState::restore(get("v")?)?)),
             _ => return None,
         })
     }

@@ -31,6 +31,9 @@ pub enum AccState {
     Ranked(Vec<(Vec<Value>, Value)>),
     /// `$maxN`/`$minN`: values best first, at most n.
     Extremes(Vec<Value>),
+    /// A `$topN`/`$bottomN`/`$firstN`/`$lastN`/`$maxN`/`$minN` state whose n was computed from
+    /// its group's key (it then differs from group to group): the bound and the inner state.
+    Sized(usize, Box<AccState>),
 }
 
 fn non_missing(v: &Value) -> Value {
@@ -97,13 +100,8 @@ impl AccState {
             {
                 items.push(v.clone())
             }
-            (AccState::List(items), AccKind::FirstN(n)) if items.len() < *n => items.push(non_missing(v)),
-            (AccState::List(items), AccKind::LastN(n)) => {
-                items.push(non_missing(v));
-                if items.len() > *n {
-                    items.remove(0);
-                }
-            }
+            (AccState::List(items), AccKind::FirstN(n)) => push_first(items, *n, v),
+            (AccState::List(items), AccKind::LastN(n)) => push_last(items, *n, v),
             (AccState::Count(c), _) => *c += 1,
             (AccState::Moments(n, mean, m2), _) => {
                 if let Some(x) = v.as_f64().filter(|_| v.is_number()) {
@@ -119,33 +117,32 @@ impl AccState {
                 }
             }
             (AccState::Extremes(items), AccKind::MaxN(n) | AccKind::MinN(n)) => {
-                if v.is_nullish() {
-                    return;
-                }
-                let max = matches!(kind, AccKind::MaxN(_));
-                let pos = items
-                    .iter()
-                    .position(|x| {
-                        let o = compare_values(v, x);
-                        if max {
-                            o == Ordering::Greater
-                        } else {
-                            o == Ordering::Less
-                        }
-                    })
-                    .unwrap_or(items.len());
-                if pos < *n {
-                    items.insert(pos, v.clone());
-                    items.truncate(*n);
-                }
+                insert_extreme(items, *n, matches!(kind, AccKind::MaxN(_)), v)
             }
+            (AccState::Sized(n, inner), _) => inner.add_bounded(kind, *n, v),
+            _ => {}
+        }
+    }
+
+    /// [`AccState::add`] for an N accumulator with a bound other than its kind's.
+    fn add_bounded(&mut self, kind: &AccKind, n: usize, v: &Value) {
+        match (self, kind) {
+            (AccState::List(items), AccKind::FirstN(_)) => push_first(items, n, v),
+            (AccState::List(items), AccKind::LastN(_)) => push_last(items, n, v),
+            (AccState::Extremes(items), AccKind::MaxN(_)) => insert_extreme(items, n, true, v),
+            (AccState::Extremes(items), AccKind::MinN(_)) => insert_extreme(items, n, false, v),
             _ => {}
         }
     }
 
     /// Folds one (sort key, output) pair into a `$top*`/`$bottom*` state.
     pub fn add_keyed(&mut self, kind: &AccKind, key: Vec<Value>, output: Value) {
-        let (AccState::Ranked(items), AccKind::Top { n, bottom, sort, .. }) = (self, kind) else { return };
+        let (state, n) = match (self, kind) {
+            (AccState::Sized(n, inner), _) => (&mut **inner, *n),
+            (state, AccKind::Top { n, .. }) => (state, *n),
+            _ => return,
+        };
+        let (AccState::Ranked(items), AccKind::Top { bottom, sort, .. }) = (state, kind) else { return };
         let better = |a: &[Value], b: &[Value]| {
             let o = key_order(sort, a, b);
             if *bottom {
@@ -155,9 +152,9 @@ impl AccState {
             }
         };
         let pos = items.iter().position(|(k, _)| better(&key, k)).unwrap_or(items.len());
-        if pos < *n {
+        if pos < n {
             items.insert(pos, (key, non_missing(&output)));
-            items.truncate(*n);
+            items.truncate(n);
         }
     }
 
@@ -208,6 +205,7 @@ impl AccState {
             }
             (AccState::Ranked(items), _) => Value::Array(items.iter().map(|(_, o)| o.clone()).collect()),
             (AccState::Extremes(items), _) => Value::Array(items.clone()),
+            (AccState::Sized(_, inner), _) => inner.finish(kind),
         }
     }
 
@@ -222,7 +220,37 @@ impl AccState {
                 items.iter().map(|(k, o)| o.approx_size() + k.iter().map(Value::approx_size).sum::<usize>()).sum()
             }
             AccState::Count(_) | AccState::Moments(..) => 8,
+            AccState::Sized(_, inner) => 8 + inner.approx_size(),
         }
+    }
+}
+
+/// `$firstN`: keep the first n values (missing kept as null).
+fn push_first(items: &mut Vec<Value>, n: usize, v: &Value) {
+    if items.len() < n {
+        items.push(non_missing(v));
+    }
+}
+
+/// `$lastN`: keep the latest n values (missing kept as null).
+fn push_last(items: &mut Vec<Value>, n: usize, v: &Value) {
+    items.push(non_missing(v));
+    if items.len() > n {
+        items.remove(0);
+    }
+}
+
+/// `$maxN`/`$minN`: insert `v` in best-first order and keep the best n; null and missing are
+/// not values to rank.
+fn insert_extreme(items: &mut Vec<Value>, n: usize, max: bool, v: &Value) {
+    if v.is_nullish() {
+        return;
+    }
+    let want = if max { Ordering::Greater } else { Ordering::Less };
+    let pos = items.iter().position(|x| compare_values(v, x) == want).unwrap_or(items.len());
+    if pos < n {
+        items.insert(pos, v.clone());
+        items.truncate(n);
     }
 }
 

@@ -70,6 +70,79 @@ fn ranked_accumulators() {
     assert_eq!(run(r#"{"$minN": {"input": "$x", "n": 5}}"#, &DOCS), v("[1.5, 4, 10]"));
 }
 
+/// Runs an accumulator over the documents of one group, as `$group` does: the state is
+/// created for the group's first document, and must survive a snapshot round trip.
+fn run_group(spec: &str, docs: &[&str]) -> Result<Value, ExprError> {
+    let d = parse_document(spec).expect("valid spec");
+    let (op, arg) = d.first().expect("one field");
+    let acc = Accumulator::compile(op, arg).expect("valid accumulator");
+    let mut scope = Scope::default();
+    let docs: Vec<Document> = docs.iter().map(|d| parse_document(d).expect("valid doc")).collect();
+    let mut state = acc.new_state_for_group(&Input::doc(&docs[0]), &mut scope)?;
+    for doc in &docs {
+        acc.accumulate(&mut state, &Input::doc(doc), &mut scope).expect("no error");
+    }
+    assert_eq!(AccState::restore(&state.snapshot()).expect("restorable"), state);
+    Ok(acc.finish(&state))
+}
+
+/// MongoDB's "Computing n Based on the Group Key" example ($topN), one group per game.
+const G1: [&str; 4] =
+    [r#"{"g": "G1", "x": 31}"#, r#"{"g": "G1", "x": 33}"#, r#"{"g": "G1", "x": 99}"#, r#"{"g": "G1", "x": 1}"#];
+const G2: [&str; 4] =
+    [r#"{"g": "G2", "x": 10}"#, r#"{"g": "G2", "x": 14}"#, r#"{"g": "G2", "x": 66}"#, r#"{"g": "G2", "x": 80}"#];
+const N_OF_GAME: &str = r#"{"$cond": {"if": {"$eq": ["$g", "G2"]}, "then": 1, "else": 3}}"#;
+
+#[test]
+fn n_computed_per_group() {
+    let top = format!(r#"{{"$topN": {{"n": {}, "sortBy": {{"x": -1}}, "output": "$x"}}}}"#, N_OF_GAME);
+    assert_eq!(run_group(&top, &G1), Ok(v("[99, 33, 31]")));
+    assert_eq!(run_group(&top, &G2), Ok(v("[80]")));
+    let bottom = format!(r#"{{"$bottomN": {{"n": {}, "sortBy": {{"x": -1}}, "output": "$x"}}}}"#, N_OF_GAME);
+    assert_eq!(run_group(&bottom, &G1), Ok(v("[33, 31, 1]")));
+    assert_eq!(run_group(&bottom, &G2), Ok(v("[10]")));
+    for (op, g1, g2) in [
+        ("$firstN", "[31, 33, 99]", "[10]"),
+        ("$lastN", "[33, 99, 1]", "[80]"),
+        ("$maxN", "[99, 33, 31]", "[80]"),
+        ("$minN", "[1, 31, 33]", "[10]"),
+    ] {
+        let spec = format!(r#"{{"{}": {{"n": {}, "input": "$x"}}}}"#, op, N_OF_GAME);
+        assert_eq!(run_group(&spec, &G1), Ok(v(g1)), "{}", op);
+        assert_eq!(run_group(&spec, &G2), Ok(v(g2)), "{}", op);
+    }
+    // A constant n is the same for every group.
+    assert_eq!(run_group(r#"{"$firstN": {"n": 1, "input": "$x"}}"#, &G2), Ok(v("[10]")));
+}
+
+#[test]
+fn a_computed_n_that_is_not_a_positive_integer_is_an_error() {
+    let e = run_group(r#"{"$firstN": {"n": {"$subtract": ["$x", 31]}, "input": "$x"}}"#, &G1).expect_err("n = 0");
+    assert_eq!(e.message, "'n' must be greater than 0, found 0");
+    assert!(run_group(r#"{"$maxN": {"n": "$g", "input": "$x"}}"#, &G1).is_err());
+    assert!(run_group(r#"{"$lastN": {"n": "$nope", "input": "$x"}}"#, &G1).is_err());
+    // A constant n is checked when the pipeline is parsed.
+    assert!(Accumulator::compile("$topN", &v(r#"{"n": 2.5, "sortBy": {"x": 1}, "output": "$x"}"#)).is_err());
+}
+
+#[test]
+fn n_may_read_only_what_the_group_key_reads() {
+    let acc = |arg: &str| Accumulator::compile("$firstN", &v(arg)).expect("compiles");
+    let n_of_game = acc(&format!(r#"{{"input": "$x", "n": {}}}"#, N_OF_GAME));
+    assert!(n_of_game.check_n_reads_group_key(&v(r#"{"gameId": "$g"}"#)).is_ok());
+    assert!(n_of_game.check_n_reads_group_key(&v(r#""$g""#)).is_ok());
+    assert!(n_of_game.check_n_reads_group_key(&v(r#""$$ROOT""#)).is_ok());
+    let e = n_of_game.check_n_reads_group_key(&v(r#""$h""#)).expect_err("reads g, grouped by h");
+    assert_eq!(e.0, "$firstN: 'n' must be a constant or depend only on the group key _id, but it reads '$g'");
+    assert!(n_of_game.check_n_reads_group_key(&v(r#""$g.sub""#)).is_err());
+    assert!(n_of_game.check_n_reads_group_key(&v("null")).is_err());
+    let under = acc(r#"{"input": "$x", "n": {"$size": "$g.list"}}"#);
+    assert!(under.check_n_reads_group_key(&v(r#""$g""#)).is_ok());
+    let constant = acc(r#"{"input": "$x", "n": {"$literal": 2}}"#);
+    assert!(constant.check_n_reads_group_key(&v("null")).is_ok());
+    assert!(constant.n_of_key.is_none());
+}
+
 #[test]
 fn bad_specs_are_compile_errors() {
     for (op, arg) in [
