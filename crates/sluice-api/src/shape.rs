@@ -29,15 +29,12 @@ pub fn workspace(ctx: &Ctx, w: &Workspace, conns: &[Connection], hostnames: &[St
     })
 }
 
-/// Field names whose values are write-only.
-const SECRET_KEYS: &[&str] = &["password", "clientSecret", "secret", "privateKey", "secretAccessKey", "sslKeyPassword"];
-
 /// A copy of `v` without secret values; HTTPS header values are masked (they carry tokens).
 pub fn redacted(v: &Json) -> Json {
     match v {
         Json::Object(m) => Json::Object(
             m.iter()
-                .filter(|(k, _)| !SECRET_KEYS.contains(&k.as_str()))
+                .filter(|(k, _)| !sluice_types::secrets::is_secret_field(k))
                 .map(|(k, v)| (k.clone(), redacted(v)))
                 .collect::<Map<_, _>>(),
         ),

@@ -5,6 +5,7 @@
 mod checkpoints;
 mod model;
 mod object_checkpoints;
+mod sealing;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -16,6 +17,7 @@ pub use model::{
     ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential,
     ServiceAccount, Workspace,
 };
+pub use sealing::{has_clear_secret, Sealer};
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;
 

@@ -5,6 +5,7 @@
 
 mod interval;
 mod role;
+pub mod secrets;
 mod time;
 mod vocabulary;
 

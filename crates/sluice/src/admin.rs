@@ -6,7 +6,7 @@ use std::path::Path;
 use sluice_api::auth::bearer::secret_hash;
 use sluice_api::auth::digest::{ha1, Algorithm};
 use sluice_control::{new_id, now_ms, random_hex};
-use sluice_store::{ApiKey, MetadataStore, Project, ServiceAccount, SqliteStore};
+use sluice_store::{ApiKey, MetadataStore, Project, Sealer, ServiceAccount, SqliteStore};
 use sluice_types::Role;
 
 /// The metadata file inside a data dir.
@@ -14,10 +14,50 @@ pub fn db_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("sluice.db")
 }
 
-/// Opens the store of a data dir, creating the dir.
+/// The key file that seals connection secrets, unless `SLUICE_SECRET_KEY_FILE` names another.
+pub fn secret_key_path(data_dir: &Path) -> std::path::PathBuf {
+    std::env::var_os("SLUICE_SECRET_KEY_FILE").map(Into::into).unwrap_or_else(|| data_dir.join("secret.key"))
+}
+
+/// Opens the store of a data dir, creating the dir. The dir is its owner's alone (0700) and so
+/// are the database's files (0600); connection secrets are sealed with the key of
+/// `SLUICE_SECRET_KEY` (hex), or of the key file (made on first start).
 pub async fn open_store(data_dir: &Path) -> Result<SqliteStore, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {}", data_dir.display(), e))?;
-    SqliteStore::open(&db_path(data_dir)).await.map_err(|e| e.to_string())
+    let db = db_path(data_dir);
+    owner_only(data_dir, &db)?;
+    let key = std::env::var("SLUICE_SECRET_KEY").ok();
+    let sealer = Sealer::from_hex_or_file(key.as_deref(), &secret_key_path(data_dir)).map_err(|e| e.to_string())?;
+    // SQLite makes its -wal and -shm files with the database file's mode (0600 by now).
+    let store = SqliteStore::open(&db).await.map_err(|e| e.to_string())?;
+    store.sealed_with(sealer).await.map_err(|e| e.to_string())
+}
+
+/// Makes the data dir 0700 and the database file (created empty if missing) 0600, with its
+/// journal files if they exist.
+fn owner_only(data_dir: &Path, db: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let set = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("cannot restrict {}: {}", p.display(), e))
+        };
+        set(data_dir, 0o700)?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(db)
+            .map_err(|e| format!("cannot create {}: {}", db.display(), e))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = std::path::PathBuf::from(format!("{}{}", db.display(), suffix));
+            if p.exists() {
+                set(&p, 0o600)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Creates a project in the organization of the existing ones (or a new organization).

@@ -6,16 +6,19 @@ mod store_impl;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::{StoreError, StoreResult};
+use crate::{Sealer, StoreError, StoreResult};
 
 /// Metadata in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Seals connection secrets at rest; without one they are stored as given (tests).
+    sealer: Option<Arc<Sealer>>,
 }
 
 impl SqliteStore {
@@ -42,7 +45,25 @@ impl SqliteStore {
 
     async fn ready(pool: SqlitePool) -> StoreResult<SqliteStore> {
         migrate::apply(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, sealer: None })
+    }
+
+    /// This store with connection secrets sealed by `sealer` from now on; secrets stored in
+    /// clear before (by an older version) are sealed now.
+    pub async fn sealed_with(mut self, sealer: Sealer) -> StoreResult<SqliteStore> {
+        self.sealer = Some(Arc::new(sealer));
+        if self.seal_clear_secrets().await? {
+            self.vacuum().await?;
+        }
+        Ok(self)
+    }
+
+    /// Rewrites the database file without its free pages and checkpoints the WAL into it, so
+    /// that values overwritten before (secrets stored in clear by an older version) are gone.
+    pub async fn vacuum(&self) -> StoreResult<()> {
+        sqlx::query("VACUUM").execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
     }
 
     /// The schema version now in force.

@@ -37,6 +37,43 @@ impl SqliteStore {
     async fn exec<'q>(&self, q: Q<'q>) -> StoreResult<SqliteQueryResult> {
         q.execute(&self.pool).await.map_err(backend)
     }
+
+    /// `c` as stored: its secrets sealed.
+    fn sealed(&self, c: &Connection) -> StoreResult<Connection> {
+        let mut c = c.clone();
+        if let Some(s) = &self.sealer {
+            c.config = s.seal(&c.id, &c.config)?;
+        }
+        Ok(c)
+    }
+
+    /// `c` as read: its secrets opened.
+    fn opened(&self, mut c: Connection) -> StoreResult<Connection> {
+        if let Some(s) = &self.sealer {
+            c.config = s.open(&c.id, &c.config)?;
+        }
+        Ok(c)
+    }
+
+    /// Seals the secrets of connections stored in clear; whether there were any.
+    pub(super) async fn seal_clear_secrets(&self) -> StoreResult<bool> {
+        let rows = self.fetch_all(sqlx::query("SELECT * FROM connections")).await?;
+        let mut any = false;
+        for row in &rows {
+            let c = rows::connection(row)?;
+            // A wrong key shows now, not when a processor first needs the connection.
+            self.opened(c.clone())?;
+            if crate::has_clear_secret(&c.config) {
+                any = true;
+                let sealed = self.sealed(&c)?;
+                let q = sqlx::query("UPDATE connections SET config = ? WHERE id = ?")
+                    .bind(sealed.config.to_string())
+                    .bind(&c.id);
+                self.exec(q).await?;
+            }
+        }
+        Ok(any)
+    }
 }
 
 const INSERT_CONNECTION: &str =
@@ -149,7 +186,8 @@ impl MetadataStore for SqliteStore {
         .await
         .map_err(backend)?;
         for c in connections {
-            insert_connection(c).execute(&mut *tx).await.map_err(backend)?;
+            let c = self.sealed(c)?;
+            insert_connection(&c).execute(&mut *tx).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -183,21 +221,23 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_connection(&self, c: &Connection) -> StoreResult<()> {
-        self.exec(insert_connection(c)).await.map(|_| ())
+        let c = self.sealed(c)?;
+        self.exec(insert_connection(&c)).await.map(|_| ())
     }
 
     async fn connection(&self, workspace_id: &str, name: &str) -> StoreResult<Connection> {
         let q =
             sqlx::query("SELECT * FROM connections WHERE workspace_id = ? AND name = ?").bind(workspace_id).bind(name);
-        rows::connection(&self.fetch_one(q).await?)
+        self.opened(rows::connection(&self.fetch_one(q).await?)?)
     }
 
     async fn connections(&self, workspace_id: &str) -> StoreResult<Vec<Connection>> {
         let q = sqlx::query("SELECT * FROM connections WHERE workspace_id = ? ORDER BY name").bind(workspace_id);
-        all(self.fetch_all(q).await?, rows::connection)
+        all(self.fetch_all(q).await?, |r| self.opened(rows::connection(r)?))
     }
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
+        let c = &self.sealed(c)?;
         let q = sqlx::query("UPDATE connections SET name = ?, type = ?, config = ? WHERE id = ?")
             .bind(&c.name)
             .bind(c.ctype.as_str())
