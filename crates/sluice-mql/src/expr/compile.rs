@@ -131,6 +131,13 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
     if name == "$literal" {
         return Ok(Expr::Literal(arg.clone()));
     }
+    if name == "$currentDate" {
+        // Atlas Stream Processing: the system time at evaluation, the same clock as `$$NOW`.
+        return match arg {
+            Value::Document(d) if d.is_empty() => Ok(Expr::Now),
+            _ => Err(CompileError("$currentDate takes an empty object: {$currentDate: {}}".into())),
+        };
+    }
     if let Some(e) = special::compile_special(name, arg, scope)? {
         return Ok(e);
     }

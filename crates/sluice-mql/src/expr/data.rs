@@ -1,4 +1,5 @@
-//! Data size, timestamp and random operators: `$binarySize $bsonSize $tsSecond $tsIncrement $rand`.
+//! Data size, timestamp and random operators: `$binarySize $bsonSize $tsSecond $tsIncrement $rand`,
+//! and Atlas Stream Processing's `$createUUID`.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -17,6 +18,7 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$tsSecond", arity: Arity::Exact(1), f: ts_second },
     FuncDef { name: "$tsIncrement", arity: Arity::Exact(1), f: ts_increment },
     FuncDef { name: "$rand", arity: Arity::Exact(1), f: rand },
+    FuncDef { name: "$createUUID", arity: Arity::Exact(1), f: create_uuid },
 ];
 
 /// A size as MongoDB returns it: an int when it fits, else a long.
@@ -72,17 +74,21 @@ thread_local! {
     });
 }
 
-/// A uniformly distributed double in [0, 1).
-fn next_unit() -> f64 {
+/// The next 64 random bits of this thread's generator.
+fn next_u64() -> u64 {
     RNG.with(|state| {
         let mut x = state.get();
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         state.set(x);
-        // The top 53 bits of the scrambled state, scaled into [0, 1).
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     })
+}
+
+/// A uniformly distributed double in [0, 1): the top 53 random bits, scaled.
+fn next_unit() -> f64 {
+    (next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// `{$rand: {}}`: a random double in [0, 1), different at every evaluation.
@@ -91,6 +97,19 @@ fn rand(args: Args) -> Result<Value, ExprError> {
         Value::Document(d) if d.is_empty() => Ok(Value::Double(next_unit())),
         _ => Err(ExprError::new("$rand", "$rand does not currently accept arguments")),
     }
+}
+
+/// `{$createUUID: {}}` (Atlas Stream Processing): a random (version 4) UUID, as binary subtype 4.
+fn create_uuid(args: Args) -> Result<Value, ExprError> {
+    if !matches!(&*args[0], Value::Document(d) if d.is_empty()) {
+        return Err(ExprError::new("$createUUID", "$createUUID does not take any arguments"));
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&next_u64().to_be_bytes());
+    bytes[8..].copy_from_slice(&next_u64().to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+    Ok(Value::Binary(4, bytes.to_vec()))
 }
 
 #[cfg(test)]
@@ -140,5 +159,24 @@ mod tests {
         let low = seen.iter().filter(|x| **x < 0.5).count();
         assert!((350..650).contains(&low), "{}", low);
         assert!(eval(r#"{"$rand": {"seed": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn create_uuid_gives_distinct_version_4_uuids() {
+        let a = ok(r#"{"$createUUID": {}}"#);
+        let b = ok(r#"{"$createUUID": {}}"#);
+        assert_ne!(a, b);
+        let Value::Binary(4, bytes) = a else { panic!("a UUID: {:?}", a) };
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(bytes[6] >> 4, 4);
+        assert_eq!(bytes[8] >> 6, 0b10);
+        assert!(eval(r#"{"$createUUID": {"x": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn current_date_is_the_evaluation_clock() {
+        // The test scope's clock is 1000 ms after the epoch.
+        assert_eq!(ok(r#"{"$currentDate": {}}"#), Value::DateTime(1_000));
+        assert!(super::super::compile(&crate::json::parse_value(r#"{"$currentDate": 1}"#).expect("json")).is_err());
     }
 }
