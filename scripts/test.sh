@@ -13,6 +13,14 @@ fi
 # System packages for the Kafka client's build.
 scripts/build-deps.sh
 
+# The real mongosh for the MongoDB wire protocol's end-to-end test (serve_mongosh), from npm into
+# a cache outside the clone, reused when present.
+NPM_PREFIX="${SLUICE_NPM_PREFIX:-$HOME/.cache/sluice/npm}"
+if command -v npm >/dev/null 2>&1 && [ ! -x "$NPM_PREFIX/node_modules/.bin/mongosh" ]; then
+    npm install --no-audit --no-fund --prefix "$NPM_PREFIX" mongosh@2
+fi
+export SLUICE_MONGOSH="$NPM_PREFIX/node_modules/.bin/mongosh"
+
 # The connector tests talk to a real Kafka-protocol broker and a real MongoDB-wire server, which
 # this starts on free loopback ports and stops afterwards.
 scripts/test-servers.sh cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,63 @@
+//! The real mongosh (2.x) against `sluice serve --mongodb-listen`: the Atlas tutorial flow
+//! (`tests/mongosh/tutorial.js`). mongosh comes from npm into a cache outside the clone
+//! (`scripts/test.sh` installs it and sets SLUICE_MONGOSH); the test installs it there itself
+//! when missing, and skips, saying so, only when npm is not installed.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::*;
+
+/// The mongosh binary: SLUICE_MONGOSH, or the npm cache's, installed there if npm exists.
+fn mongosh() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SLUICE_MONGOSH").map(PathBuf::from).filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let prefix = home.join(".cache/sluice/npm");
+    let bin = prefix.join("node_modules/.bin/mongosh");
+    if bin.is_file() {
+        return Some(bin);
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        eprintln!("SKIPPED serve_mongosh: npm is not installed, so mongosh cannot be installed");
+        return None;
+    }
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg("mongosh@2")
+        .output()
+        .expect("npm runs");
+    assert!(out.status.success(), "npm install mongosh failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(bin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongosh_runs_the_atlas_tutorial() {
+    let Some(mongosh) = blocking(mongosh).await else { return };
+    let server = Server::start_with_env(&temp_dir("mongosh"), &[("SLUICE_MONGODB_LISTEN", "127.0.0.1:0")]);
+    sample_workspace(&owner(&server, "MD5"), &server).await;
+    let uri = format!("{}/ws", server.banner_value("MongoDB wire protocol"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let script = PathBuf::from(manifest).join("tests/mongosh/tutorial.js");
+    let (user, password) = (server.banner_value("publicKey"), server.banner_value("privateKey"));
+    let out = blocking(move || {
+        Command::new(mongosh)
+            .arg(&uri)
+            .args(["--username", &user, "--password", &password, "--quiet", "--norc"])
+            .arg("--file")
+            .arg(&script)
+            .output()
+            .expect("mongosh runs")
+    })
+    .await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mongosh failed:\n{}\n{}", stdout, stderr);
+    assert!(stdout.contains("mongosh tutorial passed"), "{}", stdout);
+    // The sample printed two window documents.
+    assert_eq!(stdout.matches("_stream_meta").count(), 2, "{}", stdout);
+    server.terminate();
+}
