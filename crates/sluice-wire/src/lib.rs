@@ -2,7 +2,8 @@
 //! manage the same processors the HTTP API manages: message framing ([`frame`]), `OP_MSG`
 //! ([`op_msg`]) and the legacy `OP_QUERY` handshake ([`op_query`]), SCRAM with API keys
 //! ([`scram`]), one [`session`] per connection, and the commands, one file per group
-//! ([`commands`]). A connection works on one workspace: the database it authenticated against.
+//! ([`commands`]), optionally over TLS ([`tls`]). A connection works on one workspace: the
+//! database it authenticated against.
 
 pub mod commands;
 pub mod convert;
@@ -13,5 +14,6 @@ pub mod op_query;
 pub mod scram;
 pub mod server;
 pub mod session;
+pub mod tls;
 
 pub use server::{serve, WireLimits, WireState};

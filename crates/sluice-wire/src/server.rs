@@ -11,6 +11,7 @@ use sluice_control::Controller;
 use sluice_store::MetadataStore;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::session::Session;
 
@@ -92,8 +93,9 @@ impl WireState {
     }
 }
 
-/// Serves connections from `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, state: Arc<WireState>) {
+/// Serves connections from `listener` until the task is dropped; over TLS when `tls` is given
+/// (a failed handshake closes only that connection).
+pub async fn serve(listener: TcpListener, state: Arc<WireState>, tls: Option<TlsAcceptor>) {
     let slots = Arc::new(Semaphore::new(state.limits.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -114,9 +116,20 @@ pub async fn serve(listener: TcpListener, state: Arc<WireState>) {
         }
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let ip = peer.ip();
-            Session::new(state.clone()).run(stream).await;
+            match tls {
+                None => Session::new(state.clone()).run(stream).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(state.limits.unauthenticated_idle, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(s)) => Session::new(state.clone()).run(s).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "wire protocol: TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "wire protocol: TLS handshake timed out"),
+                    }
+                }
+            }
             state.leave(ip);
             drop(permit);
         });

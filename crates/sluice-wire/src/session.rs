@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bson::{doc, Document};
 use sluice_api::auth::Principal;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::commands;
 use crate::frame::{read_frame, write_frame, OP_MSG, OP_QUERY, OP_REPLY};
@@ -77,7 +77,7 @@ impl Session {
     }
 
     /// Serves the connection until the peer closes it or sends something malformed.
-    pub async fn run(mut self, mut stream: TcpStream) {
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(mut self, mut stream: S) {
         loop {
             let read = read_frame(&mut stream, self.state.limits.max_message_bytes);
             let frame = if self.principal.is_none() {
@@ -137,7 +137,13 @@ impl Session {
         self.end().await;
     }
 
-    async fn send(&mut self, stream: &mut TcpStream, to: i32, op: i32, body: &[u8]) -> std::io::Result<()> {
+    async fn send<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        to: i32,
+        op: i32,
+        body: &[u8],
+    ) -> std::io::Result<()> {
         let id = self.next_reply;
         self.next_reply = self.next_reply.wrapping_add(1);
         write_frame(stream, id, to, op, body).await

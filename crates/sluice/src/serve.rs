@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// MongoDB wire connections served at once; past it a new one is closed.
     #[arg(long, env = "SLUICE_MONGODB_MAX_CONNECTIONS", default_value_t = 1024)]
     mongodb_max_connections: usize,
+    /// Serve the MongoDB wire protocol over TLS with this certificate chain (PEM); needs
+    /// `--mongodb-tls-key`. Clients then connect with `tls=true`.
+    #[arg(long, env = "SLUICE_MONGODB_TLS_CERT", requires = "mongodb_tls_key")]
+    mongodb_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--mongodb-tls-cert`.
+    #[arg(long, env = "SLUICE_MONGODB_TLS_KEY", requires = "mongodb_tls_cert")]
+    mongodb_tls_key: Option<PathBuf>,
     /// HTTP connections served at once; one more is answered 503 and closed.
     #[arg(long, env = "SLUICE_MAX_CONNECTIONS", default_value_t = 1024)]
     max_connections: usize,
@@ -105,13 +112,20 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {} (MongoDB wire protocol): {}", addr, e))?;
         let wire_local = wire.local_addr().map_err(|e| e.to_string())?;
+        let tls = match (&args.mongodb_tls_cert, &args.mongodb_tls_key) {
+            (Some(cert), Some(key)) => Some(sluice_wire::tls::acceptor(cert, key)?),
+            _ => None,
+        };
         println!("MongoDB wire protocol: mongodb://{}", wire_local);
+        if tls.is_some() {
+            println!("MongoDB wire protocol over TLS: connect with tls=true");
+        }
         hostnames.push(wire_local.to_string());
         let limits = sluice_wire::WireLimits {
             max_connections: args.mongodb_max_connections.max(1),
             ..sluice_wire::WireLimits::default()
         };
-        tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(store.clone(), controller.clone(), limits)));
+        tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(store.clone(), controller.clone(), limits), tls));
     }
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);

@@ -225,6 +225,64 @@ async fn the_driver_manages_processors_the_http_api_sees() {
     server.terminate();
 }
 
+/// A CA and a certificate for 127.0.0.1 it signed, written as PEM files in `dir`: `(ca, cert, key)`.
+fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, "Sluice wire test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    (paths.0, paths.1, paths.2)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_clients_that_trust_the_certificate() {
+    let certs = temp_dir("wire-tls-certs");
+    let (ca, cert, key) = certificates(&certs);
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let server = Server::start_with_env(
+        &temp_dir("wire-tls"),
+        &[
+            ("SLUICE_MONGODB_LISTEN", "127.0.0.1:0"),
+            ("SLUICE_MONGODB_TLS_CERT", &cert),
+            ("SLUICE_MONGODB_TLS_KEY", &key),
+        ],
+    );
+    let addr = server.banner_value("MongoDB wire protocol").trim_start_matches("mongodb://").to_string();
+    sample_workspace(&owner(&server, "MD5"), &server).await;
+    let uri = format!(
+        "mongodb://{}:{}@{}/ws?tls=true&tlsCAFile={}&directConnection=true&serverSelectionTimeoutMS=5000",
+        server.banner_value("publicKey"),
+        server.banner_value("privateKey"),
+        addr,
+        ca.display()
+    );
+    let c = mongodb::Client::with_uri_str(&uri).await.unwrap();
+    let conns = run(&c, doc! {"listStreamConnections": 1}).await.unwrap();
+    assert_eq!(conns.get_array("connections").unwrap().len(), 1, "{:?}", conns);
+
+    // A plaintext client gets no answer from the TLS port; the server serves on.
+    let plain = addr.clone();
+    blocking(move || {
+        let mut s = connect(&plain);
+        s.write_all(&op_msg(&doc! {"ping": 1, "$db": "admin"})).unwrap();
+        assert!(read_reply(&mut s).is_none());
+    })
+    .await;
+    assert!(run(&c, doc! {"ping": 1}).await.is_ok());
+    server.terminate();
+}
+
 /// One raw message: header and body.
 fn message(op: i32, body: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
