@@ -8,6 +8,7 @@ mod bitwise;
 mod comparison;
 mod compile;
 mod convert;
+mod convert_binary;
 mod data;
 mod date;
 mod date_parts;

@@ -1,14 +1,15 @@
 //! Operators that evaluate arguments lazily or bind variables: `$and $or $cond $ifNull $switch $let
-//! $filter $map $reduce $sortArray $convert $meta`, plus `$getField`'s default input.
+//! $filter $map $reduce $sortArray $convert $meta`, plus `$getField`'s default input
+//! (`$convert`'s arguments and conversions are in convert_binary.rs).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::compile::{compile_in, compile_named, positional, CompileScope};
-use super::convert::convert_to;
+use super::convert_binary::{compile_convert, ConvertSpec};
 use super::registry::{lookup, type_name};
 use super::{CompileError, Expr, ExprError, Input, Scope};
-use crate::{compare_values, BsonType, Document, FieldPath, Str, Value};
+use crate::{compare_values, Document, FieldPath, Str, Value};
 
 /// A lazily evaluated or variable-binding operator.
 #[derive(Debug, Clone)]
@@ -33,8 +34,8 @@ pub enum Special {
     Reduce(Expr, Expr, Expr),
     /// `$sortArray`: input and sort specification.
     SortArray(Expr, SortSpec),
-    /// `$convert`: input, target type expression, onError, onNull.
-    Convert(Expr, Expr, Option<Expr>, Option<Expr>),
+    /// `$convert`: input, target type expression, onError, onNull, format, byteOrder.
+    Convert(Box<ConvertSpec>),
     /// `{$meta: "stream"}` or `{$meta: "stream.path"}`.
     Meta(Option<FieldPath>),
 }
@@ -248,16 +249,7 @@ pub(crate) fn compile_special(name: &str, arg: &Value, scope: &mut CompileScope)
             check_keys(name, d, &["input", "sortBy"])?;
             Special::SortArray(compile_in(req(name, d, "input")?, scope)?, SortSpec::parse(req(name, d, "sortBy")?)?)
         }
-        "$convert" => {
-            let d = doc_arg(name, arg)?;
-            check_keys(name, d, &["input", "to", "onError", "onNull", "format", "base"])?;
-            Special::Convert(
-                compile_in(req(name, d, "input")?, scope)?,
-                compile_in(req(name, d, "to")?, scope)?,
-                opt(d, "onError", scope)?,
-                opt(d, "onNull", scope)?,
-            )
-        }
+        "$convert" => Special::Convert(Box::new(compile_convert(arg, scope)?)),
         "$meta" => match arg.as_str() {
             Some("stream") => Special::Meta(None),
             Some(s) if s.starts_with("stream.") => Special::Meta(FieldPath::parse(&s[7..])),
@@ -292,15 +284,6 @@ fn with_vars<T>(scope: &mut CompileScope, names: &[Str], f: impl FnOnce(&mut Com
         None => f(scope),
         Some((first, rest)) => scope.with_var(first, |s| with_vars(s, rest, f)),
     }
-}
-
-fn target_type(v: &Value) -> Result<BsonType, ExprError> {
-    let t = match v {
-        Value::String(s) => BsonType::from_alias(s),
-        n if n.is_number() => n.as_exact_i64().and_then(BsonType::from_number),
-        _ => None,
-    };
-    t.ok_or_else(|| ExprError::new("$convert", format!("Unknown type name: {:?}", v)))
 }
 
 impl Special {
@@ -471,23 +454,7 @@ impl Special {
                     }
                 }
             }
-            Special::Convert(inp, to, on_error, on_null) => {
-                let v = inp.eval(input, scope)?;
-                if v.is_nullish() {
-                    return match on_null {
-                        Some(e) => e.eval(input, scope),
-                        None => Ok(Cow::Owned(Value::Null)),
-                    };
-                }
-                let target = to.eval(input, scope)?;
-                let result =
-                    target_type(&target).and_then(|t| convert_to(&v, t).map_err(|m| ExprError::new("$convert", m)));
-                match (result, on_error) {
-                    (Ok(r), _) => Cow::Owned(r),
-                    (Err(_), Some(e)) => e.eval(input, scope)?,
-                    (Err(e), None) => return Err(e),
-                }
-            }
+            Special::Convert(spec) => spec.eval(input, scope)?,
             Special::Meta(path) => match input.meta {
                 None => Cow::Owned(Value::Missing),
                 Some(m) => match path {
