@@ -103,7 +103,11 @@ pub(crate) fn convert_to(v: &Value, target: BsonType) -> Result<Value, String> {
             Value::DateTime(ms) => Decimal128::from_i64(*ms),
             _ => return unsupported(),
         })),
-        BsonType::String => to_string_value(v).or_else(|_| unsupported()),
+        // Atlas Stream Processing: binData prints as base64 unless `$convert` names a format.
+        BsonType::String => match v {
+            Value::Binary(_, bytes) => Ok(Value::String(Str::from(crate::json::base64::encode(bytes)))),
+            _ => to_string_value(v).or_else(|_| unsupported()),
+        },
         BsonType::DateTime => match v {
             Value::DateTime(ms) => Ok(Value::DateTime(*ms)),
             Value::Int64(ms) => Ok(Value::DateTime(*ms)),
@@ -229,6 +233,11 @@ mod tests {
         assert_eq!(ok(r#"{"$toDouble": "0e-550"}"#), v("0.0"));
         assert_eq!(ok(r#"{"$toDouble": "-Infinity"}"#), Value::Double(f64::NEG_INFINITY));
         assert_eq!(ok(r#"{"$toDouble": "infinity"}"#), Value::Double(f64::INFINITY));
+    }
+
+    #[test]
+    fn bin_data_to_string_is_base64() {
+        assert_eq!(ok(r#"{"$toString": {"$binary": {"base64": "aGVsbG8=", "subType": "00"}}}"#), v(r#""aGVsbG8=""#));
     }
 
     #[test]

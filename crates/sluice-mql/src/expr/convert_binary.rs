@@ -2,16 +2,30 @@
 //! documents for Kafka headers (and MongoDB 8.0 for strings): binData to and from int, long and
 //! double (`byteOrder`: `"little"`, the default, or `"big"`), and to and from string (`format`:
 //! `base64`, the default, `base64url`, `hex`, `uuid` or `utf8`). Every other conversion is
-//! [`convert_to`]'s.
+//! [`convert_to`]'s. Also `$toUUID` (MongoDB 8.0), a string to a UUID.
 
 use std::borrow::Cow;
 
 use super::compile::{compile_in, CompileScope};
 use super::convert::convert_to;
-use super::registry::type_name;
+use super::registry::{type_name, Arity, FuncDef};
 use super::{CompileError, Expr, ExprError, Input, Scope};
 use crate::json::base64;
 use crate::{BsonType, Str, Value};
+
+pub(crate) const FUNCS: &[FuncDef] = &[FuncDef { name: "$toUUID", arity: Arity::Exact(1), f: to_uuid }];
+
+/// `$toUUID`: a UUID string (`"123e4567-e89b-12d3-a456-426614174000"`) as binary subtype 4.
+fn to_uuid(args: &[Cow<'_, Value>]) -> Result<Value, ExprError> {
+    match &*args[0] {
+        v if v.is_nullish() => Ok(Value::Null),
+        Value::String(s) => decode(s, Format::Uuid).map_err(|m| ExprError::new("$toUUID", m)),
+        v => Err(ExprError::new(
+            "$toUUID",
+            format!("Unsupported conversion from {} to UUID in $convert with no onError value", type_name(v)),
+        )),
+    }
+}
 
 /// A compiled `$convert`: its argument expressions.
 #[derive(Debug, Clone)]
@@ -290,6 +304,15 @@ mod tests {
         assert!(eval(r#"{"$convert": {"input": "+f", "to": "binData", "format": "hex"}}"#).is_err());
         assert!(eval(r#"{"$convert": {"input": "abc", "to": "binData", "format": "hex"}}"#).is_err());
         assert!(eval(r#"{"$convert": {"input": "x", "to": "binData", "format": "uuid"}}"#).is_err());
+    }
+
+    #[test]
+    fn to_uuid() {
+        let uuid = ok(r#"{"$toUUID": "123e4567-e89b-12d3-a456-426614174000"}"#);
+        assert_eq!(uuid, v(r#"{"$binary": {"base64": "Ej5FZ+ibEtOkVkJmFBdAAA==", "subType": "04"}}"#));
+        assert_eq!(ok(r#"{"$toUUID": null}"#), Value::Null);
+        assert!(eval(r#"{"$toUUID": "123e4567"}"#).is_err());
+        assert!(eval(r#"{"$toUUID": 1}"#).is_err());
     }
 
     #[test]

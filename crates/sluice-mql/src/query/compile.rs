@@ -39,6 +39,7 @@ fn compile_doc(query: &Document) -> Result<Node, QueryError> {
                 let schema = v.as_document().ok_or_else(|| QueryError("$jsonSchema must be an object".into()))?;
                 Node::Schema(Box::new(super::json_schema::compile_schema(schema)?))
             }
+            "$sampleRate" => Node::Expr(sample_rate(v)?),
             "$comment" => continue,
             op if op.starts_with('$') => return Err(QueryError(format!("unknown top level operator: {}", op))),
             path => {
@@ -50,6 +51,20 @@ fn compile_doc(query: &Document) -> Result<Node, QueryError> {
         });
     }
     Ok(if nodes.len() == 1 { nodes.pop().unwrap_or(Node::And(Vec::new())) } else { Node::And(nodes) })
+}
+
+/// `{$sampleRate: p}`: each document matches with probability p, as `{$expr: {$lt: [{$rand: {}}, p]}}`
+/// (MongoDB documents it so).
+fn sample_rate(v: &Value) -> Result<crate::expr::Expr, QueryError> {
+    let p = v
+        .as_f64()
+        .filter(|p| v.is_number() && (0.0..=1.0).contains(p))
+        .ok_or_else(|| QueryError(format!("$sampleRate expects a number between 0 and 1, found {:?}", v)))?;
+    let mut rand = Document::with_capacity(1);
+    rand.insert("$rand", Value::Document(Document::new()));
+    let mut lt = Document::with_capacity(1);
+    lt.insert("$lt", Value::Array(vec![Value::Document(rand), Value::Double(p)]));
+    compile_expr(&Value::Document(lt)).map_err(|e| QueryError(format!("$sampleRate: {}", e)))
 }
 
 fn is_operator_doc(v: &Value) -> bool {

@@ -120,3 +120,14 @@ fn json_schema_validates_types_ranges_and_structure() {
     let bad = parse_document(r#"{"$jsonSchema": {"$ref": "x"}}"#).expect("valid json");
     assert!(compile_filter(&bad).is_err());
 }
+
+#[test]
+fn sample_rate_keeps_about_that_share_of_documents() {
+    assert!(m(r#"{"$sampleRate": 1}"#, "{}"));
+    assert!(!m(r#"{"$sampleRate": 0}"#, "{}"));
+    let kept = (0..2000).filter(|_| m(r#"{"$sampleRate": 0.33}"#, "{}")).count();
+    assert!((500..820).contains(&kept), "{} of 2000", kept);
+    for bad in [r#"{"$sampleRate": 1.5}"#, r#"{"$sampleRate": -0.1}"#, r#"{"$sampleRate": "0.5"}"#] {
+        assert!(compile_filter(&parse_document(bad).expect("valid json")).is_err(), "{}", bad);
+    }
+}
