@@ -6,6 +6,7 @@
 //! database it authenticated against.
 
 pub mod commands;
+pub mod compress;
 pub mod convert;
 pub mod error;
 pub mod frame;

@@ -10,7 +10,8 @@ use sluice_api::auth::Principal;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::commands;
-use crate::frame::{read_frame, write_frame, OP_MSG, OP_QUERY, OP_REPLY};
+use crate::compress;
+use crate::frame::{read_frame, write_frame, HEADER_LEN, OP_COMPRESSED, OP_MSG, OP_QUERY, OP_REPLY};
 use crate::op_msg::{self, MORE_TO_COME};
 use crate::op_query;
 use crate::scram::Conversation;
@@ -96,7 +97,20 @@ impl Session {
                     break;
                 }
             };
-            let (reply_op, reply) = match header.op_code {
+            // OP_COMPRESSED: unwrap, answer, and compress the reply the same way.
+            let (op_code, body, compressor) = if header.op_code == OP_COMPRESSED {
+                let max_body = self.state.limits.max_message_bytes - HEADER_LEN;
+                match compress::decompress(&body, max_body) {
+                    Ok(d) => (d.op_code, d.body, Some(d.compressor)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "wire protocol: closing a connection");
+                        break;
+                    }
+                }
+            } else {
+                (header.op_code, body, None)
+            };
+            let (reply_op, reply) = match op_code {
                 OP_MSG => match op_msg::parse(&body) {
                     Ok(m) => {
                         let db = m.command.get_str("$db").unwrap_or("admin").to_string();
@@ -125,10 +139,14 @@ impl Session {
                     }
                 },
                 other => {
-                    // OP_COMPRESSED (no compressor is advertised) and the removed legacy opcodes.
+                    // The removed legacy opcodes, and compressed messages inside compressed ones.
                     tracing::debug!(op_code = other, "wire protocol: unsupported opcode, closing the connection");
                     break;
                 }
+            };
+            let (reply_op, reply) = match compressor {
+                Some(c) => (OP_COMPRESSED, compress::compress(reply_op, &reply, c)),
+                None => (reply_op, reply),
             };
             if self.send(&mut stream, header.request_id, reply_op, &reply).await.is_err() {
                 break;

@@ -40,7 +40,8 @@ async fn mongosh_runs_the_atlas_tutorial() {
     let Some(mongosh) = blocking(mongosh).await else { return };
     let server = Server::start_with_env(&temp_dir("mongosh"), &[("SLUICE_MONGODB_LISTEN", "127.0.0.1:0")]);
     sample_workspace(&owner(&server, "MD5"), &server).await;
-    let uri = format!("{}/ws", server.banner_value("MongoDB wire protocol"));
+    // zlib: the whole tutorial runs over compressed messages.
+    let uri = format!("{}/ws?compressors=zlib", server.banner_value("MongoDB wire protocol"));
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
     let script = PathBuf::from(manifest).join("tests/mongosh/tutorial.js");
     let (user, password) = (server.banner_value("publicKey"), server.banner_value("privateKey"));

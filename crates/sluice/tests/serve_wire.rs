@@ -301,12 +301,65 @@ fn op_msg(cmd: &Document) -> Vec<u8> {
 
 /// Reads one reply's body, or `None` when the server closed the connection.
 fn read_reply(s: &mut TcpStream) -> Option<Vec<u8>> {
+    read_message(s).map(|(_, body)| body)
+}
+
+/// Reads one message: its opcode and body.
+fn read_message(s: &mut TcpStream) -> Option<(i32, Vec<u8>)> {
     let mut head = [0u8; 16];
     s.read_exact(&mut head).ok()?;
     let len = i32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let op = i32::from_le_bytes([head[12], head[13], head[14], head[15]]);
     let mut body = vec![0u8; len - 16];
     s.read_exact(&mut body).ok()?;
-    Some(body)
+    Some((op, body))
+}
+
+fn legacy_hello(cmd: &Document) -> Vec<u8> {
+    let mut q = 0i32.to_le_bytes().to_vec();
+    q.extend_from_slice(b"admin.$cmd\0");
+    q.extend_from_slice(&0i32.to_le_bytes());
+    q.extend_from_slice(&(-1i32).to_le_bytes());
+    cmd.to_writer(&mut q).unwrap();
+    message(2004, &q)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zlib_is_negotiated_and_compressed_messages_are_answered_compressed() {
+    use flate2::write::ZlibEncoder;
+    let (server, addr) = start();
+    blocking(move || {
+        let mut s = connect(&addr);
+        s.write_all(&legacy_hello(&doc! {"isMaster": 1, "compression": ["snappy", "zlib", "zstd"]})).unwrap();
+        let body = read_reply(&mut s).expect("an OP_REPLY");
+        let reply = Document::from_reader(&mut &body[20..]).unwrap();
+        assert_eq!(reply.get_array("compression").unwrap(), &vec![Bson::String("zlib".into())], "{:?}", reply);
+
+        // OP_MSG ping inside OP_COMPRESSED with zlib.
+        let plain = op_msg(&doc! {"ping": 1, "$db": "admin"});
+        let inner = &plain[16..];
+        let mut enc = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(inner).unwrap();
+        let mut body = 2013i32.to_le_bytes().to_vec();
+        body.extend_from_slice(&(inner.len() as i32).to_le_bytes());
+        body.push(2);
+        body.extend_from_slice(&enc.finish().unwrap());
+        s.write_all(&message(2012, &body)).unwrap();
+        let (op, reply) = read_message(&mut s).expect("a reply");
+        assert_eq!(op, 2012, "answered compressed");
+        assert_eq!(i32::from_le_bytes([reply[0], reply[1], reply[2], reply[3]]), 2013);
+        let mut inflated = Vec::new();
+        flate2::read::ZlibDecoder::new(&reply[9..]).read_to_end(&mut inflated).unwrap();
+        let doc = Document::from_reader(&mut &inflated[5..]).unwrap();
+        assert_eq!(doc.get_f64("ok"), Ok(1.0));
+
+        // A compressed message that claims more than the limit closes the connection.
+        body[4..8].copy_from_slice(&i32::MAX.to_le_bytes());
+        s.write_all(&message(2012, &body)).unwrap();
+        assert!(closed(&mut s));
+    })
+    .await;
+    server.terminate();
 }
 
 fn connect(addr: &str) -> TcpStream {
@@ -342,7 +395,7 @@ async fn malformed_messages_close_their_connection_and_the_server_serves_on() {
                 m
             }),
             ("unknown opcode", message(9999, &[0; 8])),
-            ("compressed, not advertised", message(2012, &[0; 12])),
+            ("compressed with snappy, not offered", message(2012, &[0xdd, 7, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0])),
             ("OP_MSG with a broken section", message(2013, &[0, 0, 0, 0, 0, 50, 0, 0, 0, 1])),
         ];
         // A header cut short, then the peer is gone: nothing to answer.
@@ -367,12 +420,7 @@ async fn malformed_messages_close_their_connection_and_the_server_serves_on() {
         let reply = Document::from_reader(&mut &body[5..]).unwrap();
         assert_eq!((reply.get_f64("ok"), reply.get_i32("code")), (Ok(0.0), Ok(13)), "{:?}", reply);
 
-        let mut q = 0i32.to_le_bytes().to_vec();
-        q.extend_from_slice(b"admin.$cmd\0");
-        q.extend_from_slice(&0i32.to_le_bytes());
-        q.extend_from_slice(&(-1i32).to_le_bytes());
-        doc! {"isMaster": 1}.to_writer(&mut q).unwrap();
-        s.write_all(&message(2004, &q)).unwrap();
+        s.write_all(&legacy_hello(&doc! {"isMaster": 1})).unwrap();
         let body = read_reply(&mut s).expect("an OP_REPLY");
         let reply = Document::from_reader(&mut &body[20..]).unwrap();
         assert_eq!(reply.get_bool("ismaster"), Ok(true), "{:?}", reply);

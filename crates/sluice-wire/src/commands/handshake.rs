@@ -1,4 +1,4 @@
-//! The handshake drivers and mongosh send: `hello`/`isMaster`, `buildInfo`, and the informational
+//! The handshake drivers and mongosh send: `hello`/`isMaster` (with compression negotiation), `buildInfo`, and the informational
 //! commands mongosh asks at start (`getParameter`, `getLog`, `connectionStatus`, `hostInfo`).
 
 use bson::{doc, Bson, DateTime, Document};
@@ -33,6 +33,18 @@ pub async fn hello(s: &Session, name: &str, cmd: &Document) -> Reply {
     d.insert("minWireVersion", 0);
     d.insert("maxWireVersion", MAX_WIRE_VERSION);
     d.insert("readOnly", false);
+    // Compression: what the client offers that Sluice has (zlib), in the client's order.
+    if let Ok(offered) = cmd.get_array("compression") {
+        let agreed: Vec<Bson> = offered
+            .iter()
+            .filter_map(Bson::as_str)
+            .filter(|c| crate::compress::OFFERED.contains(c))
+            .map(|c| Bson::String(c.to_string()))
+            .collect();
+        if !agreed.is_empty() {
+            d.insert("compression", agreed);
+        }
+    }
     if let Ok(user) = cmd.get_str("saslSupportedMechs") {
         let public = user.split_once('.').map(|(_, u)| u).unwrap_or(user);
         let mut mechs = Vec::new();
