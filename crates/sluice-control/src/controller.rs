@@ -446,7 +446,8 @@ impl Controller {
             ));
         }
         endpoints.source.allow_parallelism(tier.max_parallelism());
-        let exec = executor(&plan, &p.name, endpoints)?;
+        let state_limit = state_limit(tier, &p.options);
+        let exec = executor(&plan, &p.name, endpoints, state_limit.bytes)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {
             processor_id: p.id.clone(),
@@ -457,7 +458,7 @@ impl Controller {
             resume,
             start_at,
             checkpoint_every: checkpoint_interval(&p.options),
-            state_limit: state_limit(tier, &p.options),
+            state_limit,
         };
         let (running, restored) = Running::spawn(spec, self.exits.clone(), now_ms()).await?;
         if let Ok(mut m) = self.running.lock() {

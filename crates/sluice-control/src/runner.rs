@@ -387,7 +387,12 @@ impl Drive {
 }
 
 /// Builds the executor of a plan.
-pub fn executor(plan: &Plan, name: &str, e: crate::resolve::Endpoints) -> Result<Executor, String> {
-    Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, ExecutorConfig::new(name))
-        .map_err(|e| e.to_string())
+pub fn executor(
+    plan: &Plan,
+    name: &str,
+    e: crate::resolve::Endpoints,
+    max_state_bytes: u64,
+) -> Result<Executor, String> {
+    let config = ExecutorConfig { max_state_bytes: Some(max_state_bytes), ..ExecutorConfig::new(name) };
+    Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, config).map_err(|e| e.to_string())
 }

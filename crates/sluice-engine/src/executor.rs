@@ -27,12 +27,19 @@ pub struct ExecutorConfig {
     pub batch_size: usize,
     /// The clock for ingestion time, `$$NOW`, idle timeouts and `dlqTime`.
     pub clock: Clock,
+    /// The most state, in bytes, one stateful operator may hold; past it the run fails.
+    pub max_state_bytes: Option<u64>,
 }
 
 impl ExecutorConfig {
     /// Defaults: batches of 1024, the system clock.
     pub fn new(processor_name: &str) -> ExecutorConfig {
-        ExecutorConfig { processor_name: processor_name.to_string(), batch_size: 1024, clock: Arc::new(system_now) }
+        ExecutorConfig {
+            processor_name: processor_name.to_string(),
+            batch_size: 1024,
+            clock: Arc::new(system_now),
+            max_state_bytes: None,
+        }
     }
 }
 
@@ -144,7 +151,7 @@ impl Executor {
             records: Vec::with_capacity(config.batch_size),
             latency: LatencyWindow::default(),
             batch_read_at: std::time::Instant::now(),
-            ctx: OpContext::default(),
+            ctx: OpContext { state_budget_bytes: config.max_state_bytes, ..OpContext::default() },
             config,
         })
     }

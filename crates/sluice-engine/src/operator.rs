@@ -16,9 +16,27 @@ pub struct OpContext {
     pub dlq: Vec<DlqRecord>,
     /// Set by an operator that must stop the processor (`onError: fail`): the reason.
     pub failure: Option<String>,
+    /// The most state, in bytes, a stateful operator may hold (the processor's limit); one
+    /// that would hold more stops the processor through [`OpContext::check_state`]. None: no
+    /// limit.
+    pub state_budget_bytes: Option<u64>,
 }
 
 impl OpContext {
+    /// Stops the processor when `held` bytes of state of `operator` exceed the budget: it fails
+    /// with the reason, and the server and its other processors go on.
+    pub fn check_state(&mut self, operator: &str, held: usize) {
+        if let Some(limit) = self.state_budget_bytes {
+            if held as u64 > limit && self.failure.is_none() {
+                self.failure = Some(format!(
+                    "{}: state of at least {} bytes exceeds the processor's limit of {} bytes: run the processor \
+                     on a larger tier or keep less state (shorter windows, fewer keys, a larger hopSize)",
+                    operator, held, limit
+                ));
+            }
+        }
+    }
+
     /// Sends an event to the DLQ.
     pub fn dead_letter(&mut self, operator: &str, reason: impl Into<String>, ev: &Event) {
         self.dlq.push(DlqRecord {

@@ -18,6 +18,7 @@ pub use error::PipelineError;
 pub use plan::{Boundary, Plan, SinkSpec, SourceSpec, Stage, UnwindSpec, ValidationAction, WindowKind, WindowSpec};
 pub use projection::{ProjNode, Projection};
 pub use sluice_mql::accumulator::Accumulator;
+pub use window::MAX_WINDOWS_PER_EVENT;
 
 use sluice_mql::json::parse_value;
 use sluice_mql::Value;

@@ -1,5 +1,8 @@
 //! `$tumblingWindow`, `$hoppingWindow` and `$sessionWindow`, with their inner pipeline.
 
+/// The most windows one event may join: `interval / hopSize` of a `$hoppingWindow`.
+pub const MAX_WINDOWS_PER_EVENT: i64 = 1000;
+
 use sluice_mql::accumulator::Accumulator;
 use sluice_mql::expr::compile;
 use sluice_mql::{Str, Value};
@@ -24,6 +27,17 @@ pub(crate) fn parse(a: &StageArgs, arg: &Value) -> Result<WindowSpec, PipelineEr
             let hop = a.interval(a.required(d, "hopSize")?, "hopSize", false)?;
             if hop.millis() > size.millis() {
                 return Err(a.err("hopSize must not be larger than interval"));
+            }
+            // Each event joins interval / hopSize windows: past the limit, one event could open
+            // millions of windows.
+            let hop_ms = hop.millis().max(1);
+            let per_event = (size.millis() + hop_ms - 1) / hop_ms;
+            if per_event > MAX_WINDOWS_PER_EVENT {
+                return Err(a.err(format!(
+                    "hopSize is too small for interval: each event would join {} windows (interval / hopSize), \
+                     at most {} are allowed",
+                    per_event, MAX_WINDOWS_PER_EVENT
+                )));
             }
             WindowKind::Hopping { size_ms: size.millis(), hop_ms: hop.millis(), offset_ms: offset(a, d.get("offset"))? }
         }

@@ -216,3 +216,44 @@ async fn token_issue_and_failed_logins_are_rate_limited() {
     assert!(r.body["results"].is_array());
     server.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_bombs_are_refused_at_create_or_fail_their_processor_alone() {
+    let dir = temp_dir("limits-windows");
+    let server = Server::start(&dir);
+    let c = owner(&server, "MD5");
+    let streams = sample_workspace(&c, &server).await;
+    let processors = format!("{}/ws/processor", streams);
+
+    // One event would open 3.6 million windows: refused, naming the field and the limit.
+    let bomb = json!([{"$source": {"connectionName": "sample_stream_solar"}},
+        {"$hoppingWindow": {"interval": {"size": 1, "unit": "hour"}, "hopSize": {"size": 1, "unit": "ms"},
+            "pipeline": [{"$group": {"_id": "$device_id", "n": {"$count": {}}}}]}}]);
+    let r = c.post(&processors, &json!({"name": "bomb", "pipeline": bomb})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    let detail = r.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("hopSize") && detail.contains("at most 1000"), "{}", detail);
+
+    // Allowed, but its state outgrows the processor's maxStateBytes: it fails alone.
+    let heavy = json!([{"$source": {"connectionName": "sample_stream_solar"}},
+        {"$hoppingWindow": {"interval": {"size": 1, "unit": "hour"}, "hopSize": {"size": 4, "unit": "second"},
+            "pipeline": [{"$group": {"_id": "$timestamp", "all": {"$push": "$$ROOT"}}}]}}]);
+    let r =
+        c.post(&processors, &json!({"name": "heavy", "pipeline": heavy, "options": {"maxStateBytes": 200000}})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = c.post(&format!("{}/heavy:start", processors), &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let failed = eventually(30, || {
+        let (c, p) = (c.clone(), format!("{}/heavy", processors));
+        async move {
+            let r = c.get(&p).await;
+            (r.body["state"] == "FAILED").then_some(r)
+        }
+    })
+    .await;
+    let msg = failed.body["errorMsg"].as_str().unwrap_or("").to_string();
+    assert!(msg.contains("exceeds") && msg.contains("200000"), "{:?}", failed.body);
+    // The server and its API go on.
+    assert_eq!(c.get(&format!("{}/ws", streams)).await.status, StatusCode::OK);
+    server.terminate();
+}

@@ -91,6 +91,11 @@ impl Groups {
         Ok(&mut self.entries[idx].1)
     }
 
+    /// How many groups there are.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// True when no document was added.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -21,6 +21,14 @@ struct Session {
     events: Vec<(Document, Option<Box<Document>>)>,
 }
 
+/// Bytes counted for each event held, beside its document.
+const EVENT_OVERHEAD: usize = 32;
+
+/// Approximate bytes of a session's documents.
+fn session_bytes(s: &Session) -> usize {
+    s.events.iter().map(|(d, _)| EVENT_OVERHEAD + d.approx_size()).sum()
+}
+
 /// A session window operator.
 pub(crate) struct SessionWindowOp {
     name: String,
@@ -31,6 +39,8 @@ pub(crate) struct SessionWindowOp {
     /// Partition keys in first-seen order, for deterministic output.
     order: Vec<GroupKey>,
     watermark: EventTime,
+    /// Approximate bytes of the documents held, kept as they arrive and leave.
+    held_bytes: usize,
 }
 
 impl SessionWindowOp {
@@ -47,6 +57,7 @@ impl SessionWindowOp {
             partitions: FxHashMap::default(),
             order: Vec::new(),
             watermark: i64::MIN,
+            held_bytes: 0,
         }
     }
 
@@ -112,6 +123,7 @@ impl EventTimeWindows for SessionWindowOp {
         }
         closing.sort_by_key(|(rank, s)| (s.last, s.start, *rank));
         for (_, s) in closing {
+            self.held_bytes = self.held_bytes.saturating_sub(session_bytes(&s));
             let mut groups = Groups::default();
             let end = s.last.saturating_add(self.gap);
             for (doc, meta) in &s.events {
@@ -162,10 +174,12 @@ impl EventTimeWindows for SessionWindowOp {
             merged.last = merged.last.max(s.last);
             merged.events.extend(s.events);
         }
+        self.held_bytes += EVENT_OVERHEAD + ev.doc.approx_size();
         merged.events.push((ev.doc, ev.meta));
         rest.push(merged);
         rest.sort_by_key(|s| s.start);
         *sessions = rest;
+        ctx.check_state(&self.name, self.held_bytes);
     }
 }
 
@@ -183,11 +197,7 @@ impl Operator for SessionWindowOp {
     }
 
     fn state_size(&self) -> usize {
-        self.partitions
-            .values()
-            .flat_map(|v| v.iter())
-            .map(|s| 32 + s.events.iter().map(|(d, _)| d.approx_size()).sum::<usize>())
-            .sum()
+        self.partitions.values().flat_map(|v| v.iter()).map(session_bytes).sum()
     }
 
     fn watermark(&self) -> Option<EventTime> {
@@ -231,6 +241,7 @@ impl Operator for SessionWindowOp {
             self.order.push(GroupKey(key.clone()));
             self.partitions.insert(GroupKey(key.clone()), sessions);
         }
+        self.held_bytes = self.state_size();
         Ok(())
     }
 }

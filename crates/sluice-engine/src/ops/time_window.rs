@@ -20,6 +20,11 @@ pub(crate) struct TimeWindowOp {
     /// Open windows by start time.
     windows: BTreeMap<i64, Groups>,
     watermark: EventTime,
+    /// Groups in all open windows, kept as they open and close.
+    open_groups: usize,
+    /// The least a group can take (its entry, key and accumulators): with `open_groups`, a
+    /// bound on the state checked at every event.
+    group_floor: usize,
 }
 
 impl TimeWindowOp {
@@ -29,7 +34,18 @@ impl TimeWindowOp {
             WindowKind::Hopping { size_ms, hop_ms, offset_ms } => (size_ms, hop_ms, offset_ms),
             WindowKind::Session { .. } => (1, 1, 0),
         };
-        TimeWindowOp { name: name.to_string(), spec, size, hop, offset, windows: BTreeMap::new(), watermark: i64::MIN }
+        let group_floor = 64 + 16 * spec.accumulators.len();
+        TimeWindowOp {
+            name: name.to_string(),
+            spec,
+            size,
+            hop,
+            offset,
+            windows: BTreeMap::new(),
+            watermark: i64::MIN,
+            open_groups: 0,
+            group_floor,
+        }
     }
 
     fn closed(&self, start: i64) -> bool {
@@ -58,6 +74,7 @@ impl EventTimeWindows for TimeWindowOp {
                 break;
             }
             if let Some(groups) = self.windows.remove(&start) {
+                self.open_groups = self.open_groups.saturating_sub(groups.len());
                 emit_window(&self.spec, &self.name, &groups, start, end, out, ctx);
             }
         }
@@ -74,7 +91,10 @@ impl EventTimeWindows for TimeWindowOp {
             if !self.closed(start) {
                 any_open = true;
                 let groups = self.windows.entry(start).or_default();
-                if let Err(e) = groups.add(&self.spec, &ev.doc, ev.meta.as_deref(), &mut ctx.scope) {
+                let before = groups.len();
+                let added = groups.add(&self.spec, &ev.doc, ev.meta.as_deref(), &mut ctx.scope);
+                self.open_groups += groups.len() - before;
+                if let Err(e) = added {
                     error = Some(e.to_string());
                     if groups.is_empty() {
                         self.windows.remove(&start);
@@ -84,6 +104,7 @@ impl EventTimeWindows for TimeWindowOp {
             }
             start -= self.hop;
         }
+        ctx.check_state(&self.name, self.open_groups * self.group_floor);
         match error {
             Some(reason) => ctx.dead_letter(&self.name, reason, &ev),
             None if !any_open => ctx.dead_letter(&self.name, "late event: its window had already closed", &ev),
@@ -137,6 +158,7 @@ impl Operator for TimeWindowOp {
             let start = start.as_exact_i64().ok_or("window start must be an integer")?;
             self.windows.insert(start, Groups::restore(groups)?);
         }
+        self.open_groups = self.windows.values().map(Groups::len).sum();
         Ok(())
     }
 }
