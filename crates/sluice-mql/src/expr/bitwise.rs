@@ -31,12 +31,8 @@ fn fold(op: &'static str, args: Args, identity: i64, f: fn(i64, i64) -> i64) -> 
                 all_int = false;
             }
             v if v.is_nullish() => saw_null = true,
-            v => {
-                return Err(ExprError::new(
-                    op,
-                    format!("{} only supports int and long operands, not {}", op, type_name(v)),
-                ))
-            }
+            // mongod names no type here (it does for `$bitNot`).
+            _ => return Err(ExprError::new(op, format!("{} only supports int and long operands.", op))),
         }
     }
     if saw_null {
@@ -63,7 +59,10 @@ fn bit_not(args: Args) -> Result<Value, ExprError> {
         Value::Int32(i) => Ok(Value::Int32(!i)),
         Value::Int64(l) => Ok(Value::Int64(!l)),
         v if v.is_nullish() => Ok(Value::Null),
-        v => Err(ExprError::new("$bitNot", format!("$bitNot only supports int and long, not: {}", type_name(v)))),
+        v if v.is_number() => {
+            Err(ExprError::new("$bitNot", format!("$bitNot only supports int and long, not: {}.", type_name(v))))
+        }
+        v => Err(ExprError::new("$bitNot", format!("$bitNot only supports numeric types, not {}", type_name(v)))),
     }
 }
 
@@ -95,8 +94,16 @@ mod tests {
         assert!(eval(r#"{"$bitAnd": [1, 1.0]}"#).is_err());
         assert!(eval(r#"{"$bitOr": [1, {"$numberDecimal": "1"}]}"#).is_err());
         let e = eval(r#"{"$bitXor": [1, "a"]}"#).expect_err("a string");
-        assert_eq!(e.message, "$bitXor only supports int and long operands, not string");
-        assert!(eval(r#"{"$bitNot": 2.5}"#).is_err());
+        // mongod 8.2's wordings, measured.
+        assert_eq!(e.message, "$bitXor only supports int and long operands.");
+        assert_eq!(
+            eval(r#"{"$bitNot": 2.5}"#).expect_err("a double").message,
+            "$bitNot only supports int and long, not: double."
+        );
+        assert_eq!(
+            eval(r#"{"$bitNot": "a"}"#).expect_err("a string").message,
+            "$bitNot only supports numeric types, not string"
+        );
         assert_eq!(ok(r#"{"$bitAnd": ["$a", "$b"]}"#), v("0"));
     }
 

@@ -17,8 +17,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$bsonSize", arity: Arity::Exact(1), f: bson_size },
     FuncDef { name: "$tsSecond", arity: Arity::Exact(1), f: ts_second },
     FuncDef { name: "$tsIncrement", arity: Arity::Exact(1), f: ts_increment },
-    FuncDef { name: "$rand", arity: Arity::Exact(1), f: rand },
-    FuncDef { name: "$createUUID", arity: Arity::Exact(1), f: create_uuid },
+    FuncDef { name: "$rand", arity: Arity::Any, f: rand },
+    FuncDef { name: "$createUUID", arity: Arity::Any, f: create_uuid },
 ];
 
 /// A size as MongoDB returns it: an int when it fits, else a long.
@@ -52,7 +52,8 @@ fn timestamp_part(op: &'static str, v: &Value, part: fn(u32, u32) -> u32) -> Res
     match v {
         v if v.is_nullish() => Ok(Value::Null),
         Value::Timestamp(t, i) => Ok(Value::Int64(i64::from(part(*t, *i)))),
-        v => Err(ExprError::new(op, format!("Argument to {} must be a timestamp, but is {}", op, type_name(v)))),
+        // The leading space is mongod's.
+        v => Err(ExprError::new(op, format!(" Argument to {} must be a timestamp, but is {}", op, type_name(v)))),
     }
 }
 
@@ -91,19 +92,28 @@ fn next_unit() -> f64 {
     (next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Checks the argument of an operator that takes none: `{}` or `[]` (no positional argument).
+fn no_arguments(op: &'static str, args: Args) -> Result<(), ExprError> {
+    match args {
+        [] => Ok(()),
+        [one] => match &**one {
+            Value::Document(d) if d.is_empty() => Ok(()),
+            Value::Document(_) => Err(ExprError::new(op, format!("{} does not currently accept arguments", op))),
+            _ => Err(ExprError::new(op, format!("invalid parameter: expected an object ({})", op))),
+        },
+        _ => Err(ExprError::new(op, format!("{} does not currently accept arguments", op))),
+    }
+}
+
 /// `{$rand: {}}`: a random double in [0, 1), different at every evaluation.
 fn rand(args: Args) -> Result<Value, ExprError> {
-    match &*args[0] {
-        Value::Document(d) if d.is_empty() => Ok(Value::Double(next_unit())),
-        _ => Err(ExprError::new("$rand", "$rand does not currently accept arguments")),
-    }
+    no_arguments("$rand", args)?;
+    Ok(Value::Double(next_unit()))
 }
 
 /// `{$createUUID: {}}` (Atlas Stream Processing): a random (version 4) UUID, as binary subtype 4.
 fn create_uuid(args: Args) -> Result<Value, ExprError> {
-    if !matches!(&*args[0], Value::Document(d) if d.is_empty()) {
-        return Err(ExprError::new("$createUUID", "$createUUID does not take any arguments"));
-    }
+    no_arguments("$createUUID", args)?;
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&next_u64().to_be_bytes());
     bytes[8..].copy_from_slice(&next_u64().to_be_bytes());
@@ -141,7 +151,7 @@ mod tests {
         assert_eq!(ok(&format!(r#"{{"$tsIncrement": {}}}"#, ts)), Value::Int64(2));
         assert_eq!(ok(r#"{"$tsSecond": null}"#), Value::Null);
         let e = eval(r#"{"$tsIncrement": "$t"}"#).expect_err("a date");
-        assert_eq!(e.message, "Argument to $tsIncrement must be a timestamp, but is date");
+        assert_eq!(e.message, " Argument to $tsIncrement must be a timestamp, but is date");
     }
 
     #[test]
@@ -158,7 +168,12 @@ mod tests {
         // Roughly uniform: about half below one half.
         let low = seen.iter().filter(|x| **x < 0.5).count();
         assert!((350..650).contains(&low), "{}", low);
-        assert!(eval(r#"{"$rand": {"seed": 1}}"#).is_err());
+        assert!(matches!(ok(r#"{"$rand": []}"#), Value::Double(_)));
+        let e = eval(r#"{"$rand": {"seed": 1}}"#).expect_err("an argument");
+        assert_eq!(e.message, "$rand does not currently accept arguments");
+        assert!(eval(r#"{"$rand": [1]}"#).is_err());
+        let e = eval(r#"{"$rand": "x"}"#).expect_err("not an object");
+        assert_eq!(e.message, "invalid parameter: expected an object ($rand)");
     }
 
     #[test]

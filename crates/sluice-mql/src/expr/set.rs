@@ -38,13 +38,14 @@ fn contains(sorted: &[Value], v: &Value) -> bool {
 }
 
 /// The operands of an n-ary set operator as arrays; `Ok(None)` when one is null or missing.
+/// Operands are read left to right, as mongod reads them: a null before a non-array makes the
+/// result null, a non-array before a null is an error.
 fn array_operands<'a>(op: &'static str, args: &'a [Cow<'_, Value>]) -> Result<Option<Vec<&'a [Value]>>, ExprError> {
     let mut out = Vec::with_capacity(args.len());
-    let mut saw_null = false;
     for a in args {
         match &**a {
             Value::Array(items) => out.push(items.as_slice()),
-            v if v.is_nullish() => saw_null = true,
+            v if v.is_nullish() => return Ok(None),
             v => {
                 return Err(ExprError::new(
                     op,
@@ -53,7 +54,7 @@ fn array_operands<'a>(op: &'static str, args: &'a [Cow<'_, Value>]) -> Result<Op
             }
         }
     }
-    Ok(if saw_null { None } else { Some(out) })
+    Ok(Some(out))
 }
 
 fn set_intersection(args: Args) -> Result<Value, ExprError> {
@@ -102,13 +103,18 @@ fn set_equals(args: Args) -> Result<Value, ExprError> {
         return Err(ExprError::new(op, format!("$setEquals needs at least two arguments had: {}", args.len())));
     }
     let mut sets = Vec::with_capacity(args.len());
-    for a in args {
+    for (i, a) in args.iter().enumerate() {
         match &**a {
             Value::Array(items) => sets.push(to_set(items)),
+            // mongod numbers the argument from 1 ("2-th").
             v => {
                 return Err(ExprError::new(
                     op,
-                    format!("All operands of $setEquals must be arrays. One argument is of type: {}", type_name(v)),
+                    format!(
+                        "All operands of $setEquals must be arrays. {}-th argument is of type: {}",
+                        i + 1,
+                        type_name(v)
+                    ),
                 ))
             }
         }
@@ -185,7 +191,11 @@ mod tests {
         assert_eq!(e.message, "All operands of $setUnion must be arrays. One argument is of type: string");
         let e = eval(r#"{"$setDifference": [1, [1]]}"#).expect_err("an int");
         assert_eq!(e.message, "both operands of $setDifference must be arrays. First argument is of type: int");
-        assert!(eval(r#"{"$setEquals": [[1], null]}"#).is_err());
+        let e = eval(r#"{"$setEquals": [[1], null]}"#).expect_err("null");
+        assert_eq!(e.message, "All operands of $setEquals must be arrays. 2-th argument is of type: null");
+        // Read left to right: the first of a null and a non-array decides.
+        assert_eq!(ok(r#"{"$setUnion": [null, 1]}"#), Value::Null);
+        assert!(eval(r#"{"$setUnion": [1, null]}"#).is_err());
         assert!(eval(r#"{"$setEquals": [[1]]}"#).is_err());
         let e = eval(r#"{"$setIsSubset": [[1], "$nope"]}"#).expect_err("missing");
         assert_eq!(e.message, "both operands of $setIsSubset must be arrays. Second argument is of type: missing");
