@@ -43,7 +43,16 @@ pub(crate) fn convert_to(v: &Value, target: BsonType) -> Result<Value, String> {
             target.alias()
         ))
     };
-    let overflow = || Err(format!("Conversion would overflow target type in $convert with no onError value: {:?}", v));
+    // mongod ends the sentence with the value converted, empty for an integral one.
+    let overflow = || {
+        let tail = match v {
+            Value::Double(_) | Value::Decimal(_) => {
+                to_string_value(v).ok().and_then(|s| s.as_str().map(str::to_string)).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        Err(format!("Conversion would overflow target type in $convert with no onError value: {}", tail))
+    };
     match target {
         BsonType::Bool => Ok(Value::Bool(match v {
             Value::Bool(b) => *b,
@@ -55,8 +64,18 @@ pub(crate) fn convert_to(v: &Value, target: BsonType) -> Result<Value, String> {
                 Value::Bool(b) => i64::from(*b),
                 Value::Int32(i) => i64::from(*i),
                 Value::Int64(i) => *i,
+                Value::Double(d) if d.is_nan() => {
+                    return Err(
+                        "Attempt to convert NaN value to integer type in $convert with no onError value".into()
+                    )
+                }
+                Value::Double(d) if d.is_infinite() => {
+                    return Err(
+                        "Attempt to convert infinity value to integer type in $convert with no onError value".into()
+                    )
+                }
                 Value::Double(d) => {
-                    if !d.is_finite() || d.trunc() < -9.223_372_036_854_776e18 || d.trunc() >= 9.223_372_036_854_776e18 {
+                    if d.trunc() < -9.223_372_036_854_776e18 || d.trunc() >= 9.223_372_036_854_776e18 {
                         return overflow();
                     }
                     d.trunc() as i64
@@ -233,6 +252,24 @@ mod tests {
         assert_eq!(ok(r#"{"$toDouble": "0e-550"}"#), v("0.0"));
         assert_eq!(ok(r#"{"$toDouble": "-Infinity"}"#), Value::Double(f64::NEG_INFINITY));
         assert_eq!(ok(r#"{"$toDouble": "infinity"}"#), Value::Double(f64::INFINITY));
+    }
+
+    #[test]
+    fn integer_conversion_failures_in_mongods_words() {
+        let msg = |e: &str| eval(e).expect_err("fails").message;
+        assert_eq!(
+            msg(r#"{"$toInt": {"$numberLong": "1099511627776"}}"#),
+            "Conversion would overflow target type in $convert with no onError value: "
+        );
+        assert_eq!(
+            msg(r#"{"$toInt": {"$numberDouble": "NaN"}}"#),
+            "Attempt to convert NaN value to integer type in $convert with no onError value"
+        );
+        assert_eq!(
+            msg(r#"{"$toLong": {"$numberDouble": "-Infinity"}}"#),
+            "Attempt to convert infinity value to integer type in $convert with no onError value"
+        );
+        assert!(msg(r#"{"$toInt": 1e20}"#).starts_with("Conversion would overflow target type"));
     }
 
     #[test]
