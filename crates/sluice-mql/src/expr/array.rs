@@ -65,7 +65,9 @@ fn in_array(args: Args) -> Result<Value, ExprError> {
 }
 
 fn concat_arrays(args: Args) -> Result<Value, ExprError> {
-    let mut out = Vec::new();
+    let total = args.iter().filter_map(|a| a.as_array()).map(|a| a.len()).sum::<usize>();
+    super::memory::check_elements("$concatArrays", total)?;
+    let mut out = Vec::with_capacity(total);
     for a in args {
         match &**a {
             v if v.is_nullish() => return Ok(Value::Null),
@@ -148,7 +150,13 @@ fn range(args: Args) -> Result<Value, ExprError> {
     if step == 0 {
         return Err(ExprError::new("$range", "step value cannot be 0"));
     }
-    let mut out = Vec::new();
+    let count = if (step > 0 && start < end) || (step < 0 && start > end) {
+        ((end - start).unsigned_abs() - 1) / step.unsigned_abs() + 1
+    } else {
+        0
+    };
+    super::memory::check_elements("$range", count as usize)?;
+    let mut out = Vec::with_capacity(count as usize);
     let mut i = start;
     while (step > 0 && i < end) || (step < 0 && i > end) {
         out.push(Value::Int32(i as i32));

@@ -13,6 +13,7 @@ mod data;
 mod date;
 mod date_parts;
 mod eval;
+mod memory;
 mod numeric;
 mod object;
 mod registry;
@@ -29,6 +30,7 @@ use crate::{parse_iso_local, BsonType, Document, FieldPath, Str, Value};
 
 pub use compile::compile;
 pub(crate) use convert::to_string_value;
+pub use memory::MAX_EXPRESSION_BYTES;
 pub(crate) use numeric::{add_numbers, divide_numbers};
 pub use special::SortSpec;
 pub use timezone::Timezone;

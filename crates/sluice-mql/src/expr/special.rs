@@ -400,10 +400,15 @@ impl Special {
                     }
                 };
                 let mut out = Vec::with_capacity(items.len());
+                let mut bytes = 0usize;
                 scope.push(var.clone(), Value::Null);
                 for item in items {
                     scope.set_top(item.clone());
-                    match body.eval_owned(input, scope) {
+                    let v = body.eval_owned(input, scope).and_then(|v| {
+                        bytes += v.approx_size();
+                        super::memory::check("$map", bytes).map(|_| v)
+                    });
+                    match v {
                         Ok(v) => out.push(if v.is_missing() { Value::Null } else { v }),
                         Err(e) => {
                             scope.pop();
@@ -434,6 +439,7 @@ impl Special {
                     scope.pop();
                     scope.pop();
                     acc = r?;
+                    super::memory::check_value("$reduce", &acc)?;
                 }
                 Cow::Owned(acc)
             }

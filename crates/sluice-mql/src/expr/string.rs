@@ -41,7 +41,9 @@ fn string_arg<'v>(op: &'static str, v: &'v Value) -> Result<&'v str, ExprError> 
 }
 
 fn concat(args: Args) -> Result<Value, ExprError> {
-    let mut out = String::new();
+    let total = args.iter().filter_map(|a| a.as_str()).map(str::len).sum::<usize>();
+    super::memory::check("$concat", total)?;
+    let mut out = String::with_capacity(total);
     for a in args {
         match &**a {
             v if v.is_nullish() => return Ok(Value::Null),
@@ -116,6 +118,7 @@ fn split(args: Args) -> Result<Value, ExprError> {
     if sep.is_empty() {
         return Err(ExprError::new("$split", "requires a non-empty separator"));
     }
+    super::memory::check_elements("$split", s.matches(sep).count() + 1)?;
     Ok(Value::Array(s.split(sep).map(Value::str).collect()))
 }
 
@@ -209,7 +212,17 @@ fn regex_find(args: Args) -> Result<Value, ExprError> {
 
 fn regex_find_all(args: Args) -> Result<Value, ExprError> {
     Ok(Value::Array(match regex_args("$regexFindAll", args)? {
-        Some((input, re)) => re.captures_iter(&input).map(|c| match_document(&input, &c)).collect(),
+        Some((input, re)) => {
+            let mut out = Vec::new();
+            let mut bytes = 0usize;
+            for c in re.captures_iter(&input) {
+                let m = match_document(&input, &c);
+                bytes += m.approx_size();
+                super::memory::check("$regexFindAll", bytes)?;
+                out.push(m);
+            }
+            out
+        }
         None => Vec::new(),
     }))
 }
@@ -314,6 +327,10 @@ fn replace(op: &'static str, args: Args, all: bool) -> Result<Value, ExprError> 
     let input = string_arg(op, &args[0])?;
     let find = string_arg(op, &args[1])?;
     let with = string_arg(op, &args[2])?;
+    if with.len() > find.len() {
+        let times = if all { input.matches(find).count() } else { usize::from(input.contains(find)) };
+        super::memory::check(op, input.len() + times.saturating_mul(with.len() - find.len()))?;
+    }
     Ok(Value::String(Str::from(if all { input.replace(find, with) } else { input.replacen(find, with, 1) })))
 }
 
