@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::registry::{type_name, Arity, FuncDef};
-use super::ExprError;
+use super::{CompileError, ExprError};
 use crate::accumulator::{AccKind, AccState};
 use crate::Value;
 
@@ -20,6 +20,39 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$maxN", arity: Arity::Named(N_ARGS, 2), f: max_n },
     FuncDef { name: "$minN", arity: Arity::Named(N_ARGS, 2), f: min_n },
 ];
+
+/// Compile-time checks of `$zip`, as mongod makes them: `inputs` is a non-empty array of
+/// expressions, `useLongestLength` a bool, and `defaults` an array of expressions as long as
+/// `inputs`, allowed only with `useLongestLength: true`.
+pub(super) fn check_zip(arg: &Value) -> Result<(), CompileError> {
+    let Some(d) = arg.as_document() else { return Ok(()) };
+    let err = |m: String| Err(CompileError(m));
+    let inputs = match d.get("inputs") {
+        Some(Value::Array(items)) if items.is_empty() => return err("$zip requires at least one input array".into()),
+        Some(Value::Array(items)) => items.len(),
+        Some(v) => return err(format!("inputs must be an array of expressions, found {}", type_name(v))),
+        None => return err("Missing 'inputs' parameter to $zip".into()),
+    };
+    let longest = match d.get("useLongestLength") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => return err(format!("useLongestLength must be a bool, found {}", type_name(v))),
+    };
+    match d.get("defaults") {
+        None => Ok(()),
+        Some(_) if !longest => err("cannot specify defaults unless useLongestLength is true".into()),
+        Some(Value::Array(items)) if items.len() == inputs => Ok(()),
+        Some(Value::Array(_)) => err("defaults and inputs must have the same length".into()),
+        Some(v) => err(format!("defaults must be an array of expressions, found {}", type_name(v))),
+    }
+}
+
+/// A value as mongod's messages print it.
+fn value_text(v: &Value) -> String {
+    let mut out = String::new();
+    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
+    out
+}
 
 fn zip(args: Args) -> Result<Value, ExprError> {
     let op = "$zip";
@@ -45,7 +78,10 @@ fn zip(args: Args) -> Result<Value, ExprError> {
             Value::Array(items) => arrays.push(items.as_slice()),
             v if v.is_nullish() => return Ok(Value::Null),
             v => {
-                return Err(ExprError::new(op, format!("$zip found a non-array expression in input: {}", type_name(v))))
+                return Err(ExprError::new(
+                    op,
+                    format!("$zip found a non-array expression in input: {}", value_text(v)),
+                ))
             }
         }
     }
@@ -126,18 +162,32 @@ mod tests {
             v(r#"[["a", "b"], ["x", "c"]]"#)
         );
         assert_eq!(ok(r#"{"$zip": {"inputs": ["$arr", "$nope"]}}"#), Value::Null);
-        assert_eq!(ok(r#"{"$zip": {"inputs": []}}"#), v("[]"));
     }
 
     #[test]
     fn zip_errors() {
-        assert!(eval(r#"{"$zip": {"inputs": [[1], 2]}}"#).is_err());
-        assert!(eval(r#"{"$zip": {"inputs": [[1]], "defaults": [0]}}"#).is_err());
-        assert!(eval(r#"{"$zip": {"inputs": [[1]], "useLongestLength": true, "defaults": [0, 1]}}"#).is_err());
-        assert!(eval(r#"{"$zip": {"inputs": [[1]], "useLongestLength": 1}}"#).is_err());
-        // "$arr" is an array of numbers, not of arrays.
-        assert!(eval(r#"{"$zip": {"inputs": "$arr"}}"#).is_err());
-        assert!(eval(r#"{"$zip": {"inputs": "$a"}}"#).is_err());
+        let e = eval(r#"{"$zip": {"inputs": [[1], "$a"]}}"#).expect_err("an int input");
+        assert_eq!(e.message, "$zip found a non-array expression in input: 5");
+        // Left to right: a null input before a non-array one gives null.
+        assert_eq!(ok(r#"{"$zip": {"inputs": [null, 2]}}"#), Value::Null);
+        let compile = |s: &str| super::super::compile(&v(s)).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(
+            compile(r#"{"$zip": {"inputs": [[1]], "defaults": [0]}}"#),
+            Err("cannot specify defaults unless useLongestLength is true".into())
+        );
+        assert_eq!(
+            compile(r#"{"$zip": {"inputs": [[1]], "useLongestLength": true, "defaults": [0, 1]}}"#),
+            Err("defaults and inputs must have the same length".into())
+        );
+        assert_eq!(
+            compile(r#"{"$zip": {"inputs": [[1]], "useLongestLength": 1}}"#),
+            Err("useLongestLength must be a bool, found int".into())
+        );
+        assert_eq!(
+            compile(r#"{"$zip": {"inputs": "$arr"}}"#),
+            Err("inputs must be an array of expressions, found string".into())
+        );
+        assert_eq!(compile(r#"{"$zip": {"inputs": []}}"#), Err("$zip requires at least one input array".into()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! From the JSON form of an expression to a compiled [`Expr`].
 
 use super::registry::{lookup, Arity};
-use super::{date, date_parts, special};
+use super::{array_n, date, date_parts, special};
 use super::{CompileError, Expr};
 use crate::{Document, FieldPath, Str, Value};
 
@@ -170,8 +170,11 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
         }
         Arity::Any => compile_list(&positional(arg), scope)?,
         Arity::Named(names, required) => {
-            if def.name == "$dateFromParts" {
-                date_parts::check_from_parts(arg)?;
+            // Checks mongod makes when it parses these operators, before any document is seen.
+            match def.name {
+                "$dateFromParts" => date_parts::check_from_parts(arg)?,
+                "$zip" => array_n::check_zip(arg)?,
+                _ => {}
             }
             let mut args = compile_named(def.name, names, required, arg, scope)?;
             let optional_absent = args[required..].iter().all(|a| matches!(a, Expr::Literal(Value::Missing)));
