@@ -12,9 +12,10 @@ use crate::session::Session;
 const VERSION: &str = "7.0.0";
 const MAX_WIRE_VERSION: i32 = 21;
 
-/// `hello` / `isMaster`: a standalone server, no compressors, and for `saslSupportedMechs`
-/// the SCRAM mechanisms the key has credentials for.
-pub async fn hello(s: &Session, name: &str, cmd: &Document) -> Reply {
+/// `hello` / `isMaster`: a standalone server, zlib if the client offers it, for
+/// `saslSupportedMechs` the SCRAM mechanisms the key has credentials for, and the first SCRAM
+/// step when the client starts it speculatively (`speculativeAuthenticate`).
+pub async fn hello(s: &mut Session, name: &str, cmd: &Document) -> Reply {
     let mut d = Document::new();
     if name == "hello" || cmd.get_bool("helloOk").unwrap_or(false) {
         d.insert("helloOk", true);
@@ -54,6 +55,16 @@ pub async fn hello(s: &Session, name: &str, cmd: &Document) -> Reply {
             }
         }
         d.insert("saslSupportedMechs", mechs);
+    }
+    // A failed speculative step is left out: the client then authenticates the usual way and
+    // sees the error there.
+    if let Ok(spec) = cmd.get_document("speculativeAuthenticate") {
+        if spec.contains_key("saslStart") {
+            let db = spec.get_str("db").unwrap_or("admin").to_string();
+            if let Ok(first) = super::auth::sasl_start(s, &db, spec).await {
+                d.insert("speculativeAuthenticate", first);
+            }
+        }
     }
     Ok(d)
 }
