@@ -72,7 +72,8 @@ fn unary(op: &'static str, args: Args, domain: Domain, f: fn(f64) -> f64) -> Res
     if !domain.contains(x) {
         return Err(ExprError::new(
             op,
-            format!("cannot apply {} to {}, value must be in {}", op, number_text(v), domain.describe()),
+            // mongod's wording, "must in" included.
+            format!("cannot apply {} to {}, value must in {}", op, number_text(v), domain.describe()),
         ));
     }
     Ok(match v {
@@ -81,13 +82,45 @@ fn unary(op: &'static str, args: Args, domain: Domain, f: fn(f64) -> f64) -> Res
     })
 }
 
-/// A number as MongoDB's messages print it.
+/// A number as mongod's messages print it: a decimal in full, anything else as the double
+/// C++'s `ostream` prints (six significant digits, as `%g`).
 fn number_text(v: &Value) -> String {
     match v {
         Value::Decimal(d) => d.to_string(),
-        Value::Int32(i) => i.to_string(),
-        Value::Int64(i) => i.to_string(),
-        other => other.as_f64().map(|x| x.to_string()).unwrap_or_default(),
+        other => other.as_f64().map(g_format).unwrap_or_default(),
+    }
+}
+
+/// `%g` with six significant digits: `1.1`, `2`, `1e+06`, `1.5e-05`, `inf`.
+fn g_format(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "nan".into()
+        } else if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    // Rounded to six significant digits first: the exponent is the rounded number's.
+    let sci = format!("{:.5e}", x);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", trim(mantissa.to_string()), sign, exp.abs())
+    } else {
+        trim(format!("{:.*}", (5 - exp) as usize, x))
     }
 }
 
@@ -130,10 +163,11 @@ fn atanh(args: Args) -> Result<Value, ExprError> {
 
 fn atan2(args: Args) -> Result<Value, ExprError> {
     let (y, x) = (&*args[0], &*args[1]);
-    if y.is_nullish() || x.is_nullish() {
-        return Ok(Value::Null);
-    }
+    // Each argument in turn: null gives null, anything else not a number is an error.
     for v in [y, x] {
+        if v.is_nullish() {
+            return Ok(Value::Null);
+        }
         if !v.is_number() {
             return Err(ExprError::new("$atan2", format!("$atan2 only supports numeric types, not {}", type_name(v))));
         }
@@ -202,15 +236,39 @@ mod tests {
     #[test]
     fn out_of_domain_and_wrong_types_are_errors() {
         let e = eval(r#"{"$acos": 1.1}"#).expect_err("outside [-1,1]");
-        assert_eq!(e.message, "cannot apply $acos to 1.1, value must be in [-1,1]");
+        assert_eq!(e.message, "cannot apply $acos to 1.1, value must in [-1,1]");
         assert!(eval(r#"{"$asin": -2}"#).is_err());
         assert!(eval(r#"{"$atanh": 2}"#).is_err());
         assert!(eval(r#"{"$acosh": 0.5}"#).is_err());
         let e = eval(r#"{"$sin": {"$numberDouble": "Infinity"}}"#).expect_err("infinite");
-        assert_eq!(e.message, "cannot apply $sin to inf, value must be in (-inf,inf)");
+        assert_eq!(e.message, "cannot apply $sin to inf, value must in (-inf,inf)");
+        let e = eval(r#"{"$acosh": -1000000}"#).expect_err("below 1");
+        assert_eq!(e.message, "cannot apply $acosh to -1e+06, value must in [1,inf]");
+        let e = eval(r#"{"$atanh": {"$numberDecimal": "1.5"}}"#).expect_err("above 1");
+        assert_eq!(e.message, "cannot apply $atanh to 1.5, value must in [-1,1]");
         let e = eval(r#"{"$cos": "x"}"#).expect_err("a string");
         assert_eq!(e.message, "$cos only supports numeric types, not string");
         assert!(eval(r#"{"$atan2": [1, "x"]}"#).is_err());
+        // Left to right: a string before a null is an error, a null before a string is null.
+        assert!(eval(r#"{"$atan2": ["x", null]}"#).is_err());
+        assert_eq!(ok(r#"{"$atan2": [null, "x"]}"#), Value::Null);
+    }
+
+    #[test]
+    fn numbers_print_as_cpp_streams_print_them() {
+        for (x, text) in [
+            (1.1, "1.1"),
+            (2.0, "2"),
+            (-1_000_000.0, "-1e+06"),
+            (123_456.0, "123456"),
+            (1_234_567.0, "1.23457e+06"),
+            (0.000_15, "0.00015"),
+            (0.000_015, "1.5e-05"),
+            (999_999.5, "1e+06"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(super::g_format(x), text);
+        }
     }
 
     proptest! {
