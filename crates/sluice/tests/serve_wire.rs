@@ -283,6 +283,42 @@ async fn tls_serves_clients_that_trust_the_certificate() {
     server.terminate();
 }
 
+fn ping(s: &mut TcpStream) -> bool {
+    if s.write_all(&op_msg(&doc! {"ping": 1, "$db": "admin"})).is_err() {
+        return false;
+    }
+    read_reply(s).is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_are_closed_until_one_ends() {
+    let server = Server::start_with_env(
+        &temp_dir("wire-cap"),
+        &[("SLUICE_MONGODB_LISTEN", "127.0.0.1:0"), ("SLUICE_MONGODB_MAX_CONNECTIONS", "2")],
+    );
+    let addr = server.banner_value("MongoDB wire protocol").trim_start_matches("mongodb://").to_string();
+    blocking(move || {
+        let mut first = connect(&addr);
+        let mut second = connect(&addr);
+        assert!(ping(&mut first) && ping(&mut second));
+        let mut third = connect(&addr);
+        assert!(!ping(&mut third), "a third connection is closed");
+        drop(first);
+        // Once the server has seen the first one end, a new connection is served.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if ping(&mut connect(&addr)) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "a slot frees when a connection ends");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(ping(&mut second));
+    })
+    .await;
+    server.terminate();
+}
+
 /// One raw message: header and body.
 fn message(op: i32, body: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
