@@ -158,7 +158,6 @@ fn parse_group(
             .ok_or_else(|| a.err(format!("pipeline.{}.$group.{}: the field must be an accumulator object", i, k)))?;
         let (op, op_arg) = spec.first().ok_or_else(|| a.err("empty accumulator"))?;
         let acc = Accumulator::compile(op, op_arg).map_err(|e| a.err(format!("pipeline.{}.$group.{}: {}", i, k, e)))?;
-        acc.check_n_reads_group_key(id_v).map_err(|e| a.err(format!("pipeline.{}.$group.{}: {}", i, k, e)))?;
         accs.push((k.clone(), acc));
     }
     Ok((id, accs))

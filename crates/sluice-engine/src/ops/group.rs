@@ -42,7 +42,7 @@ impl Groups {
         if spec.accumulators.iter().all(|(_, acc)| acc.input_cannot_fail()) {
             // Nothing can fail from here (but creating the group, before anything is folded in):
             // each input is folded in as it is read.
-            let states = self.states_of(spec, key, &input, scope)?;
+            let states = self.states_of(spec, key, scope)?;
             for ((_, acc), state) in spec.accumulators.iter().zip(states.iter_mut()) {
                 match acc.input_ref(doc) {
                     Some(v) => acc.apply_ref(state, v, &input),
@@ -58,21 +58,20 @@ impl Groups {
         for (_, acc) in &spec.accumulators {
             values.push(acc.evaluate(&input, scope)?);
         }
-        let states = self.states_of(spec, key, &input, scope)?;
+        let states = self.states_of(spec, key, scope)?;
         for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
             acc.apply(state, v, &input);
         }
         Ok(())
     }
 
-    /// The accumulator states of a group, created empty the first time its key is seen, by its
-    /// first document `first`. Creating them fails when an accumulator's `n` computed from that
-    /// document is not a positive integer; the group is then not created.
+    /// The accumulator states of a group, created empty the first time its key is seen. Creating
+    /// them fails when an accumulator's `n` computed from the key is not a positive integer; the
+    /// group is then not created.
     fn states_of(
         &mut self,
         spec: &WindowSpec,
         key: &GroupKey,
-        first: &Input<'_>,
         scope: &mut Scope,
     ) -> Result<&mut Vec<AccState>, ExprError> {
         let idx = match self.index.get(key) {
@@ -81,7 +80,7 @@ impl Groups {
                 let states = spec
                     .accumulators
                     .iter()
-                    .map(|(_, a)| a.new_state_for_group(first, scope))
+                    .map(|(_, a)| a.new_state_for_key(&key.0, scope))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.entries.push((key.clone(), states));
                 self.index.insert(key.clone(), self.entries.len() - 1);

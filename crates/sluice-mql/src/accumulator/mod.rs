@@ -65,12 +65,10 @@ pub struct Accumulator {
     /// The operator name, for messages (`"$sum"`).
     pub name: &'static str,
     /// For the N accumulators, an `n` computed per group (`{$cond: {if: {$eq: ["$gameId", "G2"]},
-    /// then: 1, else: 3}}` with `_id: {gameId: "$gameId"}`): evaluated against the document that
-    /// creates the group, as MongoDB does (see [`Accumulator::new_state_for_group`]). `None` when
-    /// `n` is a constant.
+    /// then: 1, else: 3}}` with `_id: {gameId: "$gameId"}`): evaluated, as mongod does, with the
+    /// group's key document as `$$ROOT` (an empty document when the key is not a document), when
+    /// the group is created (see [`Accumulator::new_state_for_key`]). `None` when `n` is a constant.
     pub n_of_key: Option<Expr>,
-    /// The field paths `n_of_key` reads, to check that it depends on the group key only.
-    n_paths: Vec<String>,
 }
 
 const NAMES: &[&str] = &[
@@ -116,55 +114,37 @@ fn const_n(op: &str, v: &Value) -> Result<usize, CompileError> {
     }
 }
 
-/// The `n` of an N accumulator: a constant, or an expression (that must depend on the group
-/// key only: see [`Accumulator::check_n_reads_group_key`]) with the field paths it reads.
-fn parse_n(op: &str, v: &Value) -> Result<(usize, Option<Expr>, Vec<String>), CompileError> {
+/// The `n` of an N accumulator: a constant, or an expression of the group key.
+fn parse_n(op: &str, v: &Value) -> Result<(usize, Option<Expr>), CompileError> {
     if matches!(v, Value::Document(_) | Value::String(_) | Value::Array(_)) {
         let e = compile(v)?;
         if let Expr::Literal(c) = &e {
-            return Ok((const_n(op, c)?, None, Vec::new()));
+            return Ok((const_n(op, c)?, None));
         }
-        let mut paths = Vec::new();
-        field_paths(v, &mut paths);
-        return Ok((1, Some(e), paths));
+        return Ok((1, Some(e)));
     }
-    Ok((const_n(op, v)?, None, Vec::new()))
+    Ok((const_n(op, v)?, None))
 }
 
-/// Collects the document field paths an expression's JSON reads (`"$a.b"` and `"$$ROOT.a.b"` as
-/// `a.b`; `"$$ROOT"` alone as the empty path). Variables bound inside the expression are not
-/// fields; `$literal` holds no paths.
-fn field_paths(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) if s.starts_with("$$") => {
-            let var = &s[2..];
-            for root in ["ROOT", "CURRENT"] {
-                if var == root {
-                    out.push(String::new());
-                } else if let Some(p) = var.strip_prefix(root).and_then(|r| r.strip_prefix('.')) {
-                    out.push(p.to_string());
-                }
-            }
-        }
-        Value::String(s) if s.starts_with('$') => out.push(s[1..].to_string()),
-        Value::Document(d) => {
-            for (k, x) in d.iter() {
-                if k != "$literal" {
-                    field_paths(x, out);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|x| field_paths(x, out)),
-        _ => {}
-    }
+/// A value as mongod's messages print it.
+fn value_text(v: &Value) -> String {
+    let mut out = String::new();
+    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
+    out
 }
 
-/// Reads a computed `n`: a positive integral number.
-fn n_value(op: &'static str, v: &Value) -> Result<usize, ExprError> {
-    match v.as_exact_i64().filter(|_| v.is_number()) {
+/// Reads a computed `n` as mongod's `AccumulatorN::validateN` does: a number with an integral
+/// value, greater than 0.
+pub(crate) fn n_value(op: &'static str, v: &Value) -> Result<usize, ExprError> {
+    let not_integral =
+        || ExprError::new(op, format!("Value for 'n' must be of integral type, but found {}", value_text(v)));
+    if !v.is_number() {
+        return Err(not_integral());
+    }
+    match v.as_exact_i64() {
         Some(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
         Some(n) => Err(ExprError::new(op, format!("'n' must be greater than 0, found {}", n))),
-        None => Err(ExprError::new(op, format!("Value for 'n' must be of integral type, but found {:?}", v))),
+        None => Err(not_integral()),
     }
 }
 
@@ -203,7 +183,7 @@ impl Accumulator {
             if matches!(arg, Value::Array(_)) {
                 return Err(CompileError(format!("The {} accumulator is a unary operator", op)));
             }
-            Ok(Accumulator { kind, input: compile(arg)?, name, n_of_key: None, n_paths: Vec::new() })
+            Ok(Accumulator { kind, input: compile(arg)?, name, n_of_key: None })
         };
         match op {
             "$sum" => simple(AccKind::Sum),
@@ -222,52 +202,44 @@ impl Accumulator {
                     input: Expr::Literal(Value::Int32(1)),
                     name,
                     n_of_key: None,
-                    n_paths: Vec::new(),
                 }),
                 _ => Err(CompileError("$count takes no arguments, i.e. $count:{}".into())),
             },
             "$median" => {
                 let d = named(op, arg, &["input", "method"])?;
                 check_method(op, d)?;
-                Ok(Accumulator {
-                    kind: AccKind::Median,
-                    input: compile(field(op, d, "input")?)?,
-                    name,
-                    n_of_key: None,
-                    n_paths: Vec::new(),
-                })
+                Ok(Accumulator { kind: AccKind::Median, input: compile(field(op, d, "input")?)?, name, n_of_key: None })
             }
             "$percentile" => {
                 let d = named(op, arg, &["input", "p", "method"])?;
                 check_method(op, d)?;
                 let p = percentiles(op, field(op, d, "p")?)?;
                 let input = compile(field(op, d, "input")?)?;
-                Ok(Accumulator { kind: AccKind::Percentile(p), input, name, n_of_key: None, n_paths: Vec::new() })
+                Ok(Accumulator { kind: AccKind::Percentile(p), input, name, n_of_key: None })
             }
             "$top" | "$bottom" | "$topN" | "$bottomN" => {
                 let single = matches!(op, "$top" | "$bottom");
                 let allowed: &[&str] = if single { &["sortBy", "output"] } else { &["n", "sortBy", "output"] };
                 let d = named(op, arg, allowed)?;
-                let (n, n_of_key, n_paths) =
-                    if single { (1, None, Vec::new()) } else { parse_n(op, field(op, d, "n")?)? };
+                let (n, n_of_key) = if single { (1, None) } else { parse_n(op, field(op, d, "n")?)? };
                 let sort = SortSpec::parse(field(op, d, "sortBy")?)?;
                 if matches!(sort, SortSpec::Whole(_)) {
                     return Err(CompileError(format!("{}: 'sortBy' must be an object of fields", op)));
                 }
                 let kind = AccKind::Top { n, single, bottom: op.starts_with("$bottom"), sort };
-                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name, n_of_key, n_paths })
+                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name, n_of_key })
             }
             _ => {
                 // $firstN $lastN $maxN $minN
                 let d = named(op, arg, &["input", "n"])?;
-                let (n, n_of_key, n_paths) = parse_n(op, field(op, d, "n")?)?;
+                let (n, n_of_key) = parse_n(op, field(op, d, "n")?)?;
                 let kind = match op {
                     "$firstN" => AccKind::FirstN(n),
                     "$lastN" => AccKind::LastN(n),
                     "$maxN" => AccKind::MaxN(n),
                     _ => AccKind::MinN(n),
                 };
-                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name, n_of_key, n_paths })
+                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name, n_of_key })
             }
         }
     }
@@ -277,29 +249,16 @@ impl Accumulator {
         AccState::new(&self.kind)
     }
 
-    /// A fresh state for the group that `first` (the group's first document) creates: as
-    /// [`Accumulator::new_state`], with the `n` computed from that document when the accumulator
-    /// has one. Fails when that `n` is not a positive integer, as MongoDB does.
-    pub fn new_state_for_group(&self, first: &Input<'_>, scope: &mut Scope) -> Result<AccState, ExprError> {
+    /// A fresh state for the new group of `key` (its `_id`): as [`Accumulator::new_state`], with
+    /// the `n` computed from the key when the accumulator has one (mongod evaluates it with the
+    /// key document as `$$ROOT`, an empty document for a key that is not one). Fails when that
+    /// `n` is not a positive integer, as mongod does.
+    pub fn new_state_for_key(&self, key: &Value, scope: &mut Scope) -> Result<AccState, ExprError> {
         let Some(n_expr) = &self.n_of_key else { return Ok(self.new_state()) };
-        let n = n_value(self.name, &n_expr.eval_owned(first, scope)?)?;
+        let empty = Document::new();
+        let root = key.as_document().unwrap_or(&empty);
+        let n = n_value(self.name, &n_expr.eval_owned(&Input::doc(root), scope)?)?;
         Ok(AccState::Sized(n, Box::new(self.new_state())))
-    }
-
-    /// Checks that a computed `n` reads only what the group key `_id` (its JSON form `id`) reads,
-    /// so that every document of a group would give it the same `n` (MongoDB: "n must be a
-    /// constant or depend on the _id group key").
-    pub fn check_n_reads_group_key(&self, id: &Value) -> Result<(), CompileError> {
-        let mut key_paths = Vec::new();
-        field_paths(id, &mut key_paths);
-        let under = |p: &str, k: &str| p == k || k.is_empty() || p.strip_prefix(k).is_some_and(|r| r.starts_with('.'));
-        match self.n_paths.iter().find(|p| !key_paths.iter().any(|k| under(p, k))) {
-            Some(p) => Err(CompileError(format!(
-                "{}: 'n' must be a constant or depend only on the group key _id, but it reads '${}'",
-                self.name, p
-            ))),
-            None => Ok(()),
-        }
     }
 
     /// Evaluates the input for one document and folds it into `state`.

@@ -70,37 +70,39 @@ fn ranked_accumulators() {
     assert_eq!(run(r#"{"$minN": {"input": "$x", "n": 5}}"#, &DOCS), v("[1.5, 4, 10]"));
 }
 
-/// Runs an accumulator over the documents of one group, as `$group` does: the state is
-/// created for the group's first document, and must survive a snapshot round trip.
-fn run_group(spec: &str, docs: &[&str]) -> Result<Value, ExprError> {
+/// Runs an accumulator over the documents of one group whose key is `key`, as `$group` does:
+/// the state is created for the key, and must survive a snapshot round trip.
+fn run_keyed(spec: &str, key: &str, docs: &[&str]) -> Result<Value, ExprError> {
     let d = parse_document(spec).expect("valid spec");
     let (op, arg) = d.first().expect("one field");
     let acc = Accumulator::compile(op, arg).expect("valid accumulator");
     let mut scope = Scope::default();
-    let docs: Vec<Document> = docs.iter().map(|d| parse_document(d).expect("valid doc")).collect();
-    let mut state = acc.new_state_for_group(&Input::doc(&docs[0]), &mut scope)?;
-    for doc in &docs {
-        acc.accumulate(&mut state, &Input::doc(doc), &mut scope).expect("no error");
+    let mut state = acc.new_state_for_key(&v(key), &mut scope)?;
+    for doc in docs {
+        let doc = parse_document(doc).expect("valid doc");
+        acc.accumulate(&mut state, &Input::doc(&doc), &mut scope).expect("no error");
     }
     assert_eq!(AccState::restore(&state.snapshot()).expect("restorable"), state);
     Ok(acc.finish(&state))
 }
 
-/// MongoDB's "Computing n Based on the Group Key" example ($topN), one group per game.
-const G1: [&str; 4] =
-    [r#"{"g": "G1", "x": 31}"#, r#"{"g": "G1", "x": 33}"#, r#"{"g": "G1", "x": 99}"#, r#"{"g": "G1", "x": 1}"#];
-const G2: [&str; 4] =
-    [r#"{"g": "G2", "x": 10}"#, r#"{"g": "G2", "x": 14}"#, r#"{"g": "G2", "x": 66}"#, r#"{"g": "G2", "x": 80}"#];
-const N_OF_GAME: &str = r#"{"$cond": {"if": {"$eq": ["$g", "G2"]}, "then": 1, "else": 3}}"#;
+/// MongoDB's "Computing n Based on the Group Key" example ($topN): `_id: {gameId: "$gameId"}`,
+/// one group per game.
+const G1: [&str; 4] = [r#"{"x": 31}"#, r#"{"x": 33}"#, r#"{"x": 99}"#, r#"{"x": 1}"#];
+const G2: [&str; 4] = [r#"{"x": 10}"#, r#"{"x": 14}"#, r#"{"x": 66}"#, r#"{"x": 80}"#];
+const KEY1: &str = r#"{"gameId": "G1"}"#;
+const KEY2: &str = r#"{"gameId": "G2"}"#;
+/// n read from the key document, which is `$$ROOT` when n is evaluated.
+const N_OF_GAME: &str = r#"{"$cond": {"if": {"$eq": ["$gameId", "G2"]}, "then": 1, "else": 3}}"#;
 
 #[test]
-fn n_computed_per_group() {
+fn n_computed_from_the_group_key() {
     let top = format!(r#"{{"$topN": {{"n": {}, "sortBy": {{"x": -1}}, "output": "$x"}}}}"#, N_OF_GAME);
-    assert_eq!(run_group(&top, &G1), Ok(v("[99, 33, 31]")));
-    assert_eq!(run_group(&top, &G2), Ok(v("[80]")));
+    assert_eq!(run_keyed(&top, KEY1, &G1), Ok(v("[99, 33, 31]")));
+    assert_eq!(run_keyed(&top, KEY2, &G2), Ok(v("[80]")));
     let bottom = format!(r#"{{"$bottomN": {{"n": {}, "sortBy": {{"x": -1}}, "output": "$x"}}}}"#, N_OF_GAME);
-    assert_eq!(run_group(&bottom, &G1), Ok(v("[33, 31, 1]")));
-    assert_eq!(run_group(&bottom, &G2), Ok(v("[10]")));
+    assert_eq!(run_keyed(&bottom, KEY1, &G1), Ok(v("[33, 31, 1]")));
+    assert_eq!(run_keyed(&bottom, KEY2, &G2), Ok(v("[10]")));
     for (op, g1, g2) in [
         ("$firstN", "[31, 33, 99]", "[10]"),
         ("$lastN", "[33, 99, 1]", "[80]"),
@@ -108,39 +110,29 @@ fn n_computed_per_group() {
         ("$minN", "[1, 31, 33]", "[10]"),
     ] {
         let spec = format!(r#"{{"{}": {{"n": {}, "input": "$x"}}}}"#, op, N_OF_GAME);
-        assert_eq!(run_group(&spec, &G1), Ok(v(g1)), "{}", op);
-        assert_eq!(run_group(&spec, &G2), Ok(v(g2)), "{}", op);
+        assert_eq!(run_keyed(&spec, KEY1, &G1), Ok(v(g1)), "{}", op);
+        assert_eq!(run_keyed(&spec, KEY2, &G2), Ok(v(g2)), "{}", op);
     }
+    // A key that is not a document: n is evaluated against an empty document.
+    let fallback = r#"{"$firstN": {"n": {"$ifNull": ["$gameId", 2]}, "input": "$x"}}"#;
+    assert_eq!(run_keyed(fallback, r#""G1""#, &G1), Ok(v("[31, 33]")));
     // A constant n is the same for every group.
-    assert_eq!(run_group(r#"{"$firstN": {"n": 1, "input": "$x"}}"#, &G2), Ok(v("[10]")));
+    assert_eq!(run_keyed(r#"{"$firstN": {"n": 1, "input": "$x"}}"#, KEY2, &G2), Ok(v("[10]")));
 }
 
 #[test]
 fn a_computed_n_that_is_not_a_positive_integer_is_an_error() {
-    let e = run_group(r#"{"$firstN": {"n": {"$subtract": ["$x", 31]}, "input": "$x"}}"#, &G1).expect_err("n = 0");
+    let zero = r#"{"$firstN": {"n": {"$subtract": ["$k", 3]}, "input": "$x"}}"#;
+    let e = run_keyed(zero, r#"{"k": 3}"#, &G1).expect_err("n = 0");
     assert_eq!(e.message, "'n' must be greater than 0, found 0");
-    assert!(run_group(r#"{"$maxN": {"n": "$g", "input": "$x"}}"#, &G1).is_err());
-    assert!(run_group(r#"{"$lastN": {"n": "$nope", "input": "$x"}}"#, &G1).is_err());
+    let e = run_keyed(r#"{"$maxN": {"n": "$gameId", "input": "$x"}}"#, KEY1, &G1).expect_err("a string");
+    assert_eq!(e.message, r#"Value for 'n' must be of integral type, but found "G1""#);
+    let e = run_keyed(r#"{"$lastN": {"n": "$k", "input": "$x"}}"#, r#"{"k": 2.5}"#, &G1).expect_err("2.5");
+    assert_eq!(e.message, "Value for 'n' must be of integral type, but found 2.5");
+    // The group key's fields, not the documents': "$x" is missing in the key.
+    assert!(run_keyed(r#"{"$lastN": {"n": "$x", "input": "$x"}}"#, KEY1, &G1).is_err());
     // A constant n is checked when the pipeline is parsed.
     assert!(Accumulator::compile("$topN", &v(r#"{"n": 2.5, "sortBy": {"x": 1}, "output": "$x"}"#)).is_err());
-}
-
-#[test]
-fn n_may_read_only_what_the_group_key_reads() {
-    let acc = |arg: &str| Accumulator::compile("$firstN", &v(arg)).expect("compiles");
-    let n_of_game = acc(&format!(r#"{{"input": "$x", "n": {}}}"#, N_OF_GAME));
-    assert!(n_of_game.check_n_reads_group_key(&v(r#"{"gameId": "$g"}"#)).is_ok());
-    assert!(n_of_game.check_n_reads_group_key(&v(r#""$g""#)).is_ok());
-    assert!(n_of_game.check_n_reads_group_key(&v(r#""$$ROOT""#)).is_ok());
-    let e = n_of_game.check_n_reads_group_key(&v(r#""$h""#)).expect_err("reads g, grouped by h");
-    assert_eq!(e.0, "$firstN: 'n' must be a constant or depend only on the group key _id, but it reads '$g'");
-    assert!(n_of_game.check_n_reads_group_key(&v(r#""$g.sub""#)).is_err());
-    assert!(n_of_game.check_n_reads_group_key(&v("null")).is_err());
-    let under = acc(r#"{"input": "$x", "n": {"$size": "$g.list"}}"#);
-    assert!(under.check_n_reads_group_key(&v(r#""$g""#)).is_ok());
-    let constant = acc(r#"{"input": "$x", "n": {"$literal": 2}}"#);
-    assert!(constant.check_n_reads_group_key(&v("null")).is_ok());
-    assert!(constant.n_of_key.is_none());
 }
 
 #[test]

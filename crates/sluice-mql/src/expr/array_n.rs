@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::registry::{type_name, Arity, FuncDef};
 use super::{CompileError, ExprError};
-use crate::accumulator::{AccKind, AccState};
+use crate::accumulator::{n_value, AccKind, AccState};
 use crate::Value;
 
 type Args<'a, 'b> = &'a [Cow<'b, Value>];
@@ -99,27 +99,14 @@ fn zip(args: Args) -> Result<Value, ExprError> {
     Ok(Value::Array(out))
 }
 
-/// Runs the `$firstN`-style accumulator `kind(n)` over the elements of `input`.
+/// Runs the `$firstN`-style accumulator `kind(n)` over the elements of `input`, as mongod does:
+/// `n` is checked first (as the accumulator checks it), then the input must be an array.
 fn pick_n(op: &'static str, args: Args, kind: fn(usize) -> AccKind) -> Result<Value, ExprError> {
-    let n = match &*args[1] {
-        v if v.is_number() => match v.as_exact_i64() {
-            Some(n) if n > 0 => n,
-            Some(n) => return Err(ExprError::new(op, format!("'n' must be greater than 0, found {}", n))),
-            None => {
-                return Err(ExprError::new(op, format!("Value for 'n' must be of integral type, but found {:?}", v)))
-            }
-        },
-        v => {
-            return Err(ExprError::new(
-                op,
-                format!("Value for 'n' must be of integral type, but found {}", type_name(v)),
-            ))
-        }
-    };
+    let n = n_value(op, &args[1])?;
     let Value::Array(items) = &*args[0] else {
-        return Err(ExprError::new(op, format!("Input must be an array, found {}", type_name(&args[0]))));
+        return Err(ExprError::new(op, "Input must be an array"));
     };
-    let kind = kind(usize::try_from(n).unwrap_or(usize::MAX));
+    let kind = kind(n);
     let mut state = AccState::new(&kind);
     for item in items {
         state.add(&kind, item);
@@ -209,8 +196,12 @@ mod tests {
     fn n_operator_errors() {
         let e = eval(r#"{"$firstN": {"n": 0, "input": [1]}}"#).expect_err("n = 0");
         assert_eq!(e.message, "'n' must be greater than 0, found 0");
-        assert!(eval(r#"{"$lastN": {"n": 1.5, "input": [1]}}"#).is_err());
-        assert!(eval(r#"{"$maxN": {"n": "2", "input": [1]}}"#).is_err());
+        let e = eval(r#"{"$lastN": {"n": 1.5, "input": [1]}}"#).expect_err("n = 1.5");
+        assert_eq!(e.message, "Value for 'n' must be of integral type, but found 1.5");
+        let e = eval(r#"{"$maxN": {"n": "2", "input": "$a"}}"#).expect_err("n = \"2\"");
+        assert_eq!(e.message, r#"Value for 'n' must be of integral type, but found "2""#);
+        let e = eval(r#"{"$minN": {"n": 2, "input": "$a"}}"#).expect_err("an int input");
+        assert_eq!(e.message, "Input must be an array");
         assert!(eval(r#"{"$minN": {"n": 2, "input": "$a"}}"#).is_err());
         assert!(eval(r#"{"$minN": {"n": 2, "input": "$nope"}}"#).is_err());
         let compile = |s: &str| super::super::compile(&v(s));
