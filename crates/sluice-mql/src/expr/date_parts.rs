@@ -98,64 +98,95 @@ fn iso_weekday(c: &CivilDateTime) -> i64 {
     i64::from((c.day_of_week() + 5) % 7 + 1)
 }
 
-/// One part of `$dateFromParts`: `default` when absent, `None` when null, an error when not an
-/// integral number within `lo..=hi`.
-fn part(name: &str, v: &Value, default: i64, lo: i64, hi: i64) -> Result<Option<i64>, ExprError> {
-    let op = "$dateFromParts";
-    let n = match v {
-        Value::Missing => return Ok(Some(default)),
-        v if v.is_nullish() => return Ok(None),
-        v if v.is_number() => v.as_exact_i64().ok_or_else(|| {
-            ExprError::new(
-                op,
-                format!("'{}' must evaluate to an integer, found {} with value {:?}", name, type_name(v), v),
-            )
-        })?,
-        v => return Err(ExprError::new(op, format!("'{}' must evaluate to an integer, found {}", name, type_name(v)))),
-    };
-    if !(lo..=hi).contains(&n) {
-        return Err(ExprError::new(
-            op,
-            if name == "year" || name == "isoWeekYear" {
-                format!("'{}' must evaluate to an integer in the range {} to {}, found {}", name, lo, hi, n)
-            } else {
-                format!(
-                    "'{}' must evaluate to a value in the range [{}, {}]; value {} is not in range",
-                    name, lo, hi, n
-                )
-            },
-        ));
-    }
-    Ok(Some(n))
+/// A value as mongod's messages print it.
+fn value_text(v: &Value) -> String {
+    let mut out = String::new();
+    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
+    out
 }
 
+/// One part of `$dateFromParts`, as mongod's `evaluateNumberWithDefault` reads it: `default` when
+/// absent, `None` when null, an error when not an integral number.
+fn part(name: &str, v: &Value, default: i64) -> Result<Option<i64>, ExprError> {
+    match v {
+        Value::Missing => Ok(Some(default)),
+        v if v.is_nullish() => Ok(None),
+        v => v.as_exact_i64().filter(|_| v.is_number()).map(Some).ok_or_else(|| {
+            ExprError::new(
+                "$dateFromParts",
+                format!("'{}' must evaluate to an integer, found {} with value {}", name, type_name(v), value_text(v)),
+            )
+        }),
+    }
+}
+
+/// A part that must also fit 16 bits (`evaluateNumberWithDefaultAndBounds`).
+fn bounded_part(name: &str, v: &Value, default: i64) -> Result<Option<i64>, ExprError> {
+    let n = part(name, v, default)?;
+    match n {
+        Some(x) if !(-32_768..=32_767).contains(&x) => Err(ExprError::new(
+            "$dateFromParts",
+            format!("'{}' must evaluate to a value in the range [-32768, 32767]; value {} is not in range", name, x),
+        )),
+        _ => Ok(n),
+    }
+}
+
+fn year_in_range(name: &str, year: i64) -> Result<i64, ExprError> {
+    if (1..=9999).contains(&year) {
+        Ok(year)
+    } else {
+        Err(ExprError::new(
+            "$dateFromParts",
+            format!("'{}' must evaluate to an integer in the range 1 to 9999, found {}", name, year),
+        ))
+    }
+}
+
+/// Parts are read in mongod's order (time parts, timezone, then the date parts, the year's range
+/// checked last), so the same input fails with the same message.
 fn date_from_parts(args: Args) -> Result<Value, ExprError> {
-    const SMALL: (i64, i64) = (-32_768, 32_767);
-    let get = |i: usize, default: i64, (lo, hi): (i64, i64)| part(FROM_PARTS[i], &args[i], default, lo, hi);
-    let iso = !args[3].is_missing();
+    let arg = |name: &str| FROM_PARTS.iter().position(|n| *n == name).map_or(&Value::Missing, |i| &*args[i]);
+    macro_rules! get {
+        ($read:ident, $name:expr, $default:expr) => {
+            match $read($name, arg($name), $default)? {
+                Some(x) => x,
+                None => return Ok(Value::Null),
+            }
+        };
+    }
+    let hour = get!(bounded_part, "hour", 0);
+    let minute = get!(bounded_part, "minute", 0);
+    let second = get!(part, "second", 0);
+    let millis = get!(part, "millisecond", 0);
+    let Some(zone) = tz("$dateFromParts", arg("timezone"))? else { return Ok(Value::Null) };
     // The day count of the date part (local midnight), from either form.
-    let days = if iso {
-        let Some(year) = get(3, 0, (1, 9999))? else { return Ok(Value::Null) };
-        let Some(week) = get(4, 1, SMALL)? else { return Ok(Value::Null) };
-        let Some(weekday) = get(5, 1, SMALL)? else { return Ok(Value::Null) };
+    let days = if arg("isoWeekYear").is_missing() {
+        let year = get!(part, "year", 1970);
+        let month = get!(bounded_part, "month", 1);
+        let day = get!(bounded_part, "day", 1);
+        let year = year_in_range("year", year)?;
+        // Months carry into years first; days then count from the first of the resulting month.
+        let months = year * 12 + (month - 1);
+        days_from_civil(months.div_euclid(12), (months.rem_euclid(12) + 1) as u32, 1) + (day - 1)
+    } else {
+        let year = get!(part, "isoWeekYear", 1970);
+        let week = get!(bounded_part, "isoWeek", 1);
+        let weekday = get!(bounded_part, "isoDayOfWeek", 1);
+        let year = year_in_range("isoWeekYear", year)?;
         // Monday of ISO week 1 is the Monday on or before January 4th.
         let jan4 = days_from_civil(year, 1, 4);
         let monday = jan4 - (jan4 + 3).rem_euclid(7);
         monday + (week - 1) * 7 + (weekday - 1)
-    } else {
-        let Some(year) = get(0, 1970, (1, 9999))? else { return Ok(Value::Null) };
-        let Some(month) = get(1, 1, SMALL)? else { return Ok(Value::Null) };
-        let Some(day) = get(2, 1, SMALL)? else { return Ok(Value::Null) };
-        // Months carry into years first; days then count from the first of the resulting month.
-        let months = year * 12 + (month - 1);
-        days_from_civil(months.div_euclid(12), (months.rem_euclid(12) + 1) as u32, 1) + (day - 1)
     };
-    let Some(hour) = get(6, 0, SMALL)? else { return Ok(Value::Null) };
-    let Some(minute) = get(7, 0, SMALL)? else { return Ok(Value::Null) };
-    let Some(second) = get(8, 0, SMALL)? else { return Ok(Value::Null) };
-    let Some(millis) = get(9, 0, SMALL)? else { return Ok(Value::Null) };
-    let Some(zone) = tz("$dateFromParts", &args[10])? else { return Ok(Value::Null) };
-    let local = days * MS_DAY + hour * 3_600_000 + minute * 60_000 + second * 1000 + millis;
+    // Seconds and milliseconds are unbounded: the sum is checked.
+    let local = i128::from(days) * i128::from(MS_DAY)
+        + i128::from(hour) * 3_600_000
+        + i128::from(minute) * 60_000
+        + i128::from(second) * 1000
+        + i128::from(millis);
+    let local = i64::try_from(local)
+        .map_err(|_| ExprError::new("$dateFromParts", "the date is out of the range of a BSON date"))?;
     Ok(Value::DateTime(zone.to_utc(local)))
 }
 
@@ -265,8 +296,23 @@ mod tests {
             e.message,
             "'month' must evaluate to a value in the range [-32768, 32767]; value 32768 is not in range"
         );
-        assert!(eval(r#"{"$dateFromParts": {"year": 2017, "day": 1.5}}"#).is_err());
-        assert!(eval(r#"{"$dateFromParts": {"year": "2017"}}"#).is_err());
+        let e = eval(r#"{"$dateFromParts": {"year": 2017, "day": 1.5}}"#).expect_err("day 1.5");
+        assert_eq!(e.message, "'day' must evaluate to an integer, found double with value 1.5");
+        let e = eval(r#"{"$dateFromParts": {"year": "2017"}}"#).expect_err("a string year");
+        assert_eq!(e.message, r#"'year' must evaluate to an integer, found string with value "2017""#);
+        // mongod reads month before it checks the year's range.
+        let e = eval(r#"{"$dateFromParts": {"year": 0, "month": 40000}}"#).expect_err("both wrong");
+        assert!(e.message.starts_with("'month'"), "{}", e.message);
+        // Seconds and milliseconds are not bounded to 16 bits.
+        assert_eq!(
+            ok(r#"{"$dateFromParts": {"year": 1970, "second": 86400, "millisecond": 100000}}"#),
+            date("1970-01-02T00:01:40Z")
+        );
+        let e = eval(r#"{"$dateFromParts": {"year": 2017, "hour": 40000}}"#).expect_err("hour out of range");
+        assert_eq!(
+            e.message,
+            "'hour' must evaluate to a value in the range [-32768, 32767]; value 40000 is not in range"
+        );
         let compile = |s: &str| super::super::compile(&parse_value(s).expect("valid json"));
         assert!(compile(r#"{"$dateFromParts": {"month": 1}}"#).is_err());
         assert!(compile(r#"{"$dateFromParts": {"year": 2017, "isoWeek": 1}}"#).is_err());
