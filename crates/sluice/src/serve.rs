@@ -125,7 +125,8 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
             max_connections: args.mongodb_max_connections.max(1),
             ..sluice_wire::WireLimits::default()
         };
-        tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(store.clone(), controller.clone(), limits), tls));
+        let state = sluice_wire::WireState::new(store.clone(), controller.clone(), limits);
+        tokio::spawn(sluice_wire::serve(wire, state, tls));
     }
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
