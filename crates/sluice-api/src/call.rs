@@ -35,7 +35,14 @@ pub async fn shape_errors(State(state): State<Arc<AppState>>, req: Request<axum:
         return reply::error(&ApiError::uri_too_long(crate::limits::MAX_URI_BYTES), flags);
     }
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), headers: req.headers().clone(), peer };
+    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+    // Requests without credentials (a Digest client's first, or a flood) are answered a few at
+    // a time, so that they cannot crowd out signed-in callers.
+    let _permit = match authorization {
+        None => state.anonymous.acquire().await.ok(),
+        Some(_) => None,
+    };
+    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), authorization, peer };
     let r = next.run(req).await;
     let e = match r.extensions().get::<ApiError>() {
         Some(e) => e.clone(),

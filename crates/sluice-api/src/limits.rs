@@ -9,6 +9,11 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The longest request target (path and query), in bytes.
 pub const MAX_URI_BYTES: usize = 16 * 1024;
 
+/// Requests without credentials (answered 401 with a Digest challenge) handled at once; the
+/// rest wait their turn without using the CPU, so that a flood of them leaves signed-in
+/// callers served.
+pub const ANONYMOUS_IN_FLIGHT: usize = 4;
+
 /// Limits on the HTTP connections of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {

@@ -20,6 +20,8 @@ pub struct AppState {
     pub hostnames: Vec<String>,
     /// Request budgets per caller.
     pub limiter: RateLimiter,
+    /// Requests without credentials handled at once ([`crate::limits::ANONYMOUS_IN_FLIGHT`]).
+    pub anonymous: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             controller,
             hostnames,
             limiter: RateLimiter::new(rate_limit),
+            anonymous: tokio::sync::Semaphore::new(crate::limits::ANONYMOUS_IN_FLIGHT),
         })
     }
 

@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Concurrent clients for `api`.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Clients without credentials flooding the server in `api`'s last phase (0: no flood).
+    #[arg(long, default_value_t = 50)]
+    flood: usize,
     /// The MongoDB server for `merge` (`scripts/test-servers.sh` exports one as SLUICE_TEST_MONGODB).
     #[arg(long, env = "SLUICE_TEST_MONGODB")]
     uri: Option<String>,
@@ -109,6 +112,7 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
             return crate::bench_api::run(crate::bench_api::ApiBench {
                 concurrency: args.concurrency.max(1),
                 seconds: args.seconds,
+                flood: args.flood,
             })
         }
         Some("merge") => {

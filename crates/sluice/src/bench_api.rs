@@ -7,6 +7,9 @@
 //!    clients for `--seconds` each: requests/s and latency percentiles. Each client signs with
 //!    HTTP Digest (MD5), reusing its nonce with a growing count as Digest allows, so a request is
 //!    one round trip.
+//! 4. One signed-in client GETting the processor alone, then while `--flood` clients without
+//!    credentials send requests as fast as the server answers them (each a 401 challenge): the
+//!    signed-in client's latency should not move.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -23,6 +26,8 @@ pub struct ApiBench {
     pub concurrency: usize,
     /// Seconds of each load phase.
     pub seconds: u64,
+    /// Clients without credentials in the flood phase (0: none).
+    pub flood: usize,
 }
 
 /// The server child, killed when dropped.
@@ -200,7 +205,58 @@ async fn run_async(b: ApiBench) -> Result<(), String> {
     if let Some(mib) = rss_mib(server.child.id()) {
         println!("server RSS after the load: {:.1} MiB", mib);
     }
+    if b.flood > 0 {
+        let one = ApiBench { concurrency: 1, ..b };
+        let (rate, lat) = load(&server, &proc, &one).await?;
+        print_load("GET processor, 1 client", rate, &lat);
+        // The flood runs on a thread and runtime of its own, so that the measured client does
+        // not wait behind the flooders in this process.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (url, n, flag) = (format!("{}{}", server.base, proc), b.flood, stop.clone());
+        let flooder = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            Some(rt.block_on(async move {
+                // One client: its pool keeps a connection per task.
+                let client = reqwest::Client::new();
+                let tasks: Vec<_> =
+                    (0..n).map(|_| tokio::spawn(flood(client.clone(), url.clone(), flag.clone()))).collect();
+                let mut answered = 0u64;
+                for t in tasks {
+                    answered += t.await.unwrap_or(0);
+                }
+                answered
+            }))
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (rate, lat) = load(&server, &proc, &one).await?;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let challenged = flooder.join().ok().flatten().unwrap_or(0);
+        print_load(&format!("  ... during a {}-client flood", b.flood), rate, &lat);
+        println!(
+            "  unauthenticated requests answered 401 during the flood: {:.0}/s",
+            challenged as f64 / b.seconds as f64
+        );
+        if let Some(mib) = rss_mib(server.child.id()) {
+            println!("server RSS after the flood: {:.1} MiB", mib);
+        }
+    }
     Ok(())
+}
+
+/// Sends requests without credentials to `url` until `stop`; how many were answered 401.
+async fn flood(client: reqwest::Client, url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u64 {
+    let mut answered = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match client.get(&url).send().await {
+            Ok(r) if r.status() == StatusCode::UNAUTHORIZED => {
+                // Read to the end, so that the connection is kept for the next request.
+                let _ = r.bytes().await;
+                answered += 1;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    answered
 }
 
 /// Runs the benchmark and prints its figures.
