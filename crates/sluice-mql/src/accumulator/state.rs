@@ -184,8 +184,9 @@ impl AccState {
                 }
             }
             (AccState::Samples(s), AccKind::Percentile(ps)) => {
+                // mongod's formatFinalValue: no numeric input gives a null for each percentile.
                 if s.is_empty() {
-                    return Value::Null;
+                    return Value::Array(vec![Value::Null; ps.len()]);
                 }
                 let sorted = sorted_samples(s);
                 Value::Array(ps.iter().map(|p| Value::Double(discrete_percentile(&sorted, *p))).collect())

@@ -58,6 +58,13 @@ fn statistics() {
 }
 
 #[test]
+fn percentile_of_no_numbers_is_a_null_per_percentile() {
+    let spec = r#"{"$percentile": {"input": "$s", "p": [0.5, 0.9], "method": "approximate"}}"#;
+    assert_eq!(run(spec, &DOCS), v("[null, null]"));
+    assert_eq!(run(r#"{"$median": {"input": "$s", "method": "approximate"}}"#, &DOCS), Value::Null);
+}
+
+#[test]
 fn ranked_accumulators() {
     assert_eq!(run(r#"{"$top": {"sortBy": {"x": -1}, "output": "$s"}}"#, &DOCS), v(r#""c""#));
     assert_eq!(run(r#"{"$bottom": {"sortBy": {"x": -1}, "output": "$s"}}"#, &DOCS), v(r#""a""#));

@@ -1,7 +1,7 @@
 //! From the JSON form of an expression to a compiled [`Expr`].
 
 use super::registry::{lookup, Arity};
-use super::{array_n, date, date_parts, special};
+use super::{array_n, date, date_parts, special, stats};
 use super::{CompileError, Expr};
 use crate::{Document, FieldPath, Str, Value};
 
@@ -174,6 +174,7 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
             match def.name {
                 "$dateFromParts" => date_parts::check_from_parts(arg)?,
                 "$zip" => array_n::check_zip(arg)?,
+                "$percentile" => stats::check_percentile(arg)?,
                 _ => {}
             }
             let mut args = compile_named(def.name, names, required, arg, scope)?;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::array::operands;
 use super::registry::{type_name, Arity, FuncDef};
-use super::ExprError;
+use super::{CompileError, ExprError};
 use crate::accumulator::{AccKind, AccState};
 use crate::Value;
 
@@ -33,6 +33,41 @@ fn elements(v: &Value) -> &[Value] {
     match v {
         Value::Array(items) => items,
         other => std::slice::from_ref(other),
+    }
+}
+
+/// Compile-time checks of `$percentile`, as mongod's `parseP` makes them: `p` is a constant,
+/// non-empty array of numbers from [0.0, 1.0].
+pub(super) fn check_percentile(arg: &Value) -> Result<(), CompileError> {
+    let Some(p) = arg.as_document().and_then(|d| d.get("p")) else { return Ok(()) };
+    let bad = |found: String| {
+        Err(CompileError(format!(
+            "The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: {}",
+            found
+        )))
+    };
+    let text = |v: &Value| {
+        let mut out = String::new();
+        crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
+        out
+    };
+    match p {
+        Value::Array(items) if !items.is_empty() => {
+            for item in items {
+                match item.as_f64().filter(|_| item.is_number()) {
+                    None => return bad(text(item)),
+                    Some(x) if !(0.0..=1.0).contains(&x) => return bad(text(item)),
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        }
+        Value::Array(_) => bad("[]".into()),
+        Value::String(s) if s.starts_with('$') => Err(CompileError(format!(
+            "The $percentile 'p' field must be an array of constant values, but found value: {}.",
+            text(p)
+        ))),
+        other => bad(text(other)),
     }
 }
 
@@ -95,13 +130,23 @@ mod tests {
         assert_eq!(ok(r#"{"$median": {"input": "$a", "method": "approximate"}}"#), v("5.0"));
         assert_eq!(ok(r#"{"$median": {"input": ["a", null], "method": "approximate"}}"#), Value::Null);
         assert_eq!(ok(r#"{"$median": {"input": "$nope", "method": "approximate"}}"#), Value::Null);
+        // No numeric input: a null for each percentile, as mongod answers.
+        let none = r#"{"$percentile": {"input": ["a"], "p": [0.1, 0.9], "method": "approximate"}}"#;
+        assert_eq!(ok(none), v("[null, null]"));
+        let scalar = r#"{"$percentile": {"input": 7, "p": [0.1, 0.9], "method": "approximate"}}"#;
+        assert_eq!(ok(scalar), v("[7.0, 7.0]"));
     }
 
     #[test]
     fn percentile_errors() {
-        assert!(eval(r#"{"$percentile": {"input": [1], "p": [1.5], "method": "approximate"}}"#).is_err());
-        assert!(eval(r#"{"$percentile": {"input": [1], "p": 0.5, "method": "approximate"}}"#).is_err());
-        assert!(eval(r#"{"$percentile": {"input": [1], "p": [], "method": "approximate"}}"#).is_err());
+        let compile = |s: &str| super::super::compile(&v(s)).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(
+            compile(r#"{"$percentile": {"input": [1], "p": [1.5], "method": "approximate"}}"#),
+            Err("The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: 1.5".into())
+        );
+        assert!(compile(r#"{"$percentile": {"input": [1], "p": 0.5, "method": "approximate"}}"#).is_err());
+        assert!(compile(r#"{"$percentile": {"input": [1], "p": [], "method": "approximate"}}"#).is_err());
+        assert!(compile(r#"{"$percentile": {"input": [1], "p": "$ps", "method": "approximate"}}"#).is_err());
         assert!(eval(r#"{"$median": {"input": [1], "method": "exact"}}"#).is_err());
         assert!(super::super::compile(&v(r#"{"$median": {"input": [1]}}"#)).is_err());
     }
