@@ -17,4 +17,4 @@ pub mod server;
 pub mod session;
 pub mod tls;
 
-pub use server::{serve, WireLimits, WireState};
+pub use server::{drop_temporary, serve, WireLimits, WireState};

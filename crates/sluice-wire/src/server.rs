@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
+use crate::commands::sample::TEMPORARY_OPTION;
 use crate::session::Session;
 
 /// The caps of the wire listener (documented in docs/limits.md).
@@ -91,6 +92,25 @@ impl WireState {
             }
         }
     }
+}
+
+/// Drops the temporary processors `processStreamProcessor` made that a previous run of the server
+/// could not drop (it stopped while their connections were open); call before
+/// [`Controller::recover`] so they do not start again. Returns how many were dropped.
+pub async fn drop_temporary(store: &dyn MetadataStore, controller: &Controller) -> Result<usize, String> {
+    use sluice_types::ProcessorState::*;
+    let mut n = 0;
+    for state in [Created, Started, Paused, Stopped, Failed] {
+        for p in store.processors_in_state(state).await.map_err(|e| e.to_string())? {
+            if p.options.get(TEMPORARY_OPTION) != Some(&serde_json::Value::Bool(true)) {
+                continue;
+            }
+            let w = store.workspace_by_id(&p.workspace_id).await.map_err(|e| e.to_string())?;
+            controller.delete(&w, &p.name).await.map_err(|e| e.to_string())?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Serves connections from `listener` until the task is dropped; over TLS when `tls` is given

@@ -98,6 +98,11 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     );
     bootstrap(store.as_ref()).await?;
     let controller = Controller::new(store.clone(), checkpoints);
+    // mongosh's `sp.process` processors left by connections open at the last shutdown.
+    let temporary = sluice_wire::drop_temporary(store.as_ref(), &controller).await?;
+    if temporary > 0 {
+        eprintln!("dropped {} temporary processor(s) of sp.process sessions", temporary);
+    }
     let resumed = controller.recover().await.map_err(|e| e.to_string())?;
     if resumed > 0 {
         eprintln!("resumed {} processor(s) that were running", resumed);

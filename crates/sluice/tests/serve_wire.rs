@@ -283,6 +283,31 @@ async fn tls_serves_clients_that_trust_the_certificate() {
     server.terminate();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_temporary_processor_does_not_outlive_a_restart() {
+    let dir = temp_dir("wire-temporary");
+    let env = [("SLUICE_MONGODB_LISTEN", "127.0.0.1:0")];
+    let server = Server::start_with_env(&dir, &env);
+    let addr = server.banner_value("MongoDB wire protocol").trim_start_matches("mongodb://").to_string();
+    let (public, private) = (server.banner_value("publicKey"), server.banner_value("privateKey"));
+    let streams = sample_workspace(&owner(&server, "MD5"), &server).await;
+    let c = client(&addr, &public, &private, "ws", "SCRAM-SHA-256").await;
+    let p = run(&c, doc! {"processStreamProcessor": [{"$source": {"connectionName": "sample_stream_solar"}}]})
+        .await
+        .unwrap();
+    let name = p.get_str("name").unwrap().to_string();
+    let r = owner(&server, "MD5").get(&format!("{}/ws/processor/{}", streams, name)).await;
+    assert_eq!((r.body["state"].clone(), r.body["options"]["temporary"].clone()), (json!("STARTED"), json!(true)));
+
+    // The server stops while the connection is open, so it cannot drop the processor then.
+    server.terminate();
+    let server = Server::start_with_env(&dir, &env);
+    let http = Client::new(&server, Auth::Digest { user: public, password: private, algorithm: "MD5" });
+    let r = http.get(&format!("{}/ws/processor/{}", streams, name)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    server.terminate();
+}
+
 fn ping(s: &mut TcpStream) -> bool {
     if s.write_all(&op_msg(&doc! {"ping": 1, "$db": "admin"})).is_err() {
         return false;

@@ -5,7 +5,7 @@
 mod auth;
 mod handshake;
 mod processors;
-mod sample;
+pub mod sample;
 mod workspace;
 
 use bson::{doc, Document};

@@ -16,6 +16,9 @@ use crate::convert::{from_engine, to_document, to_json};
 use crate::error::CommandError;
 use crate::session::{SampleCursor, Session};
 
+/// The option that marks a `processStreamProcessor` processor (shown in its options).
+pub const TEMPORARY_OPTION: &str = "temporary";
+
 /// Documents one `getMoreSampleStreamProcessor` returns at most.
 const BATCH: usize = 100;
 
@@ -101,9 +104,10 @@ pub async fn process(s: &mut Session, db: &str, cmd: &Document) -> Reply {
     let name = format!("process-{}", sluice_control::random_hex(8));
     let body = serde_json::Map::from_iter([("name".to_string(), json!(name)), ("pipeline".to_string(), pipeline)]);
     let req = create_request(&body).map_err(CommandError::from_api)?;
+    // Marked, so a restarted server drops it if its connection could not (server::drop_temporary).
+    let options = json!({ TEMPORARY_OPTION: true });
     let c = &s.state.controller;
-    let p =
-        c.create(&w, &req.name, req.pipeline, req.options).await.map_err(|e| CommandError::from_control(&name, e))?;
+    let p = c.create(&w, &req.name, req.pipeline, options).await.map_err(|e| CommandError::from_control(&name, e))?;
     s.ephemeral.push(name.clone());
     c.start(&w, &name, StartOptions::default()).await.map_err(|e| CommandError::from_control(&name, e))?;
     let id = open(s, SampleCursor { processor_id: p.id, processor_name: name.clone(), seen: 0, remaining: limit })?;
