@@ -35,11 +35,13 @@ impl TestLog {
 
     /// Up to `max` documents written after the first `seen` ones that are still held, oldest
     /// first, and the count the next call passes as `seen`. Documents that fell out of the log
-    /// before they were read are skipped.
+    /// before they were read are skipped; a `seen` past the end (a reader of an earlier run's
+    /// log) starts from the oldest document held.
     pub fn since(&self, seen: u64, max: usize) -> (Vec<Document>, u64) {
         let Ok(g) = self.inner.lock() else { return (Vec::new(), seen) };
         let first_held = g.1 - g.0.len() as u64;
-        let start = seen.max(first_held);
+        // More seen than was ever written: the reader followed an earlier run's log; start over.
+        let start = if seen > g.1 { first_held } else { seen.max(first_held) };
         // `start - first_held` is at most the held length, so it fits a usize.
         let docs: Vec<Document> = g.0.iter().skip((start - first_held) as usize).take(max).cloned().collect();
         let next = start + docs.len() as u64;
@@ -110,5 +112,9 @@ mod tests {
         // 2 fell out before it was read; at most `max` at a time.
         assert_eq!(log.since(seen, 2), (vec![doc(3), doc(4)], 5));
         assert_eq!(log.since(5, 2), (vec![doc(5)], 6));
+        // A position past the end (a reader of a previous run's log) reads what is held.
+        let fresh = TestLog::new(3);
+        MemorySink::new("s", fresh.clone()).write(&[doc(9)]).unwrap();
+        assert_eq!(fresh.since(6, 10), (vec![doc(9)], 1));
     }
 }
