@@ -66,15 +66,18 @@ fn int_field(d: &mut Document, k: &str, v: i64) {
     d.push_unique(Str::from(k), Value::Int32(v as i32));
 }
 
+/// In mongod's order: the timezone, then `iso8601`, then a null date, then the date's type.
 fn date_to_parts(args: Args) -> Result<Value, ExprError> {
     let op = "$dateToParts";
+    let Some(zone) = tz(op, &args[1])? else { return Ok(Value::Null) };
     let iso = match &*args[2] {
         Value::Missing => false,
         Value::Bool(b) => *b,
         v if v.is_nullish() => return Ok(Value::Null),
         v => return Err(ExprError::new(op, format!("iso8601 must evaluate to a bool, found {}", type_name(v)))),
     };
-    let Some(c) = local(op, &args[0], &args[1])? else { return Ok(Value::Null) };
+    let Some(ms) = date_arg(op, &args[0])? else { return Ok(Value::Null) };
+    let c = CivilDateTime::from_millis(zone.to_local(ms));
     let mut d = Document::with_capacity(7);
     if iso {
         let (year, week) = iso_week(&c);
@@ -250,6 +253,9 @@ mod tests {
         assert_eq!(ok(r#"{"$dateToParts": {"date": null}}"#), Value::Null);
         assert_eq!(ok(r#"{"$dateToParts": {"date": "$t", "timezone": null}}"#), Value::Null);
         assert!(eval(r#"{"$dateToParts": {"date": "$t", "iso8601": 1}}"#).is_err());
+        // mongod reads the timezone and iso8601 before it looks at the date.
+        assert_eq!(ok(r#"{"$dateToParts": {"date": "x", "timezone": null}}"#), Value::Null);
+        assert!(eval(r#"{"$dateToParts": {"date": null, "iso8601": "yes"}}"#).is_err());
         assert!(eval(r#"{"$dateToParts": {"date": "x"}}"#).is_err());
     }
 
