@@ -30,6 +30,18 @@ pub struct SampleCursor {
     pub remaining: Option<u64>,
 }
 
+/// A SCRAM conversation under way.
+pub struct PendingAuth {
+    /// The server's side of it.
+    pub conversation: Conversation,
+    /// The API key the client named; it authenticates only if the proof matches.
+    pub key: sluice_store::ApiKey,
+    /// The database authenticated against (the workspace).
+    pub db: String,
+    /// The client asked to skip the empty last exchange (`options.skipEmptyExchange`).
+    pub skip_empty_exchange: bool,
+}
+
 /// A connection's state.
 pub struct Session {
     /// Shared server state.
@@ -40,10 +52,8 @@ pub struct Session {
     pub principal: Option<Principal>,
     /// The database authenticated against: the workspace this connection works on.
     pub auth_db: Option<String>,
-    /// A SCRAM conversation between `saslStart` and its last `saslContinue`.
-    pub conversation: Option<(i32, Conversation, String, bool)>,
-    /// The API key a `saslStart` named, until its proof is checked.
-    pub pending_key: Option<sluice_store::ApiKey>,
+    /// A SCRAM conversation between `saslStart` and the `saslContinue` with the proof.
+    pub pending_auth: Option<PendingAuth>,
     /// Open sample cursors by id.
     pub cursors: HashMap<i64, SampleCursor>,
     /// Processors `processStreamProcessor` made, dropped when the connection ends.
@@ -61,8 +71,7 @@ impl Session {
             connection_id,
             principal: None,
             auth_db: None,
-            conversation: None,
-            pending_key: None,
+            pending_auth: None,
             cursors: HashMap::new(),
             ephemeral: Vec::new(),
             next_cursor: (connection_id % 100_000) * 10_000 + 1,
@@ -127,7 +136,7 @@ impl Session {
                 },
                 OP_QUERY => match op_query::parse(&body) {
                     Ok(q) => {
-                        let out = commands::run_legacy(&mut self, &q.db, &q.command).await;
+                        let out = commands::run_legacy(&mut self, &q.command).await;
                         (OP_REPLY, op_query::encode_reply(&out))
                     }
                     Err(e) => {

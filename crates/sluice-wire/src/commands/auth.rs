@@ -10,7 +10,7 @@ use sluice_store::StoreError;
 use super::Reply;
 use crate::error::CommandError;
 use crate::scram::{parse_client_first, Conversation, Mechanism};
-use crate::session::Session;
+use crate::session::{PendingAuth, Session};
 
 const CONVERSATION_ID: i32 = 1;
 
@@ -63,16 +63,14 @@ pub async fn sasl_start(s: &mut Session, db: &str, cmd: &Document) -> Reply {
     let conv = Conversation::start(mech, credential, &first);
     let reply = doc! {"conversationId": CONVERSATION_ID, "done": false, "payload": bin(conv.server_first().as_bytes())};
     s.principal = None;
-    s.conversation = Some((CONVERSATION_ID, conv, db.to_string(), skip_empty));
-    // The user is kept with the key it named; the proof decides.
-    s.pending_key = Some(key);
+    s.pending_auth = Some(PendingAuth { conversation: conv, key, db: db.to_string(), skip_empty_exchange: skip_empty });
     Ok(reply)
 }
 
 /// `saslContinue {conversationId, payload}`: the client's proof, then (unless the client asked
 /// to skip it) an empty last exchange.
 pub async fn sasl_continue(s: &mut Session, cmd: &Document) -> Reply {
-    let Some((id, conv, db, skip_empty)) = s.conversation.take() else {
+    let Some(pending) = s.pending_auth.take() else {
         // The empty exchange after a successful proof.
         if s.principal.is_some() {
             return Ok(doc! {"conversationId": CONVERSATION_ID, "done": true, "payload": bin(b"")});
@@ -83,9 +81,11 @@ pub async fn sasl_continue(s: &mut Session, cmd: &Document) -> Reply {
             errmsg: "No SASL session state found".into(),
         });
     };
-    let key = s.pending_key.take().ok_or_else(failed)?;
-    let server_final = conv.finish(&payload(cmd)?).map_err(|_| failed())?;
+    let server_final = pending.conversation.finish(&payload(cmd)?).map_err(|_| failed())?;
+    let key = pending.key;
     s.principal = Some(Principal { subject: key.public_key, project_id: key.project_id, roles: key.roles });
-    s.auth_db = Some(db);
-    Ok(doc! {"conversationId": id, "done": skip_empty, "payload": bin(server_final.as_bytes())})
+    s.auth_db = Some(pending.db);
+    Ok(
+        doc! {"conversationId": CONVERSATION_ID, "done": pending.skip_empty_exchange, "payload": bin(server_final.as_bytes())},
+    )
 }

@@ -26,7 +26,7 @@ pub async fn run(s: &mut Session, db: &str, cmd: &Document) -> Document {
 }
 
 /// Runs a legacy `OP_QUERY` command: only the handshake is served this way.
-pub async fn run_legacy(s: &mut Session, db: &str, cmd: &Document) -> Document {
+pub async fn run_legacy(s: &mut Session, cmd: &Document) -> Document {
     let name = cmd.keys().next().cloned().unwrap_or_default();
     let r = match name.as_str() {
         "hello" | "isMaster" | "ismaster" => handshake::hello(s, &name, cmd).await,
@@ -36,7 +36,6 @@ pub async fn run_legacy(s: &mut Session, db: &str, cmd: &Document) -> Document {
             errmsg: format!("Unsupported OP_QUERY command: {}. Use OP_MSG.", name),
         }),
     };
-    let _ = db;
     finish(r)
 }
 
