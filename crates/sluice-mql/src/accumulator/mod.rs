@@ -9,7 +9,7 @@ mod state;
 
 use std::borrow::Cow;
 
-use crate::expr::{compile, CompileError, Expr, ExprError, Input, Scope, SortSpec};
+use crate::expr::{compile, value_text, CompileError, Expr, ExprError, Input, Scope, SortSpec};
 use crate::{Document, Value};
 
 pub use state::AccState;
@@ -124,13 +124,6 @@ fn parse_n(op: &str, v: &Value) -> Result<(usize, Option<Expr>), CompileError> {
         return Ok((1, Some(e)));
     }
     Ok((const_n(op, v)?, None))
-}
-
-/// A value as mongod's messages print it.
-fn value_text(v: &Value) -> String {
-    let mut out = String::new();
-    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
-    out
 }
 
 /// Reads a computed `n` as mongod's `AccumulatorN::validateN` does: a number with an integral

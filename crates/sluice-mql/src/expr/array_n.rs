@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::registry::{type_name, Arity, FuncDef};
+use super::registry::{type_name, value_text, Arity, FuncDef};
 use super::{CompileError, ExprError};
 use crate::accumulator::{n_value, AccKind, AccState};
 use crate::Value;
@@ -45,13 +45,6 @@ pub(super) fn check_zip(arg: &Value) -> Result<(), CompileError> {
         Some(Value::Array(_)) => err("defaults and inputs must have the same length".into()),
         Some(v) => err(format!("defaults must be an array of expressions, found {}", type_name(v))),
     }
-}
-
-/// A value as mongod's messages print it.
-fn value_text(v: &Value) -> String {
-    let mut out = String::new();
-    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
-    out
 }
 
 fn zip(args: Args) -> Result<Value, ExprError> {

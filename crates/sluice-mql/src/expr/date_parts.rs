@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::date::{date_arg, iso_week, tz};
-use super::registry::{type_name, Arity, FuncDef};
+use super::registry::{type_name, value_text, Arity, FuncDef};
 use super::{CompileError, ExprError};
 use crate::datetime::days_from_civil;
 use crate::{CivilDateTime, Document, Str, Value};
@@ -99,13 +99,6 @@ fn date_to_parts(args: Args) -> Result<Value, ExprError> {
 /// 1 = Monday .. 7 = Sunday.
 fn iso_weekday(c: &CivilDateTime) -> i64 {
     i64::from((c.day_of_week() + 5) % 7 + 1)
-}
-
-/// A value as mongod's messages print it.
-fn value_text(v: &Value) -> String {
-    let mut out = String::new();
-    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
-    out
 }
 
 /// One part of `$dateFromParts`, as mongod's `evaluateNumberWithDefault` reads it: `default` when

@@ -32,6 +32,7 @@ pub use compile::compile;
 pub(crate) use convert::to_string_value;
 pub use memory::MAX_EXPRESSION_BYTES;
 pub(crate) use numeric::{add_numbers, divide_numbers};
+pub(crate) use registry::value_text;
 pub use special::SortSpec;
 pub use timezone::Timezone;
 

@@ -54,3 +54,10 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
 pub(crate) fn type_name(v: &crate::Value) -> &'static str {
     v.bson_type().alias()
 }
+
+/// A value as mongod's messages print it (`5`, `"abc"`, `2.5`), for error messages.
+pub(crate) fn value_text(v: &crate::Value) -> String {
+    let mut out = String::new();
+    crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
+    out
+}

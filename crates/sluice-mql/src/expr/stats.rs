@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::array::operands;
-use super::registry::{type_name, Arity, FuncDef};
+use super::registry::{type_name, value_text, Arity, FuncDef};
 use super::{CompileError, ExprError};
 use crate::accumulator::{AccKind, AccState};
 use crate::Value;
@@ -46,11 +46,7 @@ pub(super) fn check_percentile(arg: &Value) -> Result<(), CompileError> {
             found
         )))
     };
-    let text = |v: &Value| {
-        let mut out = String::new();
-        crate::json::write_value(&mut out, v, crate::json::JsonMode::Relaxed);
-        out
-    };
+    let text = value_text;
     match p {
         Value::Array(items) if !items.is_empty() => {
             for item in items {

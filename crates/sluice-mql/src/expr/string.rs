@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::registry::{type_name, Arity, FuncDef};
+use super::registry::{type_name, value_text, Arity, FuncDef};
 use super::ExprError;
 use crate::{compile_regex, Document, Str, Value};
 
@@ -301,11 +301,16 @@ fn index_of_bytes(args: Args) -> Result<Value, ExprError> {
             Some(n) => Err(ExprError::new(op, format!("$indexOfBytes requires a nonnegative {}, found: {}", what, n))),
             None => Err(ExprError::new(
                 op,
-                format!("$indexOfBytes requires an integral {}, found a value of type: {}", what, type_name(v)),
+                format!(
+                    "$indexOfBytes requires an integral {}, found a value of type: {}, with value: {}",
+                    what,
+                    type_name(v),
+                    value_text(v)
+                ),
             )),
         }
     };
-    let start = bound(2, "start index", 0)?;
+    let start = bound(2, "starting index", 0)?;
     let end = bound(3, "ending index", s.len())?.min(s.len());
     let needle = needle.as_bytes();
     if start > end || end - start < needle.len() {
@@ -372,7 +377,17 @@ mod tests {
         let e = eval(r#"{"$indexOfBytes": [1, "e"]}"#).expect_err("an int");
         assert_eq!(e.message, "$indexOfBytes requires a string as the first argument, found: int");
         assert!(eval(r#"{"$indexOfBytes": ["a", null]}"#).is_err());
-        assert!(eval(r#"{"$indexOfBytes": ["a", "a", -1]}"#).is_err());
+        let e = eval(r#"{"$indexOfBytes": ["vanilla", "ll", -1]}"#).expect_err("negative start");
+        assert_eq!(e.message, "$indexOfBytes requires a nonnegative starting index, found: -1");
+        let e = eval(r#"{"$indexOfBytes": ["vanilla", "ll", 0, -1]}"#).expect_err("negative end");
+        assert_eq!(e.message, "$indexOfBytes requires a nonnegative ending index, found: -1");
+        let e = eval(r#"{"$indexOfBytes": ["vanilla", "ll", "a"]}"#).expect_err("a string start");
+        assert_eq!(
+            e.message,
+            r#"$indexOfBytes requires an integral starting index, found a value of type: string, with value: "a""#
+        );
         assert!(eval(r#"{"$indexOfBytes": ["a", "a", 1.5]}"#).is_err());
+        assert_eq!(ok(r#"{"$indexOfBytes": ["vanilla", "ll", 0, 2]}"#), Value::Int32(-1));
+        assert_eq!(ok(r#"{"$indexOfBytes": ["vanilla", "nilla", 3]}"#), Value::Int32(-1));
     }
 }
