@@ -114,6 +114,23 @@ pub fn credential_with(mech: Mechanism, user: &str, password: &str, salt: Vec<u8
     }
 }
 
+/// A credential for a user that does not exist, so that the conversation goes on to fail at the
+/// proof exactly as a wrong key does: its salt is the same for the same user while the server
+/// runs (derived from `secret`), and its keys match no proof.
+pub fn decoy(mech: Mechanism, user: &str, secret: &[u8]) -> ScramCredential {
+    let mut salt = mech.hmac(secret, user.as_bytes());
+    salt.truncate(16);
+    let unknowable = mech.hmac(secret, format!("{}\0keys", user).as_bytes());
+    ScramCredential {
+        public_key: user.to_string(),
+        mechanism: mech.as_str().to_string(),
+        salt,
+        iterations: mech.iterations(),
+        stored_key: mech.hash(&unknowable),
+        server_key: unknowable,
+    }
+}
+
 /// Why a SCRAM step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScramError {

@@ -51,6 +51,8 @@ pub struct WireState {
     pub controller: Arc<Controller>,
     /// The caps.
     pub limits: WireLimits,
+    /// Derives the decoy credentials of unknown users (see [`crate::scram::decoy`]).
+    pub decoy_secret: Vec<u8>,
     next_connection: AtomicI64,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -62,6 +64,7 @@ impl WireState {
             store,
             controller,
             limits,
+            decoy_secret: hex::decode(sluice_control::random_hex(32)).unwrap_or_default(),
             next_connection: AtomicI64::new(1),
             per_ip: Mutex::new(HashMap::new()),
         })

@@ -34,8 +34,9 @@ pub struct SampleCursor {
 pub struct PendingAuth {
     /// The server's side of it.
     pub conversation: Conversation,
-    /// The API key the client named; it authenticates only if the proof matches.
-    pub key: sluice_store::ApiKey,
+    /// The API key the client named (none: no such key, and the proof will fail); it
+    /// authenticates only if the proof matches.
+    pub key: Option<sluice_store::ApiKey>,
     /// The database authenticated against (the workspace).
     pub db: String,
     /// The client asked to skip the empty last exchange (`options.skipEmptyExchange`).

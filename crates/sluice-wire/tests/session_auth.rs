@@ -107,7 +107,8 @@ async fn speculative_hello_then_sasl_continue_authenticates_on_the_workspace() {
             {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{}", first_bare).as_bytes()), "db": "ws"}},
     )
     .await;
-    assert_eq!(hello.get_array("saslSupportedMechs").unwrap(), &vec![Bson::String("SCRAM-SHA-256".into())]);
+    let mechs = vec![Bson::String("SCRAM-SHA-256".into()), Bson::String("SCRAM-SHA-1".into())];
+    assert_eq!(hello.get_array("saslSupportedMechs").unwrap(), &mechs);
     let spec = hello.get_document("speculativeAuthenticate").unwrap();
     let server_first = payload(spec);
     assert!(server_first.starts_with("r=clientnonce"), "{}", server_first);
@@ -143,6 +144,28 @@ async fn a_wrong_key_and_a_key_without_scram_credentials_are_refused() {
     assert_eq!((r.get_f64("ok"), r.get_i32("code")), (Ok(0.0), Ok(18)), "{:?}", r);
     let r = commands::run(&mut s, "ws", &doc! {"listStreamProcessors": 1}).await;
     assert_eq!(r.get_i32("code"), Ok(13));
+
+    // An unknown key is refused only at the proof, as a wrong one is; its salt does not vary.
+    let mut salts = Vec::new();
+    for _ in 0..2 {
+        let mut s = Session::new(st.clone());
+        let first_bare = "n=nosuchkey,r=abc";
+        let r = commands::run(
+            &mut s,
+            "ws",
+            &doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bin(format!("n,,{}", first_bare).as_bytes())},
+        )
+        .await;
+        assert_eq!(r.get_f64("ok"), Ok(1.0), "{:?}", r);
+        let server_first = payload(&r);
+        salts.push(server_first.split(',').find(|p| p.starts_with("s=")).unwrap().to_string());
+        let fin = client_final(first_bare, &server_first, "anything");
+        let r =
+            commands::run(&mut s, "ws", &doc! {"saslContinue": 1, "conversationId": 1, "payload": bin(fin.as_bytes())})
+                .await;
+        assert_eq!(r.get_i32("code"), Ok(18), "{:?}", r);
+    }
+    assert_eq!(salts[0], salts[1]);
 
     let mut s = Session::new(st);
     let r = commands::run(

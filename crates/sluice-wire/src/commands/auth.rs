@@ -9,7 +9,7 @@ use sluice_store::StoreError;
 
 use super::Reply;
 use crate::error::CommandError;
-use crate::scram::{parse_client_first, Conversation, Mechanism};
+use crate::scram::{decoy, parse_client_first, Conversation, Mechanism};
 use crate::session::{PendingAuth, Session};
 
 const CONVERSATION_ID: i32 = 1;
@@ -41,18 +41,21 @@ pub async fn sasl_start(s: &mut Session, db: &str, cmd: &Document) -> Reply {
         });
     };
     let first = parse_client_first(&payload(cmd)?).map_err(|e| CommandError::bad_value(e.to_string()))?;
+    // An unknown user gets a decoy conversation that fails at the proof, as a wrong key does:
+    // whether a public key exists is not told.
     let key = match s.state.store.api_key(&first.user).await {
-        Ok(k) => k,
-        Err(StoreError::NotFound) => return Err(failed()),
+        Ok(k) => Some(k),
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(CommandError::internal(e.to_string())),
     };
     let credential = match s.state.store.scram_credential(&first.user, mech.as_str()).await {
         Ok(c) => c,
+        Err(StoreError::NotFound) if key.is_none() => decoy(mech, &first.user, &s.state.decoy_secret),
         Err(StoreError::NotFound) => {
             return Err(CommandError::auth_failed(format!(
                 "API key {} has no {} credentials: keys created before the wire protocol was added \
                  cannot use it; create a new key (sluice keys create)",
-                key.public_key,
+                first.user,
                 mech.as_str()
             )))
         }
@@ -82,7 +85,7 @@ pub async fn sasl_continue(s: &mut Session, cmd: &Document) -> Reply {
         });
     };
     let server_final = pending.conversation.finish(&payload(cmd)?).map_err(|_| failed())?;
-    let key = pending.key;
+    let key = pending.key.ok_or_else(failed)?;
     s.principal = Some(Principal { subject: key.public_key, project_id: key.project_id, roles: key.roles });
     s.auth_db = Some(pending.db);
     Ok(

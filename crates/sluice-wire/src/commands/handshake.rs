@@ -12,8 +12,8 @@ use crate::session::Session;
 const VERSION: &str = "7.0.0";
 const MAX_WIRE_VERSION: i32 = 21;
 
-/// `hello` / `isMaster`: a standalone server, zlib if the client offers it, for
-/// `saslSupportedMechs` the SCRAM mechanisms the key has credentials for, and the first SCRAM
+/// `hello` / `isMaster`: a standalone server, zlib if the client offers it, the SCRAM
+/// mechanisms for `saslSupportedMechs`, and the first SCRAM
 /// step when the client starts it speculatively (`speculativeAuthenticate`).
 pub async fn hello(s: &mut Session, name: &str, cmd: &Document) -> Reply {
     let mut d = Document::new();
@@ -46,14 +46,10 @@ pub async fn hello(s: &mut Session, name: &str, cmd: &Document) -> Reply {
             d.insert("compression", agreed);
         }
     }
-    if let Ok(user) = cmd.get_str("saslSupportedMechs") {
-        let public = user.split_once('.').map(|(_, u)| u).unwrap_or(user);
-        let mut mechs = Vec::new();
-        for m in Mechanism::ALL {
-            if s.state.store.scram_credential(public, m.as_str()).await.is_ok() {
-                mechs.push(Bson::String(m.as_str().to_string()));
-            }
-        }
+    // The same for every user: which keys exist is not told before authentication. (A key
+    // made before SCRAM credentials were kept then hears why at saslStart.)
+    if cmd.contains_key("saslSupportedMechs") {
+        let mechs: Vec<Bson> = Mechanism::ALL.iter().map(|m| Bson::String(m.as_str().to_string())).collect();
         d.insert("saslSupportedMechs", mechs);
     }
     // A failed speculative step is left out: the client then authenticates the usual way and
