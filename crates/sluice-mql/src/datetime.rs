@@ -325,6 +325,29 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// A space before the time or before the offset reads as the ISO form does.
+        #[test]
+        fn spaces_before_time_and_offset_read_as_iso(
+            ms in 0i64..253_402_300_799_999i64,
+            off_min in -1439i64..1439,
+            colon in any::<bool>(),
+        ) {
+            let c = CivilDateTime::from_millis(ms);
+            let (date, time) = (
+                format!("{:04}-{:02}-{:02}", c.year, c.month, c.day),
+                format!("{:02}:{:02}:{:02}.{:03}", c.hour, c.minute, c.second, c.millis),
+            );
+            let sign = if off_min < 0 { '-' } else { '+' };
+            let (h, m) = (off_min.abs() / 60, off_min.abs() % 60);
+            let off = if colon { format!("{}{:02}:{:02}", sign, h, m) } else { format!("{}{:02}{:02}", sign, h, m) };
+            let iso = parse_iso_local(&format!("{}T{}{}", date, time, off));
+            prop_assert_eq!(parse_iso_local(&format!("{} {} {}", date, time, off)), iso);
+            prop_assert_eq!(parse_iso_local(&format!("{} {}{}", date, time, off)), iso);
+            prop_assert_eq!(iso.map(|(_, o)| o), Some(Some(off_min * 60_000)));
+        }
+    }
+
     #[test]
     fn the_general_parser_takes_the_forms_mongodb_documents() {
         let at = |s: &str| parse_iso_datetime(s).map(format_iso_millis);
