@@ -1,6 +1,7 @@
 // The Atlas Stream Processing tutorial in mongosh, against `sluice serve --mongodb-listen`:
 // list connections, create a windowed processor on the solar sample, start it, read its stats,
-// sample it (bounded by `limit`, so the sample loop ends by itself), stop and drop it.
+// sample it (bounded by `limit`, so the sample loop ends by itself), stop it, modify it, start it
+// on another tier, stop and drop it.
 // Any failed check throws, and mongosh exits non-zero.
 
 function check(cond, what) {
@@ -42,6 +43,22 @@ sp.solarDemo.sample({ limit: 2 });
 
 sp.solarDemo.stop();
 check(sp.listStreamProcessors({ name: 'solarDemo' })[0].state === 'STOPPED', 'stopped');
+
+// Change the pipeline of the stopped processor (dropping its window state), start it on
+// another tier, and see both.
+sp.solarDemo.modify(
+  [
+    { $source: { connectionName: 'sample_stream_solar' } },
+    { $match: { 'obs.watts': { $gte: 0 } } },
+  ],
+  { resumeFromCheckpoint: false }
+);
+const modified = sp.listStreamProcessors({ name: 'solarDemo' })[0];
+check(modified.pipeline.length === 2 && modified.pipeline[1].$match !== undefined, 'the new pipeline is kept');
+sp.solarDemo.start({ tier: 'SP10' });
+const restarted = sp.listStreamProcessors({ name: 'solarDemo' })[0];
+check(restarted.state === 'STARTED' && restarted.tier === 'SP10', 'started again on SP10');
+sp.solarDemo.stop();
 sp.solarDemo.drop();
 check(sp.listStreamProcessors().length === 0, 'dropped');
 
