@@ -92,6 +92,22 @@ fn zip(args: Args) -> Result<Value, ExprError> {
     Ok(Value::Array(out))
 }
 
+/// Compile-time checks of the `{input, n}` forms, in `AccumulatorN::parseArgs`' words.
+pub(super) fn check_n_spec(op: &str, arg: &Value) -> Result<(), CompileError> {
+    let Value::Document(d) = arg else {
+        return Err(CompileError(format!("specification must be an object; found {}: {}", op, value_text(arg))));
+    };
+    if let Some(k) = d.keys().find(|k| !matches!(k.as_str(), "input" | "n")) {
+        return Err(CompileError(format!("Unknown argument for 'n' operator: {}", k)));
+    }
+    for k in ["n", "input"] {
+        if !d.contains_key(k) {
+            return Err(CompileError(format!("Missing value for '{}'", k)));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the `$firstN`-style accumulator `kind(n)` over the elements of `input`, as mongod does:
 /// `n` is checked first (as the accumulator checks it), then the input must be an array.
 fn pick_n(op: &'static str, args: Args, kind: fn(usize) -> AccKind) -> Result<Value, ExprError> {
@@ -197,9 +213,13 @@ mod tests {
         assert_eq!(e.message, "Input must be an array");
         assert!(eval(r#"{"$minN": {"n": 2, "input": "$a"}}"#).is_err());
         assert!(eval(r#"{"$minN": {"n": 2, "input": "$nope"}}"#).is_err());
-        let compile = |s: &str| super::super::compile(&v(s));
-        assert!(compile(r#"{"$firstN": {"input": [1]}}"#).is_err());
-        assert!(compile(r#"{"$firstN": {"n": 1, "input": [1], "sortBy": {"a": 1}}}"#).is_err());
+        let compile = |s: &str| super::super::compile(&v(s)).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(compile(r#"{"$firstN": {"input": [1]}}"#), Err("Missing value for 'n'".into()));
+        assert_eq!(
+            compile(r#"{"$firstN": {"n": 1, "input": [1], "sortBy": {"a": 1}}}"#),
+            Err("Unknown argument for 'n' operator: sortBy".into())
+        );
+        assert_eq!(compile(r#"{"$maxN": 0}"#), Err("specification must be an object; found $maxN: 0".into()));
     }
 
     proptest! {

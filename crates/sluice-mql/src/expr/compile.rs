@@ -175,6 +175,7 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
                 "$dateFromParts" => date_parts::check_from_parts(arg)?,
                 "$zip" => array_n::check_zip(arg)?,
                 "$percentile" => stats::check_percentile(arg)?,
+                "$firstN" | "$lastN" | "$maxN" | "$minN" => array_n::check_n_spec(def.name, arg)?,
                 _ => {}
             }
             let mut args = compile_named(def.name, names, required, arg, scope)?;
