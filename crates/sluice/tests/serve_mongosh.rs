@@ -62,3 +62,37 @@ async fn mongosh_runs_the_atlas_tutorial() {
     assert_eq!(stdout.matches("_stream_meta").count(), 2, "{}", stdout);
     server.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongosh_connects_over_tls() {
+    let Some(mongosh) = blocking(mongosh).await else { return };
+    let certs = temp_dir("mongosh-tls-certs");
+    let files = support::certs::server_certificates(&certs);
+    let (cert, key) = (files.cert.display().to_string(), files.key.display().to_string());
+    let server = Server::start_with_env(
+        &temp_dir("mongosh-tls"),
+        &[
+            ("SLUICE_MONGODB_LISTEN", "127.0.0.1:0"),
+            ("SLUICE_MONGODB_TLS_CERT", &cert),
+            ("SLUICE_MONGODB_TLS_KEY", &key),
+        ],
+    );
+    sample_workspace(&owner(&server, "MD5"), &server).await;
+    let uri = format!("{}/ws", server.banner_value("MongoDB wire protocol"));
+    let (user, password) = (server.banner_value("publicKey"), server.banner_value("privateKey"));
+    let out = blocking(move || {
+        Command::new(mongosh)
+            .arg(&uri)
+            .args(["--tls", "--tlsCAFile"])
+            .arg(&files.ca)
+            .args(["--username", &user, "--password", &password, "--quiet", "--norc"])
+            .args(["--eval", "print(sp.listConnections().map((c) => c.name).join(','))"])
+            .output()
+            .expect("mongosh runs")
+    })
+    .await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mongosh failed:\n{}\n{}", stdout, stderr);
+    assert_eq!(stdout.trim(), "sample_stream_solar");
+    server.terminate();
+}

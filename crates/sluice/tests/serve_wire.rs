@@ -225,31 +225,11 @@ async fn the_driver_manages_processors_the_http_api_sees() {
     server.terminate();
 }
 
-/// A CA and a certificate for 127.0.0.1 it signed, written as PEM files in `dir`: `(ca, cert, key)`.
-fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, "Sluice wire test CA");
-    let ca = params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    (paths.0, paths.1, paths.2)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_clients_that_trust_the_certificate() {
     let certs = temp_dir("wire-tls-certs");
-    let (ca, cert, key) = certificates(&certs);
-    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    let files = support::certs::server_certificates(&certs);
+    let (ca, cert, key) = (files.ca, files.cert.display().to_string(), files.key.display().to_string());
     let server = Server::start_with_env(
         &temp_dir("wire-tls"),
         &[

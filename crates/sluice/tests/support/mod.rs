@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod contract;
 
 use std::io::{BufRead, BufReader};
