@@ -173,6 +173,7 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
             // Checks mongod makes when it parses these operators, before any document is seen.
             match def.name {
                 "$dateFromParts" => date_parts::check_from_parts(arg)?,
+                "$dateToParts" => date_parts::check_to_parts(arg)?,
                 "$zip" => array_n::check_zip(arg)?,
                 "$percentile" => stats::check_percentile(arg)?,
                 "$firstN" | "$lastN" | "$maxN" | "$minN" => array_n::check_n_spec(def.name, arg)?,

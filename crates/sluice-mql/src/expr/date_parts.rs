@@ -40,19 +40,33 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$isoDayOfWeek", arity: Arity::DatePart, f: iso_day_of_week },
 ];
 
-/// Compile-time checks of `$dateFromParts`: a calendar year or an ISO week year, not both forms.
+/// Compile-time checks of `$dateFromParts`, in `ExpressionDateFromParts::parse`'s order and
+/// words: known arguments only, a calendar year or an ISO week year, and not both forms.
 pub(super) fn check_from_parts(arg: &Value) -> Result<(), CompileError> {
     let Some(d) = arg.as_document() else { return Ok(()) };
-    let has = |k: &str| d.contains_key(k);
-    let calendar = ["year", "month", "day"].iter().any(|k| has(k));
-    let iso = ["isoWeekYear", "isoWeek", "isoDayOfWeek"].iter().any(|k| has(k));
-    if calendar && iso {
-        return Err(CompileError("$dateFromParts does not allow mixing natural dates with ISO dates".into()));
+    if let Some(k) = d.keys().find(|k| !FROM_PARTS.contains(&k.as_str())) {
+        return Err(CompileError(format!("Unrecognized argument to $dateFromParts: {}", k)));
     }
+    let has = |k: &str| d.contains_key(k);
     if !has("year") && !has("isoWeekYear") {
         return Err(CompileError("$dateFromParts requires either 'year' or 'isoWeekYear' to be present".into()));
     }
+    if has("year") && (has("isoWeekYear") || has("isoWeek") || has("isoDayOfWeek")) {
+        return Err(CompileError("$dateFromParts does not allow mixing natural dates with ISO dates".into()));
+    }
+    if has("isoWeekYear") && (has("month") || has("day")) {
+        return Err(CompileError("$dateFromParts does not allow mixing ISO dates with natural dates".into()));
+    }
     Ok(())
+}
+
+/// Compile-time check of `$dateToParts`' argument names, in mongod's words.
+pub(super) fn check_to_parts(arg: &Value) -> Result<(), CompileError> {
+    let Some(d) = arg.as_document() else { return Ok(()) };
+    match d.keys().find(|k| !matches!(k.as_str(), "date" | "timezone" | "iso8601")) {
+        Some(k) => Err(CompileError(format!("Unrecognized argument to $dateToParts: {}", k))),
+        None => Ok(()),
+    }
 }
 
 /// The local civil time of a date argument; `Ok(None)` when the date or timezone is null.
@@ -312,10 +326,28 @@ mod tests {
             e.message,
             "'hour' must evaluate to a value in the range [-32768, 32767]; value 40000 is not in range"
         );
-        let compile = |s: &str| super::super::compile(&parse_value(s).expect("valid json"));
-        assert!(compile(r#"{"$dateFromParts": {"month": 1}}"#).is_err());
-        assert!(compile(r#"{"$dateFromParts": {"year": 2017, "isoWeek": 1}}"#).is_err());
-        assert!(compile(r#"{"$dateFromParts": {"year": 2017, "days": 1}}"#).is_err());
+        let compile =
+            |s: &str| super::super::compile(&parse_value(s).expect("valid json")).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(
+            compile(r#"{"$dateFromParts": {"month": 1}}"#),
+            Err("$dateFromParts requires either 'year' or 'isoWeekYear' to be present".into())
+        );
+        assert_eq!(
+            compile(r#"{"$dateFromParts": {"year": 2017, "isoWeek": 1}}"#),
+            Err("$dateFromParts does not allow mixing natural dates with ISO dates".into())
+        );
+        assert_eq!(
+            compile(r#"{"$dateFromParts": {"isoWeekYear": 2017, "day": 1}}"#),
+            Err("$dateFromParts does not allow mixing ISO dates with natural dates".into())
+        );
+        assert_eq!(
+            compile(r#"{"$dateFromParts": {"year": 2017, "days": 1}}"#),
+            Err("Unrecognized argument to $dateFromParts: days".into())
+        );
+        assert_eq!(
+            compile(r#"{"$dateToParts": {"date": 1, "k": 1}}"#),
+            Err("Unrecognized argument to $dateToParts: k".into())
+        );
     }
 
     #[test]
