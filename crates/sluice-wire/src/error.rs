@@ -75,6 +75,11 @@ impl CommandError {
         CommandError::new(59, "CommandNotFound", format!("no such command: '{}'", name))
     }
 
+    /// 462: the caller's request budget (shared with the HTTP API) is spent.
+    pub fn rate_limited(m: impl Into<String>) -> CommandError {
+        CommandError::new(462, "IngressRequestRateLimitExceeded", m)
+    }
+
     /// 2 (BadValue) from an API validation error: the same message the HTTP API gives.
     pub fn from_api(e: ApiError) -> CommandError {
         CommandError::bad_value(e.detail)

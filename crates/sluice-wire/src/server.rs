@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sluice_api::AppState;
 use sluice_control::Controller;
 use sluice_store::MetadataStore;
 use tokio::net::TcpListener;
@@ -51,6 +52,8 @@ pub struct WireState {
     pub controller: Arc<Controller>,
     /// The caps.
     pub limits: WireLimits,
+    /// The HTTP API's state: its rate limiter and audit log are shared.
+    pub app: Arc<AppState>,
     /// Derives the decoy credentials of unknown users (see [`crate::scram::decoy`]).
     pub decoy_secret: Vec<u8>,
     next_connection: AtomicI64,
@@ -58,11 +61,13 @@ pub struct WireState {
 }
 
 impl WireState {
-    /// State over the server's store and controller.
-    pub fn new(store: Arc<dyn MetadataStore>, controller: Arc<Controller>, limits: WireLimits) -> Arc<WireState> {
+    /// State over the HTTP API's: the same store, controller, per-caller request budgets and
+    /// audit log.
+    pub fn new(app: Arc<AppState>, limits: WireLimits) -> Arc<WireState> {
         Arc::new(WireState {
-            store,
-            controller,
+            store: app.store.clone(),
+            controller: app.controller.clone(),
+            app,
             limits,
             decoy_secret: hex::decode(sluice_control::random_hex(32)).unwrap_or_default(),
             next_connection: AtomicI64::new(1),

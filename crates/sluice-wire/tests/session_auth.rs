@@ -52,7 +52,7 @@ async fn state() -> Arc<WireState> {
     let store: Arc<dyn MetadataStore> = Arc::new(store);
     let dir = std::env::temp_dir().join(format!("sluice-wire-auth-{}", std::process::id()));
     let controller = Controller::new(store.clone(), Arc::new(FsCheckpointStore::new(dir, 1)));
-    WireState::new(store, controller, WireLimits::default())
+    WireState::new(sluice_api::AppState::new(store, controller, Vec::new(), 0), WireLimits::default())
 }
 
 fn bin(b: &[u8]) -> Bson {

@@ -112,6 +112,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {}", args.listen, e))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let mut hostnames = vec![local.to_string()];
+    let mut wire_server = None;
     if let Some(addr) = args.mongodb_listen {
         let wire = tokio::net::TcpListener::bind(addr)
             .await
@@ -130,12 +131,15 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
             max_connections: args.mongodb_max_connections.max(1),
             ..sluice_wire::WireLimits::default()
         };
-        let state = sluice_wire::WireState::new(store.clone(), controller.clone(), limits);
-        tokio::spawn(sluice_wire::serve(wire, state, tls));
+        wire_server = Some((wire, limits, tls));
     }
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
     let state = AppState::new(store, controller.clone(), hostnames, args.rate_limit);
+    if let Some((wire, limits, tls)) = wire_server {
+        // The wire protocol shares the API's state: request budgets and the audit log.
+        tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(state.clone(), limits), tls));
+    }
     let limits = sluice_api::limits::ConnectionLimits {
         max_connections: args.max_connections.max(1),
         header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),

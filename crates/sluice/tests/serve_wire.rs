@@ -288,6 +288,39 @@ async fn a_temporary_processor_does_not_outlive_a_restart() {
     server.terminate();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wire_and_the_api_spend_one_request_budget_per_key() {
+    let server = Server::start_with_env(
+        &temp_dir("wire-rate"),
+        &[("SLUICE_MONGODB_LISTEN", "127.0.0.1:0"), ("SLUICE_RATE_LIMIT", "1")],
+    );
+    let addr = server.banner_value("MongoDB wire protocol").trim_start_matches("mongodb://").to_string();
+    let streams = sample_workspace(&owner(&server, "MD5"), &server).await;
+    let ro = cli(
+        &server.dir,
+        &["keys", "create", "--project", &server.banner_value("groupId"), "--role", "GROUP_READ_ONLY"],
+    );
+    let (public, private) = (line_value(&ro, "publicKey"), line_value(&ro, "privateKey"));
+    let c = client(&addr, &public, &private, "ws", "SCRAM-SHA-256").await;
+    let http = Client::new(&server, Auth::Digest { user: public, password: private, algorithm: "MD5" });
+    // One request a second: spend it over the wire, and the HTTP API refuses the same key at
+    // once. (Each round starts with full budgets; a round too slow to tell is tried again.)
+    let mut shared = false;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        run(&c, doc! {"listStreamProcessors": 1}).await.unwrap();
+        let e = run(&c, doc! {"listStreamProcessors": 1}).await.unwrap_err();
+        assert_eq!(code(&e), Some(462), "{:?}", e);
+        let r = http.get(&format!("{}/ws/processors", streams)).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            shared = true;
+            break;
+        }
+    }
+    assert!(shared, "the HTTP API saw the budget the wire protocol spent");
+    server.terminate();
+}
+
 fn ping(s: &mut TcpStream) -> bool {
     if s.write_all(&op_msg(&doc! {"ping": 1, "$db": "admin"})).is_err() {
         return false;

@@ -60,9 +60,11 @@ async fn dispatch(s: &mut Session, db: &str, name: &str, cmd: &Document) -> Repl
         "endSessions" | "killSessions" | "logout" => return Ok(Document::new()),
         _ => {}
     }
-    if s.principal.is_none() {
+    let Some(p) = &s.principal else {
         return Err(CommandError::unauthorized(format!("command {} requires authentication", name)));
-    }
+    };
+    // The same per-caller budget as the HTTP API's.
+    s.state.app.limiter.admit(&p.subject).map_err(|e| CommandError::rate_limited(e.detail))?;
     match name {
         "createStreamProcessor" => processors::create(s, db, cmd).await,
         "listStreamProcessors" => processors::list(s, db, cmd).await,
@@ -127,18 +129,10 @@ pub async fn workspace(s: &Session, db: &str) -> Result<Workspace, CommandError>
     }
 }
 
-/// Records who changed what in the workspace's audit log, as the HTTP API does.
+/// Records who changed what in the workspace's audit log, through the HTTP API's own writer.
 pub async fn audit(s: &Session, w: &Workspace, action: &str, target: &str) {
-    let Some(p) = &s.principal else { return };
-    let line = serde_json::json!({"user": p.subject, "action": action, "target": target, "via": "wire"}).to_string();
-    let e = sluice_store::LogEvent {
-        workspace_id: w.id.clone(),
-        kind: sluice_store::LogKind::Audit,
-        at_ms: sluice_control::now_ms(),
-        line,
-    };
-    if let Err(err) = s.state.store.append_log(&e).await {
-        tracing::warn!(error = %err, "cannot write an audit log line");
+    if let Some(p) = &s.principal {
+        s.state.app.audit(&w.id, &p.subject, action, target).await;
     }
 }
 
