@@ -13,6 +13,7 @@ mod data;
 mod date;
 mod date_parts;
 mod eval;
+mod hashed_key;
 mod memory;
 mod numeric;
 mod object;

@@ -1,8 +1,8 @@
 //! The table of eagerly evaluated operators, gathered from each family's file.
 
 use super::{
-    arithmetic, array, array_n, bitwise, comparison, convert, convert_binary, data, date, date_parts, object, set,
-    stats, string, trig, FuncImpl,
+    arithmetic, array, array_n, bitwise, comparison, convert, convert_binary, data, date, date_parts, hashed_key,
+    object, set, stats, string, trig, FuncImpl,
 };
 
 /// How an operator takes its arguments.
@@ -27,7 +27,7 @@ pub(crate) struct FuncDef {
     pub f: FuncImpl,
 }
 
-const FAMILIES: [&[FuncDef]; 15] = [
+const FAMILIES: [&[FuncDef]; 16] = [
     arithmetic::FUNCS,
     comparison::FUNCS,
     string::FUNCS,
@@ -43,6 +43,7 @@ const FAMILIES: [&[FuncDef]; 15] = [
     stats::FUNCS,
     data::FUNCS,
     convert_binary::FUNCS,
+    hashed_key::FUNCS,
 ];
 
 /// Finds an operator by name (`"$add"`).
