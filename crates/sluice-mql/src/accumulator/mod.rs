@@ -141,13 +141,22 @@ pub(crate) fn n_value(op: &'static str, v: &Value) -> Result<usize, ExprError> {
     }
 }
 
+/// `p` of `$percentile`, checked as mongod's `parseP` checks it (and in its words): a non-empty
+/// array of numbers from [0.0, 1.0].
 fn percentiles(op: &str, v: &Value) -> Result<Vec<f64>, CompileError> {
-    let items = v.as_array().ok_or_else(|| CompileError(format!("{}: 'p' must be an array of numbers", op)))?;
+    let bad = |found: &Value| {
+        CompileError(format!(
+            "{}: The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: {}",
+            op,
+            value_text(found)
+        ))
+    };
+    let items = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad(v))?;
     items
         .iter()
-        .map(|x| match x.as_f64() {
+        .map(|x| match x.as_f64().filter(|_| x.is_number()) {
             Some(p) if (0.0..=1.0).contains(&p) => Ok(p),
-            _ => Err(CompileError(format!("{}: every 'p' must be a number between 0.0 and 1.0, found {:?}", op, x))),
+            _ => Err(bad(x)),
         })
         .collect()
 }

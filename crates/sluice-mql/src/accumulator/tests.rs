@@ -58,6 +58,17 @@ fn statistics() {
 }
 
 #[test]
+fn percentile_p_is_checked_as_mongod_checks_it() {
+    let e = Accumulator::compile("$percentile", &v(r#"{"input": "$x", "p": [0.5, 2], "method": "approximate"}"#))
+        .expect_err("p = 2");
+    assert_eq!(e.0, "$percentile: The $percentile 'p' field must be an array of numbers from [0.0, 1.0], but found: 2");
+    for p in ["[]", "0.5", r#"["0.5"]"#, "[true]"] {
+        let spec = format!(r#"{{"input": "$x", "p": {}, "method": "approximate"}}"#, p);
+        assert!(Accumulator::compile("$percentile", &v(&spec)).is_err(), "{}", p);
+    }
+}
+
+#[test]
 fn percentile_of_no_numbers_is_a_null_per_percentile() {
     let spec = r#"{"$percentile": {"input": "$s", "p": [0.5, 0.9], "method": "approximate"}}"#;
     assert_eq!(run(spec, &DOCS), v("[null, null]"));
