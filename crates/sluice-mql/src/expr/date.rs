@@ -51,6 +51,8 @@ pub(crate) const FUNCS: &[FuncDef] = &[
     FuncDef { name: "$dayOfYear", arity: Arity::DatePart, f: day_of_year },
 ];
 
+/// The `timezone` argument of a date operator: UTC when missing, `None` when null (the operator
+/// answers null), an error naming `op` when it is not a time zone.
 pub(super) fn tz(op: &'static str, v: &Value) -> Result<Option<Timezone>, ExprError> {
     Timezone::from_value(v).map_err(|m| ExprError::new(op, m))
 }
