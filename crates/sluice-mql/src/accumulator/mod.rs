@@ -9,7 +9,7 @@ mod state;
 
 use std::borrow::Cow;
 
-use crate::expr::{compile, value_text, CompileError, Expr, ExprError, Input, Scope, SortSpec};
+use crate::expr::{check_n_spec, compile, value_text, CompileError, Expr, ExprError, Input, Scope, SortSpec};
 use crate::{Document, Value};
 
 pub use state::AccState;
@@ -233,6 +233,7 @@ impl Accumulator {
             }
             _ => {
                 // $firstN $lastN $maxN $minN
+                check_n_spec(op, arg)?;
                 let d = named(op, arg, &["input", "n"])?;
                 let (n, n_of_key) = parse_n(op, field(op, d, "n")?)?;
                 let kind = match op {

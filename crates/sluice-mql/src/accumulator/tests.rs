@@ -154,6 +154,14 @@ fn a_computed_n_that_is_not_a_positive_integer_is_an_error() {
 }
 
 #[test]
+fn n_accumulator_specs_are_checked_in_mongods_words() {
+    let err = |op: &str, arg: &str| Accumulator::compile(op, &v(arg)).map(|_| ()).map_err(|e| e.0);
+    assert_eq!(err("$firstN", "0"), Err("specification must be an object; found $firstN: 0".into()));
+    assert_eq!(err("$maxN", r#"{"input": "$x"}"#), Err("Missing value for 'n'".into()));
+    assert_eq!(err("$lastN", r#"{"input": "$x", "n": 1, "k": 1}"#), Err("Unknown argument for 'n' operator: k".into()));
+}
+
+#[test]
 fn bad_specs_are_compile_errors() {
     for (op, arg) in [
         ("$sum", "[1, 2]"),

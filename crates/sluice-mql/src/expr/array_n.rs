@@ -92,8 +92,9 @@ fn zip(args: Args) -> Result<Value, ExprError> {
     Ok(Value::Array(out))
 }
 
-/// Compile-time checks of the `{input, n}` forms, in `AccumulatorN::parseArgs`' words.
-pub(super) fn check_n_spec(op: &str, arg: &Value) -> Result<(), CompileError> {
+/// Compile-time checks of the `{input, n}` forms (expressions and `$group` accumulators alike),
+/// in `AccumulatorN::parseArgs`' words.
+pub(crate) fn check_n_spec(op: &str, arg: &Value) -> Result<(), CompileError> {
     let Value::Document(d) = arg else {
         return Err(CompileError(format!("specification must be an object; found {}: {}", op, value_text(arg))));
     };

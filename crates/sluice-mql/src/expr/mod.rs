@@ -29,6 +29,7 @@ use std::borrow::Cow;
 
 use crate::{parse_iso_local, BsonType, Document, FieldPath, Str, Value};
 
+pub(crate) use array_n::check_n_spec;
 pub use compile::compile;
 pub(crate) use convert::to_string_value;
 pub use memory::MAX_EXPRESSION_BYTES;
