@@ -283,9 +283,29 @@ mod tests {
         assert_eq!(ok(r#"{"$toDate": "2018-03-20 11:00:06 +0500"}"#), expected);
         assert_eq!(ok(r#"{"$convert": {"input": "2018-03-20 11:00:06 +0500", "to": "date"}}"#), expected);
         assert_eq!(ok(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500"}}"#), expected);
+        // With a UTC timezone argument the string's offset applies; with any other, mongod
+        // refuses the pair (onError applies).
         assert_eq!(
-            ok(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500", "timezone": "Europe/Paris"}}"#),
+            ok(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500", "timezone": "UTC"}}"#),
             expected
         );
+        let e = eval(r#"{"$dateFromString": {"dateString": "2018-03-20 11:00:06 +0500", "timezone": "Europe/Paris"}}"#)
+            .expect_err("an offset and a timezone");
+        assert_eq!(
+            e.message,
+            "you cannot pass in a date/time string with GMT offset together with a timezone argument"
+        );
+        let e = eval(r#"{"$dateFromString": {"dateString": "2018-03-20T11:00:06Z", "timezone": "+01:00"}}"#)
+            .expect_err("Z and a timezone");
+        assert_eq!(
+            e.message,
+            "you cannot pass in a date/time string with time zone information ('Z') together with a timezone argument"
+        );
+        assert_eq!(
+            ok(r#"{"$dateFromString": {"dateString": "2018-03-20T11:00:06Z", "timezone": "+01:00", "onError": 0}}"#),
+            v("0")
+        );
+        // No zone in the string: the timezone argument places it.
+        assert_eq!(ok(r#"{"$dateFromString": {"dateString": "2018-03-20 07:00:06", "timezone": "+01:00"}}"#), expected);
     }
 }

@@ -291,7 +291,19 @@ fn date_from_string(args: Args) -> Result<Value, ExprError> {
         v => return Err(ExprError::new(op, format!("format must be a string, found {}", type_name(v)))),
     };
     match parsed {
-        // An offset in the string wins over the timezone argument.
+        // mongod refuses a string carrying its own zone together with a timezone argument other
+        // than UTC (a conversion failure, so onError applies).
+        Some((_, Some(_))) if zone != Timezone::UTC => {
+            let trimmed = s.trim_end();
+            on_error(if trimmed.ends_with(['Z', 'z']) {
+                format!(
+                    "you cannot pass in a date/time string with time zone information ('{}') together with a timezone argument",
+                    &trimmed[trimmed.len() - 1..]
+                )
+            } else {
+                "you cannot pass in a date/time string with GMT offset together with a timezone argument".to_string()
+            })
+        }
         Some((local, Some(off))) => Ok(Value::DateTime(local - off)),
         Some((local, None)) => Ok(Value::DateTime(zone.to_utc(local))),
         None => on_error(format!("Error parsing date string '{}'", s)),
