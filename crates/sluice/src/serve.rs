@@ -133,6 +133,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         };
         wire_server = Some((wire, limits, tls));
     }
+    let shutdown = shutdown_signal();
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
     let state = AppState::new(store, controller.clone(), hostnames, args.rate_limit);
@@ -145,7 +146,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         header_read_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
     };
-    sluice_api::server::serve(listener, sluice_api::router(state), limits, shutdown_signal())
+    sluice_api::server::serve(listener, sluice_api::router(state), limits, shutdown)
         .await
         .map_err(|e| e.to_string())?;
     eprintln!("shutting down: stopping processors");
@@ -169,23 +170,30 @@ async fn bootstrap(store: &dyn MetadataStore) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is called, not when the future
+/// is first polled: a SIGTERM sent as soon as the server says it listens must not meet the
+/// default action, which kills the process without stopping the processors.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
