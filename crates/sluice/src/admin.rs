@@ -101,6 +101,20 @@ pub async fn create_api_key(
     Ok((public, private))
 }
 
+/// Gives an API key the SCRAM credentials of the MongoDB wire protocol (a key made before the
+/// store kept them has none). The private key must match the stored Digest hash.
+pub async fn add_scram_credentials(store: &dyn MetadataStore, public: &str, private: &str) -> Result<(), String> {
+    let key = store.api_key(public).await.map_err(|_| format!("no API key {}", public))?;
+    if ha1(Algorithm::Sha256, public, private) != key.ha1_sha256 {
+        return Err(format!("that is not the private key of API key {}", public));
+    }
+    for mech in sluice_wire::scram::Mechanism::ALL {
+        let c = sluice_wire::scram::credential(mech, public, private);
+        store.insert_scram_credential(&c).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Creates a service account; returns `(client_id, client_secret)`. Only a salted hash is stored.
 pub async fn create_service_account(
     store: &dyn MetadataStore,

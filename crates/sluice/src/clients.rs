@@ -51,6 +51,18 @@ pub enum CredentialCmd {
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// (keys only) Give a key made before the MongoDB wire protocol existed its SCRAM
+    /// credentials, so it can log in with mongosh; the private key is checked first.
+    EnableWire {
+        #[command(flatten)]
+        dir: DataDir,
+        /// The key's public key.
+        #[arg(long)]
+        public_key: String,
+        /// Its private key (from the environment, to keep it out of the process list).
+        #[arg(long, env = "SLUICE_PRIVATE_KEY", hide_env_values = true)]
+        private_key: String,
+    },
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
@@ -79,7 +91,20 @@ pub fn projects(cmd: ProjectsCmd) -> Result<(), String> {
 
 /// Runs `sluice keys ...` (`service_account` false) or `sluice service-accounts ...`.
 pub fn credentials(cmd: CredentialCmd, service_account: bool) -> Result<(), String> {
-    let CredentialCmd::Create { dir, project, roles, description } = cmd;
+    let (dir, project, roles, description) = match cmd {
+        CredentialCmd::Create { dir, project, roles, description } => (dir, project, roles, description),
+        CredentialCmd::EnableWire { dir, public_key, private_key } => {
+            if service_account {
+                return Err("enable-wire is for API keys: service accounts do not use the wire protocol".into());
+            }
+            return block_on(async {
+                let store = admin::open_store(&dir.data_dir).await?;
+                admin::add_scram_credentials(&store, &public_key, &private_key).await?;
+                println!("API key {} can now log in over the MongoDB wire protocol", public_key);
+                Ok(())
+            });
+        }
+    };
     let roles = admin::parse_roles(&roles)?;
     block_on(async {
         let store = admin::open_store(&dir.data_dir).await?;

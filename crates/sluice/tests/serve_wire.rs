@@ -321,6 +321,48 @@ async fn the_wire_and_the_api_spend_one_request_budget_per_key() {
     server.terminate();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_made_before_the_wire_protocol_is_told_why_and_can_be_enabled() {
+    use sluice_api::auth::digest::{ha1, Algorithm};
+    use sluice_store::MetadataStore;
+    let (server, addr) = start();
+    sample_workspace(&owner(&server, "MD5"), &server).await;
+    // A key as a store before migration 2 holds it: Digest hashes, no SCRAM credentials.
+    let (public, private) = ("oldkeyoldkeyoldk", "0badc0de-0000-4000-8000-000000000000");
+    let store = sluice_store::SqliteStore::open(&server.dir.join("sluice.db")).await.unwrap();
+    store
+        .insert_api_key(&sluice_store::ApiKey {
+            public_key: public.into(),
+            project_id: server.banner_value("groupId"),
+            roles: vec![sluice_types::Role::ProjectOwner],
+            ha1_md5: ha1(Algorithm::Md5, public, private),
+            ha1_sha256: ha1(Algorithm::Sha256, public, private),
+            description: "made before the wire protocol".into(),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let c = client(&addr, public, private, "ws", "SCRAM-SHA-256").await;
+    let e = run(&c, doc! {"listStreamProcessors": 1}).await.unwrap_err();
+    assert!(e.to_string().contains("sluice keys enable-wire"), "{}", e);
+
+    let enable = |key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["keys", "enable-wire", "--public-key", public, "--data-dir"])
+            .arg(&server.dir)
+            .env("SLUICE_PRIVATE_KEY", key)
+            .output()
+            .unwrap()
+    };
+    let wrong = enable("not-the-private-key");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not the private key"), "{:?}", wrong);
+    assert!(enable(private).status.success());
+    let c = client(&addr, public, private, "ws", "SCRAM-SHA-256").await;
+    assert!(run(&c, doc! {"listStreamProcessors": 1}).await.is_ok());
+    server.terminate();
+}
+
 fn ping(s: &mut TcpStream) -> bool {
     if s.write_all(&op_msg(&doc! {"ping": 1, "$db": "admin"})).is_err() {
         return false;

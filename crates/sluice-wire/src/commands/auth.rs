@@ -54,7 +54,7 @@ pub async fn sasl_start(s: &mut Session, db: &str, cmd: &Document) -> Reply {
         Err(StoreError::NotFound) => {
             return Err(CommandError::auth_failed(format!(
                 "API key {} has no {} credentials: keys created before the wire protocol was added \
-                 cannot use it; create a new key (sluice keys create)",
+                 cannot use it until `sluice keys enable-wire` is run for it, or create a new key",
                 first.user,
                 mech.as_str()
             )))
