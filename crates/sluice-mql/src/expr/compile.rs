@@ -168,7 +168,14 @@ fn compile_operator(name: &str, arg: &Value, scope: &mut CompileScope) -> Result
             }
             compile_list(&list, scope)?
         }
-        Arity::Any => compile_list(&positional(arg), scope)?,
+        Arity::Any => {
+            let list = positional(arg);
+            // mongod checks $setEquals' argument count when it parses it.
+            if def.name == "$setEquals" && list.len() < 2 {
+                return Err(CompileError(format!("$setEquals needs at least two arguments had: {}", list.len())));
+            }
+            compile_list(&list, scope)?
+        }
         Arity::Named(names, required) => {
             // Checks mongod makes when it parses these operators, before any document is seen.
             match def.name {

@@ -196,7 +196,9 @@ mod tests {
         // Read left to right: the first of a null and a non-array decides.
         assert_eq!(ok(r#"{"$setUnion": [null, 1]}"#), Value::Null);
         assert!(eval(r#"{"$setUnion": [1, null]}"#).is_err());
-        assert!(eval(r#"{"$setEquals": [[1]]}"#).is_err());
+        let compile = |s: &str| super::super::compile(&v(s)).map(|_| ()).map_err(|e| e.0);
+        assert_eq!(compile(r#"{"$setEquals": [[1]]}"#), Err("$setEquals needs at least two arguments had: 1".into()));
+        assert_eq!(compile(r#"{"$setEquals": []}"#), Err("$setEquals needs at least two arguments had: 0".into()));
         let e = eval(r#"{"$setIsSubset": [[1], "$nope"]}"#).expect_err("missing");
         assert_eq!(e.message, "both operands of $setIsSubset must be arrays. Second argument is of type: missing");
         let e = eval(r#"{"$allElementsTrue": [null]}"#).expect_err("null");
