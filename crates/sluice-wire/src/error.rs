@@ -80,6 +80,20 @@ impl CommandError {
         CommandError::new(462, "IngressRequestRateLimitExceeded", m)
     }
 
+    /// 17: a SASL step out of order.
+    pub fn protocol_error(m: impl Into<String>) -> CommandError {
+        CommandError::new(17, "ProtocolError", m)
+    }
+
+    /// 352: only the handshake is served over the legacy `OP_QUERY`.
+    pub fn unsupported_op_query(what: &str) -> CommandError {
+        CommandError::new(
+            352,
+            "UnsupportedOpQueryCommand",
+            format!("Unsupported OP_QUERY command: {}. Use OP_MSG.", what),
+        )
+    }
+
     /// 2 (BadValue) from an API validation error: the same message the HTTP API gives.
     pub fn from_api(e: ApiError) -> CommandError {
         CommandError::bad_value(e.detail)

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bson::{doc, Document};
+use bson::Document;
 use sluice_api::auth::Principal;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::commands;
 use crate::compress;
+use crate::error::CommandError;
 use crate::frame::{read_frame, write_frame, HEADER_LEN, OP_COMPRESSED, OP_MSG, OP_QUERY, OP_REPLY};
 use crate::op_msg::{self, MORE_TO_COME};
 use crate::op_query;
@@ -142,7 +143,7 @@ impl Session {
                     }
                     Err(e) => {
                         tracing::debug!(error = %e, "wire protocol: closing a connection");
-                        let out = doc! {"ok": 0.0, "errmsg": e.to_string(), "code": 352, "codeName": "UnsupportedOpQueryCommand"};
+                        let out = CommandError::unsupported_op_query(&e.to_string()).to_document();
                         let _ =
                             self.send(&mut stream, header.request_id, OP_REPLY, &op_query::encode_reply(&out)).await;
                         break;

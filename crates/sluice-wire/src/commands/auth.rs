@@ -34,11 +34,10 @@ fn failed() -> CommandError {
 pub async fn sasl_start(s: &mut Session, db: &str, cmd: &Document) -> Reply {
     let mech_name = cmd.get_str("mechanism").unwrap_or_default();
     let Some(mech) = Mechanism::parse(mech_name) else {
-        return Err(CommandError {
-            code: 2,
-            code_name: "BadValue",
-            errmsg: format!("Unsupported mechanism {}: use SCRAM-SHA-256 or SCRAM-SHA-1", mech_name),
-        });
+        return Err(CommandError::bad_value(format!(
+            "Unsupported mechanism {}: use SCRAM-SHA-256 or SCRAM-SHA-1",
+            mech_name
+        )));
     };
     let first = parse_client_first(&payload(cmd)?).map_err(|e| CommandError::bad_value(e.to_string()))?;
     // An unknown user gets a decoy conversation that fails at the proof, as a wrong key does:
@@ -78,11 +77,7 @@ pub async fn sasl_continue(s: &mut Session, cmd: &Document) -> Reply {
         if s.principal.is_some() {
             return Ok(doc! {"conversationId": CONVERSATION_ID, "done": true, "payload": bin(b"")});
         }
-        return Err(CommandError {
-            code: 17,
-            code_name: "ProtocolError",
-            errmsg: "No SASL session state found".into(),
-        });
+        return Err(CommandError::protocol_error("No SASL session state found"));
     };
     let server_final = pending.conversation.finish(&payload(cmd)?).map_err(|_| failed())?;
     let key = pending.key.ok_or_else(failed)?;

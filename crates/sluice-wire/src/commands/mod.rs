@@ -30,11 +30,7 @@ pub async fn run_legacy(s: &mut Session, cmd: &Document) -> Document {
     let name = cmd.keys().next().cloned().unwrap_or_default();
     let r = match name.as_str() {
         "hello" | "isMaster" | "ismaster" => handshake::hello(s, &name, cmd).await,
-        _ => Err(CommandError {
-            code: 352,
-            code_name: "UnsupportedOpQueryCommand",
-            errmsg: format!("Unsupported OP_QUERY command: {}. Use OP_MSG.", name),
-        }),
+        _ => Err(CommandError::unsupported_op_query(&name)),
     };
     finish(r)
 }
