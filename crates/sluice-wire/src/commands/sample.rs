@@ -21,6 +21,9 @@ pub const TEMPORARY_OPTION: &str = "temporary";
 
 /// Documents one `getMoreSampleStreamProcessor` returns at most.
 const BATCH: usize = 100;
+/// Bytes of documents one `getMoreSampleStreamProcessor` returns at most (one document more
+/// when the first alone is larger), well under the 16 MB a reply document may hold.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 fn limit_of(options: &Document) -> Result<Option<u64>, CommandError> {
     match number(options.get("limit")) {
@@ -70,22 +73,41 @@ pub async fn get_more(s: &mut Session, _db: &str, cmd: &Document) -> Reply {
         return Err(CommandError::cursor_not_found(id));
     };
     let max = cursor.remaining.map_or(BATCH, |r| (r as usize).min(BATCH));
-    let (messages, next) = match s.state.controller.sample_since(&cursor.processor_id, cursor.seen, max) {
+    let mut messages = Vec::new();
+    let next = match s.state.controller.sample_since(&cursor.processor_id, cursor.seen, max) {
         Some((docs, seen)) => {
-            cursor.seen = seen;
-            if let Some(r) = &mut cursor.remaining {
-                *r -= docs.len() as u64;
+            // Documents past the byte budget stay for the next getMore: the reply must fit a
+            // message.
+            let start = seen - docs.len() as u64;
+            let (mut bytes, mut taken) = (0, 0);
+            for d in &docs {
+                // A document BSON cannot hold (none should reach here) is passed over.
+                if let Some(d) = from_engine(d) {
+                    let size = bson::to_vec(&d).map_or(0, |v| v.len());
+                    if !messages.is_empty() && bytes + size > BATCH_BYTES {
+                        break;
+                    }
+                    bytes += size;
+                    messages.push(Bson::Document(d));
+                }
+                taken += 1;
             }
-            let done = cursor.remaining == Some(0);
-            (docs, if done { 0 } else { id })
+            cursor.seen = start + taken as u64;
+            if let Some(r) = &mut cursor.remaining {
+                *r -= taken as u64;
+            }
+            if cursor.remaining == Some(0) {
+                0
+            } else {
+                id
+            }
         }
         // The processor is not running any more: the sample ends.
-        None => (Vec::new(), 0),
+        None => 0,
     };
     if next == 0 {
         s.cursors.remove(&id);
     }
-    let messages: Vec<Bson> = messages.iter().filter_map(from_engine).map(Bson::Document).collect();
     Ok(doc! {"messages": messages, "cursorId": next})
 }
 
