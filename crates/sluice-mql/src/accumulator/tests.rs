@@ -167,6 +167,8 @@ fn bad_specs_are_compile_errors() {
         ("$sum", "[1, 2]"),
         ("$count", "1"),
         ("$topN", r#"{"n": 0, "sortBy": {"x": 1}, "output": "$x"}"#),
+        ("$median", r#"{"input": "$x", "method": "continuous"}"#),
+        ("$percentile", r#"{"input": "$x", "p": [0.5], "method": "discrete"}"#),
         ("$nope", "1"),
     ] {
         assert!(Accumulator::compile(op, &v(arg)).is_err(), "{} {}", op, arg);
