@@ -13,7 +13,8 @@
 #   SLUICE_TEST_S3         http:// endpoint of the S3-protocol store, with a bucket `sluice-test`
 #   SLUICE_TANSU_BIN       the broker binary, for tests that start and stop a broker of their own
 #   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
-#   SLUICE_PYTHON          the venv's Python, with `requests` for the Python client test
+#   SLUICE_PYTHON          the venv's Python, with `requests` for the Python client test and
+#                          schemathesis for the API fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +25,15 @@ SECANTUS_PKG="SecantusDB==0.7.0b3"
 REQUESTS_PKG="requests==2.32.3"
 # Checkpoints in an object store, over the S3 protocol.
 S3_PKG="moto[server]==5.2.5"
+# A bounded fuzz of the HTTP API against its contract.
+FUZZ_PKG="schemathesis==4.32.5"
 
 install_servers() {
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
     local missing=()
-    for pkg in "$TANSU_PKG" "$SECANTUS_PKG" "$REQUESTS_PKG" "$S3_PKG"; do
+    for pkg in "$TANSU_PKG" "$SECANTUS_PKG" "$REQUESTS_PKG" "$S3_PKG" "$FUZZ_PKG"; do
         # `pip show` of several packages succeeds when only some exist: ask one at a time (by
         # name, without version or extras).
         local name="${pkg%%==*}"
