@@ -68,9 +68,18 @@ struct InFlight {
     taken_at_ms: i64,
     size_bytes: u64,
     started: Instant,
-    /// The state saved: the executor is told once it is durable (the source commits offsets).
-    state: sluice_mql::Value,
+    /// The source position saved: the executor is told once it is durable (the source commits
+    /// offsets).
+    position: sluice_mql::Value,
     done: std::sync::mpsc::Receiver<Result<(), String>>,
+}
+
+/// A checkpoint in the file form, not yet saved.
+struct Prepared {
+    seq: u64,
+    taken_at_ms: i64,
+    position: sluice_mql::Value,
+    bytes: Vec<u8>,
 }
 
 /// Takes and restores the checkpoints of one run of one processor.
@@ -118,15 +127,19 @@ impl Checkpointer {
         self.store.clear(&self.processor_id).map_err(|e| e.to_string())
     }
 
-    /// Flushes the sinks and takes the executor's state in the file form (on the engine thread:
-    /// sinks, operators and source agree between batches).
-    fn prepare(&mut self, exec: &mut Executor) -> Result<(Checkpoint, Vec<u8>), String> {
-        let state = exec.checkpoint().map_err(|e| e.to_string())?;
-        let c = Checkpoint { seq: self.next_seq, taken_at_ms: now_ms(), fingerprint: self.fingerprint.clone(), state };
-        let bytes = c.encode_sized(self.last_size).map_err(|e| e.to_string())?;
+    /// Flushes the sinks and writes the executor's state in the file form (on the engine
+    /// thread: sinks, operators and source agree between batches). The state is encoded where
+    /// it lies, with no value tree of it: a checkpoint needs the state and its bytes, no more.
+    fn prepare(&mut self, exec: &mut Executor) -> Result<Prepared, String> {
+        exec.flush_for_checkpoint().map_err(|e| e.to_string())?;
+        let (seq, taken_at_ms) = (self.next_seq, now_ms());
+        let bytes = Checkpoint::encode_streamed(seq, taken_at_ms, &self.fingerprint, self.last_size, |out| {
+            exec.write_snapshot(out, "state")
+        })
+        .map_err(|e| e.to_string())?;
         self.last_size = bytes.len();
         self.next_seq += 1;
-        Ok((c, bytes))
+        Ok(Prepared { seq, taken_at_ms, position: exec.source_position(), bytes })
     }
 
     /// Takes a checkpoint whose write and fsync run on a thread of their own, so the engine goes
@@ -135,17 +148,16 @@ impl Checkpointer {
     pub fn take_in_background(&mut self, exec: &mut Executor) -> Result<Option<CheckpointInfo>, String> {
         let finished = self.wait(exec)?;
         let started = Instant::now();
-        let (c, bytes) = self.prepare(exec)?;
+        let Prepared { seq, taken_at_ms, position, bytes } = self.prepare(exec)?;
         let (tx, rx) = std::sync::mpsc::channel();
-        let (store, id, seq, size) = (self.store.clone(), self.processor_id.clone(), c.seq, bytes.len() as u64);
+        let (store, id, size) = (self.store.clone(), self.processor_id.clone(), bytes.len() as u64);
         std::thread::Builder::new()
             .name(format!("checkpoint-{}", seq))
             .spawn(move || {
                 let _ = tx.send(store.save(&id, seq, &bytes).map_err(|e| e.to_string()));
             })
             .map_err(|e| format!("cannot start the checkpoint writer: {}", e))?;
-        self.in_flight =
-            Some(InFlight { seq, taken_at_ms: c.taken_at_ms, size_bytes: size, started, state: c.state, done: rx });
+        self.in_flight = Some(InFlight { seq, taken_at_ms, size_bytes: size, started, position, done: rx });
         Ok(finished)
     }
 
@@ -171,7 +183,7 @@ impl Checkpointer {
         let Some(f) = self.in_flight.take() else { return Ok(None) };
         written?;
         // Only now may the source commit offsets upstream and sinks commit transactions.
-        exec.checkpoint_saved(&f.state).map_err(|e| e.to_string())?;
+        exec.position_saved(&f.position).map_err(|e| e.to_string())?;
         Ok(Some(CheckpointInfo {
             seq: f.seq,
             taken_at_ms: f.taken_at_ms,
@@ -185,13 +197,14 @@ impl Checkpointer {
     pub fn take(&mut self, exec: &mut Executor) -> Result<CheckpointInfo, String> {
         self.wait(exec)?;
         let started = Instant::now();
-        let (c, bytes) = self.prepare(exec)?;
-        self.store.save(&self.processor_id, c.seq, &bytes).map_err(|e| e.to_string())?;
+        let p = self.prepare(exec)?;
+        self.store.save(&self.processor_id, p.seq, &p.bytes).map_err(|e| e.to_string())?;
         // Only now may the source commit offsets upstream and sinks commit transactions.
-        exec.checkpoint_saved(&c.state).map_err(|e| e.to_string())?;
+        exec.position_saved(&p.position).map_err(|e| e.to_string())?;
+        let bytes = p.bytes;
         Ok(CheckpointInfo {
-            seq: c.seq,
-            taken_at_ms: c.taken_at_ms,
+            seq: p.seq,
+            taken_at_ms: p.taken_at_ms,
             duration_ms: started.elapsed().as_millis() as u64,
             size_bytes: bytes.len() as u64,
         })

@@ -58,6 +58,36 @@ impl Checkpoint {
         let fingerprint = Value::String(Str::from(self.fingerprint.as_str()));
         let fields = [("seq", &seq), ("takenAt", &taken_at), ("fingerprint", &fingerprint), ("state", &self.state)];
         encode_fields_into(&mut out, &fields).map_err(|e| CheckpointError(e.0))?;
+        Self::seal(&mut out);
+        Ok(out)
+    }
+
+    /// The file form of a checkpoint whose state `write_state` writes as the field `state`
+    /// ([`crate::Executor::write_snapshot`]): the same bytes as [`Checkpoint::encode_sized`] of
+    /// the snapshot's value, without building that value.
+    pub fn encode_streamed(
+        seq: u64,
+        taken_at_ms: i64,
+        fingerprint: &str,
+        size_hint: usize,
+        write_state: impl FnOnce(&mut Vec<u8>) -> Result<(), sluice_mql::bson::BsonError>,
+    ) -> Result<Vec<u8>, CheckpointError> {
+        use sluice_mql::bson::stream;
+        let mut out = Vec::with_capacity(HEADER_LEN + size_hint.max(256) + size_hint / 8);
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        let fail = |e: sluice_mql::bson::BsonError| CheckpointError(e.0);
+        let doc = stream::begin(&mut out);
+        stream::field(&mut out, "seq", &Value::Int64(seq as i64)).map_err(fail)?;
+        stream::field(&mut out, "takenAt", &Value::DateTime(taken_at_ms)).map_err(fail)?;
+        stream::field(&mut out, "fingerprint", &Value::String(Str::from(fingerprint))).map_err(fail)?;
+        write_state(&mut out).map_err(fail)?;
+        stream::end(&mut out, doc).map_err(fail)?;
+        Self::seal(&mut out);
+        Ok(out)
+    }
+
+    /// Writes the header of a file whose payload follows it.
+    fn seal(out: &mut [u8]) {
         let payload_len = (out.len() - HEADER_LEN) as u64;
         let crc = crc32fast::hash(&out[HEADER_LEN..]);
         let mut header = [0u8; HEADER_LEN];
@@ -66,7 +96,6 @@ impl Checkpoint {
         header[12..16].copy_from_slice(&crc.to_le_bytes());
         header[16..24].copy_from_slice(&payload_len.to_le_bytes());
         out[..HEADER_LEN].copy_from_slice(&header);
-        Ok(out)
     }
 
     /// Reads the file form, checking magic, version, length and checksum.

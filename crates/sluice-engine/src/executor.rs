@@ -405,9 +405,20 @@ impl Executor {
     /// state a checkpoint keeps. Called between batches, so source position, operator state and
     /// sink output agree (the executor is the only thread that touches them).
     pub fn checkpoint(&mut self) -> Result<Value, EngineError> {
+        self.flush_for_checkpoint()?;
+        Ok(self.snapshot())
+    }
+
+    /// Flushes the sink and the DLQ: what a checkpoint taken now records as read is written.
+    pub fn flush_for_checkpoint(&mut self) -> Result<(), EngineError> {
         self.flush_sink()?;
         self.dlq.flush()?;
-        Ok(self.snapshot())
+        Ok(())
+    }
+
+    /// The source's position now: what a checkpoint taken now records.
+    pub fn source_position(&self) -> Value {
+        self.source.position()
     }
 
     /// Flushes the sink, counting the time as sink time.
@@ -445,6 +456,28 @@ impl Executor {
         .into_iter()
         .collect::<Document>()
         .into()
+    }
+
+    /// Writes [`Executor::snapshot`]'s value as the field `key` of a BSON document being built
+    /// in `out`, each operator's state written where it lies (no value tree of the whole state):
+    /// the same bytes as encoding the snapshot.
+    pub fn write_snapshot(&self, out: &mut Vec<u8>, key: &str) -> Result<(), sluice_mql::bson::BsonError> {
+        use sluice_mql::bson::stream;
+        let doc = stream::begin_document(out, key)?;
+        stream::field(out, "source", &self.source.position())?;
+        stream::field(out, "maxSeen", &Value::Int64(self.max_seen))?;
+        let maxima = Value::Array(self.partitions.maxima().into_iter().map(Value::Int64).collect());
+        stream::field(out, "partitionMaxSeen", &maxima)?;
+        stream::field(out, "counters", &counters_value(&self.stats))?;
+        let ops = stream::begin_array(out, "operators")?;
+        for (i, o) in self.ops.iter().filter(|o| o.stateful()).enumerate() {
+            let op = stream::begin_document_at(out, i)?;
+            stream::field(out, "stage", &Value::String(Str::from(o.name())))?;
+            o.write_snapshot(out, "state")?;
+            stream::end(out, op)?;
+        }
+        stream::end(out, ops)?;
+        stream::end(out, doc)
     }
 
     /// Restores a state written by [`Executor::snapshot`]. Refused when the checkpoint's stateful
@@ -523,6 +556,12 @@ impl Executor {
     /// commit its position upstream and transactional sinks commit their output.
     pub fn checkpoint_saved(&mut self, state: &Value) -> Result<(), EngineError> {
         let position = state.as_document().and_then(|d| d.get("source")).unwrap_or(&Value::Null);
+        self.position_saved(position)
+    }
+
+    /// A checkpoint recording the source at `position` is durable: the source may commit it
+    /// upstream, sinks and the DLQ what they hold.
+    pub fn position_saved(&mut self, position: &Value) -> Result<(), EngineError> {
         self.source.on_checkpoint_saved(position);
         self.sink.on_checkpoint_saved()?;
         self.dlq.on_checkpoint_saved()?;

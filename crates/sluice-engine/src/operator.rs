@@ -99,6 +99,13 @@ pub trait Operator: Send {
         Value::Null
     }
 
+    /// Writes the field `key` holding [`Operator::snapshot`]'s value to a BSON document being
+    /// built in `out`. Operators with large state write it piece by piece, so that a checkpoint
+    /// never holds a second copy of the whole state as a value tree; the bytes are the same.
+    fn write_snapshot(&self, out: &mut Vec<u8>, key: &str) -> Result<(), sluice_mql::bson::BsonError> {
+        sluice_mql::bson::stream::field(out, key, &self.snapshot())
+    }
+
     /// Restores state written by [`Operator::snapshot`].
     fn restore(&mut self, _state: &Value) -> Result<(), String> {
         Ok(())

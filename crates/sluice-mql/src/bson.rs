@@ -26,6 +26,68 @@ pub fn encode_fields_into(out: &mut Vec<u8>, fields: &[(&str, &Value)]) -> Resul
     write_document(out, fields.iter().copied())
 }
 
+/// Streaming encoding, for state too large to build as one [`Value`] first: a document is
+/// begun, its fields written one by one (nested documents and arrays begun and ended the same
+/// way), then ended. The bytes are those [`encode_document`] writes for the same content.
+pub mod stream {
+    use super::{write_cstring, write_value, BsonError};
+    use crate::Value;
+
+    /// Begins a document (or an array's body) at the end of `out`; pass the result to [`end`].
+    pub fn begin(out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        out.extend_from_slice(&[0; 4]);
+        start
+    }
+
+    /// Ends the document or array begun at `start`.
+    pub fn end(out: &mut Vec<u8>, start: usize) -> Result<(), BsonError> {
+        out.push(0);
+        let len = i32::try_from(out.len() - start).map_err(|_| BsonError("document larger than 2 GiB".into()))?;
+        out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        Ok(())
+    }
+
+    /// Writes the field `key: v`.
+    pub fn field(out: &mut Vec<u8>, key: &str, v: &Value) -> Result<(), BsonError> {
+        let tag_at = out.len();
+        out.push(0);
+        write_cstring(out, key)?;
+        out[tag_at] = write_value(out, v)?;
+        Ok(())
+    }
+
+    /// Begins the field `key` holding a document; its fields follow, then [`end`] of the result.
+    pub fn begin_document(out: &mut Vec<u8>, key: &str) -> Result<usize, BsonError> {
+        out.push(0x03);
+        write_cstring(out, key)?;
+        Ok(begin(out))
+    }
+
+    /// Begins the field `key` holding an array; its elements follow ([`field_at`],
+    /// [`begin_array_at`]), then [`end`] of the result.
+    pub fn begin_array(out: &mut Vec<u8>, key: &str) -> Result<usize, BsonError> {
+        out.push(0x04);
+        write_cstring(out, key)?;
+        Ok(begin(out))
+    }
+
+    /// Writes an array's element `i`.
+    pub fn field_at(out: &mut Vec<u8>, i: usize, v: &Value) -> Result<(), BsonError> {
+        field(out, itoa::Buffer::new().format(i), v)
+    }
+
+    /// Begins an array's element `i` holding a document.
+    pub fn begin_document_at(out: &mut Vec<u8>, i: usize) -> Result<usize, BsonError> {
+        begin_document(out, itoa::Buffer::new().format(i))
+    }
+
+    /// Begins an array's element `i` holding an array.
+    pub fn begin_array_at(out: &mut Vec<u8>, i: usize) -> Result<usize, BsonError> {
+        begin_array(out, itoa::Buffer::new().format(i))
+    }
+}
+
 fn write_cstring(out: &mut Vec<u8>, s: &str) -> Result<(), BsonError> {
     if s.as_bytes().contains(&0) {
         return err(format!("key or regex {:?} contains a NUL byte", s));

@@ -111,10 +111,17 @@ fn run_interrupted(dir: &Path, plan: &Plan, stop_after: usize) -> Result<(Vec<Do
         first.step().map_err(|e| e.to_string())?;
     }
     let state = first.checkpoint().map_err(|e| e.to_string())?;
+    // The server writes checkpoints streamed from the operators, not from the state's value:
+    // the two must be the same bytes.
+    let streamed = Checkpoint::encode_streamed(1, CLOCK_MS, "", 0, |out| first.write_snapshot(out, "state"))
+        .map_err(|e| e.to_string())?;
     drop(first);
     let file = Checkpoint { seq: 1, taken_at_ms: CLOCK_MS, fingerprint: String::new(), state }
         .encode()
         .map_err(|e| e.to_string())?;
+    if streamed != file {
+        return Err("the streamed checkpoint differs from the encoded snapshot".into());
+    }
     let checkpoint = Checkpoint::decode(&file).map_err(|e| e.to_string())?;
     let mut second = run.executor(1)?;
     second.restore(&checkpoint.state).map_err(|e| e.to_string())?;

@@ -135,6 +135,23 @@ impl Groups {
         )
     }
 
+    /// Writes [`Groups::snapshot`]'s value as the field `key`, one group at a time.
+    pub(crate) fn write_snapshot(&self, out: &mut Vec<u8>, key: &str) -> Result<(), sluice_mql::bson::BsonError> {
+        use sluice_mql::bson::stream;
+        let at = stream::begin_array(out, key)?;
+        for (i, (k, states)) in self.entries.iter().enumerate() {
+            let group = stream::begin_array_at(out, i)?;
+            stream::field(out, "0", &k.0)?;
+            let st = stream::begin_array(out, "1")?;
+            for (j, s) in states.iter().enumerate() {
+                stream::field_at(out, j, &s.snapshot())?;
+            }
+            stream::end(out, st)?;
+            stream::end(out, group)?;
+        }
+        stream::end(out, at)
+    }
+
     /// Decodes groups written by [`Groups::snapshot`].
     pub(crate) fn restore(v: &Value) -> Result<Groups, String> {
         let mut g = Groups::default();

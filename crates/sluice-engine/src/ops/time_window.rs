@@ -147,6 +147,21 @@ impl Operator for TimeWindowOp {
             .into()
     }
 
+    fn write_snapshot(&self, out: &mut Vec<u8>, key: &str) -> Result<(), sluice_mql::bson::BsonError> {
+        use sluice_mql::bson::stream;
+        let doc = stream::begin_document(out, key)?;
+        stream::field(out, "watermark", &Value::Int64(self.watermark))?;
+        let windows = stream::begin_array(out, "windows")?;
+        for (i, (start, groups)) in self.windows.iter().enumerate() {
+            let w = stream::begin_array_at(out, i)?;
+            stream::field(out, "0", &Value::Int64(*start))?;
+            groups.write_snapshot(out, "1")?;
+            stream::end(out, w)?;
+        }
+        stream::end(out, windows)?;
+        stream::end(out, doc)
+    }
+
     fn restore(&mut self, state: &Value) -> Result<(), String> {
         let d = state.as_document().ok_or("window state must be a document")?;
         self.watermark = d.get("watermark").and_then(Value::as_exact_i64).ok_or("window state lacks a watermark")?;
