@@ -114,7 +114,6 @@ fn canonical_throughput(
     Ok((events as f64 / engine.as_secs_f64().max(1e-9), taken))
 }
 
-/// Runs the checkpoint benchmark with `keys` window keys and `events` canonical events.
 /// The process's resident memory now.
 fn rss_now_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -129,7 +128,7 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// Runs the checkpoint benchmark and prints its figures.
+/// Runs the checkpoint benchmark with `keys` window keys and `events` canonical events.
 pub fn run(keys: u64, events: u64) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("sluice-bench-checkpoints-{}", std::process::id()));
     let store: Arc<dyn CheckpointStore> = Arc::new(FsCheckpointStore::new(&dir, 3));
