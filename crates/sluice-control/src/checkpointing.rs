@@ -49,6 +49,19 @@ pub fn incompatible_message() -> String {
         .to_string()
 }
 
+/// The pipeline fingerprint of a processor's newest checkpoint that reads back whole, without
+/// decoding its state.
+pub fn latest_fingerprint(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<String>, String> {
+    for seq in store.list(processor_id).map_err(|e| e.to_string())? {
+        let bytes = store.load(processor_id, seq).map_err(|e| e.to_string())?;
+        match Checkpoint::decode_raw(&bytes) {
+            Ok(c) => return Ok(Some(c.fingerprint)),
+            Err(e) => tracing::warn!(processor = processor_id, seq, error = %e, "skipping a damaged checkpoint"),
+        }
+    }
+    Ok(None)
+}
+
 /// The newest checkpoint of a processor that reads back whole. A damaged newer one is skipped
 /// with a warning: an older consistent state is better than none.
 pub fn latest(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<Checkpoint>, String> {
@@ -108,18 +121,27 @@ impl Checkpointer {
 
     /// Restores the newest checkpoint into `exec`, if there is one; its sequence number.
     /// Refused when the checkpoint was taken with other `$source` or window stages.
+    /// The state is read from the checkpoint's bytes where it lies (no value tree of it), so a
+    /// restore needs the state and the file's bytes, no more.
     pub fn restore_latest(&mut self, exec: &mut Executor) -> Result<Option<u64>, String> {
-        let Some(c) = latest(self.store.as_ref(), &self.processor_id)? else { return Ok(None) };
-        if c.fingerprint != self.fingerprint {
-            return Err(incompatible_message());
+        for seq in self.store.list(&self.processor_id).map_err(|e| e.to_string())? {
+            let bytes = self.store.load(&self.processor_id, seq).map_err(|e| e.to_string())?;
+            let c = match Checkpoint::decode_raw(&bytes) {
+                Ok(c) => c,
+                Err(e) => {
+                    // An older consistent state is better than none.
+                    tracing::warn!(processor = %self.processor_id, seq, error = %e, "skipping a damaged checkpoint");
+                    continue;
+                }
+            };
+            if c.fingerprint != self.fingerprint {
+                return Err(incompatible_message());
+            }
+            exec.restore_raw(c.state).map_err(|e| e.to_string())?;
+            self.next_seq = c.seq + 1;
+            return Ok(Some(c.seq));
         }
-        exec.restore(&c.state).map_err(|e| e.to_string())?;
-        self.next_seq = c.seq + 1;
-        let seq = c.seq;
-        // Freeing the decoded tree (millions of blocks for a large window) need not delay the
-        // first batch.
-        std::thread::spawn(move || drop(c));
-        Ok(Some(seq))
+        Ok(None)
     }
 
     /// Drops every saved checkpoint: the run starts fresh.

@@ -398,14 +398,12 @@ impl Controller {
         }
         let store = self.checkpoints.clone();
         let id = processor_id.to_string();
-        let latest = tokio::task::spawn_blocking(move || checkpointing::latest(store.as_ref(), &id))
+        let latest = tokio::task::spawn_blocking(move || checkpointing::latest_fingerprint(store.as_ref(), &id))
             .await
             .map_err(|e| ControlError::Store(StoreError::Backend(e.to_string())))?
             .map_err(|e| ControlError::Store(StoreError::Backend(e)))?;
         match latest {
-            Some(c) if c.fingerprint != fingerprint(pipeline) => {
-                Err(ControlError::Invalid(checkpointing::incompatible_message()))
-            }
+            Some(f) if f != fingerprint(pipeline) => Err(ControlError::Invalid(checkpointing::incompatible_message())),
             _ => Ok(()),
         }
     }

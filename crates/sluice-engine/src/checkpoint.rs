@@ -37,6 +37,19 @@ pub struct Checkpoint {
     pub state: Value,
 }
 
+/// A checkpoint read from its bytes, its state left in them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawCheckpoint<'a> {
+    /// As [`Checkpoint::seq`].
+    pub seq: u64,
+    /// As [`Checkpoint::taken_at_ms`].
+    pub taken_at_ms: i64,
+    /// As [`Checkpoint::fingerprint`].
+    pub fingerprint: String,
+    /// The state document's bytes.
+    pub state: &'a [u8],
+}
+
 /// Why bytes are not a checkpoint.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid checkpoint: {0}")]
@@ -98,8 +111,42 @@ impl Checkpoint {
         out[..HEADER_LEN].copy_from_slice(&header);
     }
 
-    /// Reads the file form, checking magic, version, length and checksum.
-    pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+    /// Reads the file form, checking magic, version, length and checksum, without decoding
+    /// the state: [`crate::Executor::restore_raw`] reads it where it lies.
+    pub fn decode_raw(bytes: &[u8]) -> Result<RawCheckpoint<'_>, CheckpointError> {
+        use sluice_mql::bson::raw::{walk, RawField};
+        let bad = |m: &str| CheckpointError(m.to_string());
+        let payload = Self::verified_payload(bytes)?;
+        let (mut seq, mut taken_at_ms, mut fingerprint, mut state) = (None, None, None, None);
+        walk(payload, |key, field| {
+            match key {
+                "seq" => seq = field.to_value()?.as_exact_i64(),
+                "takenAt" => {
+                    if let Value::DateTime(ms) = field.to_value()? {
+                        taken_at_ms = Some(ms);
+                    }
+                }
+                "fingerprint" => fingerprint = field.to_value()?.as_str().map(str::to_string),
+                "state" => {
+                    if let RawField::Nested { is_array: false, bytes } = field {
+                        state = Some(bytes);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+        .map_err(|e| CheckpointError(e.0))?;
+        Ok(RawCheckpoint {
+            seq: seq.filter(|s| *s >= 0).ok_or_else(|| bad("no seq"))? as u64,
+            taken_at_ms: taken_at_ms.ok_or_else(|| bad("no takenAt"))?,
+            fingerprint: fingerprint.ok_or_else(|| bad("no fingerprint"))?,
+            state: state.ok_or_else(|| bad("no state"))?,
+        })
+    }
+
+    /// The payload of a file whose magic, version, length and checksum are right.
+    fn verified_payload(bytes: &[u8]) -> Result<&[u8], CheckpointError> {
         let bad = |m: &str| CheckpointError(m.to_string());
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return Err(bad("not a Sluice checkpoint"));
@@ -123,6 +170,13 @@ impl Checkpoint {
         if crc32fast::hash(payload) != u32::from_le_bytes(crc) {
             return Err(bad("checksum mismatch"));
         }
+        Ok(payload)
+    }
+
+    /// Reads the file form, checking magic, version, length and checksum.
+    pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+        let bad = |m: &str| CheckpointError(m.to_string());
+        let payload = Self::verified_payload(bytes)?;
         let mut doc = decode_document(payload).map_err(|e| CheckpointError(e.0))?;
         let seq = doc.get("seq").and_then(Value::as_exact_i64).filter(|s| *s >= 0).ok_or_else(|| bad("no seq"))?;
         let taken_at_ms = match doc.get("takenAt") {

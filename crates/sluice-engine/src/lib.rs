@@ -20,7 +20,7 @@ mod source;
 mod stats;
 
 pub use build::{build_operators, build_operators_with, BuildError};
-pub use checkpoint::{Checkpoint, CheckpointError, CHECKPOINT_FORMAT};
+pub use checkpoint::{Checkpoint, CheckpointError, RawCheckpoint, CHECKPOINT_FORMAT};
 pub use dlq::DlqRecord;
 pub use enrich::{EnrichRequest, Enriched, Enricher};
 pub use event::Event;

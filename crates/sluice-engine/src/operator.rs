@@ -110,4 +110,11 @@ pub trait Operator: Send {
     fn restore(&mut self, _state: &Value) -> Result<(), String> {
         Ok(())
     }
+
+    /// Restores state written by [`Operator::write_snapshot`], read from a checkpoint's bytes.
+    /// Operators with large state read it piece by piece, so that a restore never holds a
+    /// second copy of the whole state as a value tree.
+    fn restore_raw(&mut self, state: sluice_mql::bson::raw::RawField<'_>) -> Result<(), String> {
+        self.restore(&state.to_value().map_err(|e| e.to_string())?)
+    }
 }

@@ -343,6 +343,82 @@ impl<'a> Reader<'a> {
 }
 
 /// Decodes one BSON document; the input must be exactly that document.
+/// Streaming decoding, for state too large to decode as one [`Value`] first: a document's
+/// fields are walked in order, nested documents and arrays handed over as their bytes (to be
+/// walked in turn, or decoded), scalars decoded.
+pub mod raw {
+    use super::{BsonError, Reader};
+    use crate::Value;
+
+    /// One field of a document being walked.
+    #[derive(Debug, Clone, Copy)]
+    pub enum RawField<'a> {
+        /// A nested document (`is_array` false) or array, as its bytes.
+        Nested {
+            /// Whether it is an array.
+            is_array: bool,
+            /// The nested document's bytes, length prefix included.
+            bytes: &'a [u8],
+        },
+        /// Any other value, at its position in the input.
+        Scalar(&'a [u8], usize, u8),
+    }
+
+    impl RawField<'_> {
+        /// The field's value, decoded whole.
+        pub fn to_value(&self) -> Result<Value, BsonError> {
+            match *self {
+                RawField::Nested { is_array: false, bytes } => Ok(Value::Document(super::decode_document(bytes)?)),
+                RawField::Nested { is_array: true, bytes } => {
+                    let mut r = Reader { b: bytes, pos: 0 };
+                    Ok(Value::Array(r.array_items(1)?))
+                }
+                RawField::Scalar(input, pos, tag) => Reader { b: input, pos }.value(tag, 1),
+            }
+        }
+    }
+
+    /// Calls `f` with each field of the document (or array) `bytes`, in order.
+    pub fn walk<'a>(
+        bytes: &'a [u8],
+        mut f: impl FnMut(&'a str, RawField<'a>) -> Result<(), BsonError>,
+    ) -> Result<(), BsonError> {
+        let mut r = Reader { b: bytes, pos: 0 };
+        let len = r.i32()?;
+        if len < 5 || len as usize > bytes.len() {
+            return Err(BsonError(format!("invalid document length {}", len)));
+        }
+        let end = len as usize;
+        loop {
+            let tag = r.array::<1>()?[0];
+            if tag == 0 {
+                break;
+            }
+            let key = r.cstring()?;
+            let field = if tag == 0x03 || tag == 0x04 {
+                let at = r.pos;
+                let n = r.i32()?;
+                if n < 5 {
+                    return Err(BsonError(format!("invalid document length {}", n)));
+                }
+                r.pos = at;
+                let nested = r.take(n as usize)?;
+                RawField::Nested { is_array: tag == 0x04, bytes: nested }
+            } else {
+                let at = r.pos;
+                // Decoded once to find where the next field starts; decoded again if wanted.
+                r.value(tag, 1)?;
+                RawField::Scalar(bytes, at, tag)
+            };
+            f(key, field)?;
+        }
+        if r.pos != end {
+            return Err(BsonError(format!("document length {} does not match its content ({} bytes)", len, r.pos)));
+        }
+        Ok(())
+    }
+}
+
 pub fn decode_document(bytes: &[u8]) -> Result<Document, BsonError> {
     let mut r = Reader { b: bytes, pos: 0 };
     let d = r.document(0)?;

@@ -122,9 +122,18 @@ fn run_interrupted(dir: &Path, plan: &Plan, stop_after: usize) -> Result<(Vec<Do
     if streamed != file {
         return Err("the streamed checkpoint differs from the encoded snapshot".into());
     }
-    let checkpoint = Checkpoint::decode(&file).map_err(|e| e.to_string())?;
+    // Restored as the server does, from the bytes where the state lies; the value-tree path
+    // (`decode` then `restore`) is checked against it on the same checkpoint.
+    let raw = Checkpoint::decode_raw(&file).map_err(|e| e.to_string())?;
     let mut second = run.executor(1)?;
-    second.restore(&checkpoint.state).map_err(|e| e.to_string())?;
+    second.restore_raw(raw.state).map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint::decode(&file).map_err(|e| e.to_string())?;
+    let mut by_tree = run.executor(1)?;
+    by_tree.restore(&checkpoint.state).map_err(|e| e.to_string())?;
+    if by_tree.snapshot() != second.snapshot() {
+        return Err("restoring from the bytes and from the decoded tree differ".into());
+    }
+    drop(by_tree);
     second.run(|_| true, || {}).map_err(|e| e.to_string())?;
     Ok(run.results())
 }

@@ -156,19 +156,39 @@ impl Groups {
     pub(crate) fn restore(v: &Value) -> Result<Groups, String> {
         let mut g = Groups::default();
         for entry in v.as_array().ok_or("groups must be an array")? {
-            let [key, states] = entry.as_array().ok_or("group entry must be an array")? else {
-                return Err("group entry must be [key, states]".into());
-            };
-            let states = states
-                .as_array()
-                .ok_or("group states must be an array")?
-                .iter()
-                .map(|s| AccState::restore(s).ok_or_else(|| "invalid accumulator state".to_string()))
-                .collect::<Result<Vec<_>, _>>()?;
-            g.entries.push((GroupKey(key.clone()), states));
-            g.index.insert(GroupKey(key.clone()), g.entries.len() - 1);
+            g.restore_entry(entry)?;
         }
         Ok(g)
+    }
+
+    /// Decodes groups written by [`Groups::write_snapshot`] from a checkpoint's bytes, one
+    /// group at a time.
+    pub(crate) fn restore_raw(field: sluice_mql::bson::raw::RawField<'_>) -> Result<Groups, String> {
+        use sluice_mql::bson::raw::{walk, RawField};
+        let RawField::Nested { is_array: true, bytes } = field else { return Err("groups must be an array".into()) };
+        let mut g = Groups::default();
+        walk(bytes, |_, entry| {
+            let entry = entry.to_value()?;
+            g.restore_entry(&entry).map_err(sluice_mql::bson::BsonError)
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(g)
+    }
+
+    /// Adds one `[key, [state, ...]]` entry.
+    fn restore_entry(&mut self, entry: &Value) -> Result<(), String> {
+        let [key, states] = entry.as_array().ok_or("group entry must be an array")? else {
+            return Err("group entry must be [key, states]".into());
+        };
+        let states = states
+            .as_array()
+            .ok_or("group states must be an array")?
+            .iter()
+            .map(|s| AccState::restore(s).ok_or_else(|| "invalid accumulator state".to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.entries.push((GroupKey(key.clone()), states));
+        self.index.insert(GroupKey(key.clone()), self.entries.len() - 1);
+        Ok(())
     }
 }
 

@@ -162,6 +162,50 @@ impl Operator for TimeWindowOp {
         stream::end(out, doc)
     }
 
+    fn restore_raw(&mut self, state: sluice_mql::bson::raw::RawField<'_>) -> Result<(), String> {
+        use sluice_mql::bson::raw::{walk, RawField};
+        use sluice_mql::bson::BsonError;
+        let RawField::Nested { is_array: false, bytes } = state else {
+            return Err("window state must be a document".into());
+        };
+        let mut watermark = None;
+        let mut windows = BTreeMap::new();
+        walk(bytes, |key, field| {
+            match (key, field) {
+                ("watermark", f) => watermark = f.to_value()?.as_exact_i64(),
+                ("windows", RawField::Nested { is_array: true, bytes }) => walk(bytes, |_, w| {
+                    let RawField::Nested { is_array: true, bytes } = w else {
+                        return Err(BsonError("window entry must be [start, groups]".into()));
+                    };
+                    let mut start = None;
+                    let mut groups = None;
+                    walk(bytes, |k, f| {
+                        match k {
+                            "0" => start = f.to_value()?.as_exact_i64(),
+                            "1" => groups = Some(Groups::restore_raw(f).map_err(BsonError)?),
+                            _ => return Err(BsonError("window entry must be [start, groups]".into())),
+                        }
+                        Ok(())
+                    })?;
+                    match (start, groups) {
+                        (Some(s), Some(g)) => {
+                            windows.insert(s, g);
+                            Ok(())
+                        }
+                        _ => Err(BsonError("window entry must be [start, groups]".into())),
+                    }
+                })?,
+                _ => {}
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        self.watermark = watermark.ok_or("window state lacks a watermark")?;
+        self.windows = windows;
+        self.open_groups = self.windows.values().map(Groups::len).sum();
+        Ok(())
+    }
+
     fn restore(&mut self, state: &Value) -> Result<(), String> {
         let d = state.as_document().ok_or("window state must be a document")?;
         self.watermark = d.get("watermark").and_then(Value::as_exact_i64).ok_or("window state lacks a watermark")?;
