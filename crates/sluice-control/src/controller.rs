@@ -445,7 +445,7 @@ impl Controller {
         }
         endpoints.source.allow_parallelism(tier.max_parallelism());
         let state_limit = state_limit(tier, &p.options);
-        let exec = executor(&plan, &p.name, endpoints, state_limit.bytes)?;
+        let exec = executor(&plan, &p.name, endpoints, &state_limit)?;
         let run_id = self.next_run.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let spec = RunSpec {
             processor_id: p.id.clone(),

@@ -345,18 +345,25 @@ impl Drive {
         self.publish();
     }
 
-    /// Fails the run when its state (as last measured) exceeds its limit: the processor fails
-    /// with the reason, the server goes on.
+    /// Fails the run when its state (as last measured) and the buffer of its last checkpoint
+    /// (a checkpoint holds the state and its encoded bytes at once) exceed its limit: the
+    /// processor fails with the reason, the server goes on.
     fn check_state_limit(&self) -> Result<(), String> {
-        let size: u64 =
-            self.shared.lock().map(|s| s.engine.operators.iter().map(|o| o.state_size_bytes).sum()).unwrap_or(0);
-        if size <= self.state_limit.bytes {
+        let (size, checkpoint): (u64, u64) = self
+            .shared
+            .lock()
+            .map(|s| {
+                let state = s.engine.operators.iter().map(|o| o.state_size_bytes).sum();
+                (state, s.last_checkpoint.as_ref().map_or(0, |c| c.size_bytes))
+            })
+            .unwrap_or((0, 0));
+        if size + checkpoint <= self.state_limit.bytes {
             return Ok(());
         }
         Err(format!(
-            "state size {} bytes exceeds the limit of {} bytes of {}: run the processor on a larger tier \
-             (:startWith {{\"tier\": ...}}) or keep less state (shorter windows, fewer keys)",
-            size, self.state_limit.bytes, self.state_limit.source
+            "state size {} bytes (and {} bytes for its checkpoint) exceeds the limit of {} bytes of {}: run the \
+             processor on a larger tier (:startWith {{\"tier\": ...}}) or keep less state (shorter windows, fewer keys)",
+            size, checkpoint, self.state_limit.bytes, self.state_limit.source
         ))
     }
 
@@ -387,12 +394,11 @@ impl Drive {
 }
 
 /// Builds the executor of a plan.
-pub fn executor(
-    plan: &Plan,
-    name: &str,
-    e: crate::resolve::Endpoints,
-    max_state_bytes: u64,
-) -> Result<Executor, String> {
-    let config = ExecutorConfig { max_state_bytes: Some(max_state_bytes), ..ExecutorConfig::new(name) };
+pub fn executor(plan: &Plan, name: &str, e: crate::resolve::Endpoints, limit: &StateLimit) -> Result<Executor, String> {
+    let config = ExecutorConfig {
+        max_state_bytes: Some(limit.bytes),
+        state_limit_source: limit.source.clone(),
+        ..ExecutorConfig::new(name)
+    };
     Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, config).map_err(|e| e.to_string())
 }

@@ -29,6 +29,8 @@ pub struct ExecutorConfig {
     pub clock: Clock,
     /// The most state, in bytes, one stateful operator may hold; past it the run fails.
     pub max_state_bytes: Option<u64>,
+    /// Where that limit comes from, for the failure's message (`the option maxStateBytes`).
+    pub state_limit_source: String,
 }
 
 impl ExecutorConfig {
@@ -39,6 +41,7 @@ impl ExecutorConfig {
             batch_size: 1024,
             clock: Arc::new(system_now),
             max_state_bytes: None,
+            state_limit_source: String::new(),
         }
     }
 }
@@ -151,7 +154,11 @@ impl Executor {
             records: Vec::with_capacity(config.batch_size),
             latency: LatencyWindow::default(),
             batch_read_at: std::time::Instant::now(),
-            ctx: OpContext { state_budget_bytes: config.max_state_bytes, ..OpContext::default() },
+            ctx: OpContext {
+                state_budget_bytes: config.max_state_bytes,
+                state_budget_source: config.state_limit_source.clone(),
+                ..OpContext::default()
+            },
             config,
         })
     }

@@ -20,6 +20,8 @@ pub struct OpContext {
     /// that would hold more stops the processor through [`OpContext::check_state`]. None: no
     /// limit.
     pub state_budget_bytes: Option<u64>,
+    /// Where the budget comes from, for the failure's message (`the option maxStateBytes`).
+    pub state_budget_source: String,
 }
 
 impl OpContext {
@@ -28,10 +30,15 @@ impl OpContext {
     pub fn check_state(&mut self, operator: &str, held: usize) {
         if let Some(limit) = self.state_budget_bytes {
             if held as u64 > limit && self.failure.is_none() {
+                let source = if self.state_budget_source.is_empty() {
+                    "the processor"
+                } else {
+                    self.state_budget_source.as_str()
+                };
                 self.failure = Some(format!(
-                    "{}: state of at least {} bytes exceeds the processor's limit of {} bytes: run the processor \
+                    "{}: state of at least {} bytes exceeds the limit of {} bytes of {}: run the processor \
                      on a larger tier or keep less state (shorter windows, fewer keys, a larger hopSize)",
-                    operator, held, limit
+                    operator, held, limit, source
                 ));
             }
         }

@@ -83,11 +83,7 @@ const SESSION: &str = r#"[{"$source": {"connectionName": "keys", "timeField": "$
 fn a_hopping_window_past_its_budget_fails_the_run_naming_the_limit() {
     // 900 windows per event, a new key per event: about 100 KB of groups an event.
     let err = run(HOPPING, 2_000, Some(1_000_000)).expect_err("over the budget");
-    assert!(
-        err.contains("$hoppingWindow") && err.contains("exceeds the processor's limit of 1000000 bytes"),
-        "{}",
-        err
-    );
+    assert!(err.contains("$hoppingWindow") && err.contains("exceeds the limit of 1000000 bytes"), "{}", err);
     // The same pipeline within a budget runs to the end.
     run(HOPPING, 20, Some(100_000_000)).expect("under the budget");
 }
@@ -95,7 +91,7 @@ fn a_hopping_window_past_its_budget_fails_the_run_naming_the_limit() {
 #[test]
 fn a_session_window_past_its_budget_fails_the_run() {
     let err = run(SESSION, 1_000, Some(20_000)).expect_err("over the budget");
-    assert!(err.contains("$sessionWindow") && err.contains("exceeds the processor's limit"), "{}", err);
+    assert!(err.contains("$sessionWindow") && err.contains("exceeds the limit of 20000 bytes"), "{}", err);
     run(SESSION, 20, Some(20_000)).expect("under the budget");
     run(SESSION, 500, None).expect("no budget, no limit");
 }

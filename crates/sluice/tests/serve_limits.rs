@@ -253,6 +253,24 @@ async fn window_bombs_are_refused_at_create_or_fail_their_processor_alone() {
     .await;
     let msg = failed.body["errorMsg"].as_str().unwrap_or("").to_string();
     assert!(msg.contains("exceeds") && msg.contains("200000"), "{:?}", failed.body);
+    // An expression bomb in a running processor: every event goes to the DLQ, the processor
+    // goes on, and the server's memory stays far from the 64 GiB the expression asked for.
+    let range = json!([{"$source": {"connectionName": "sample_stream_solar"}},
+        {"$addFields": {"x": {"$size": {"$range": [0, 2147483647]}}}}]);
+    let r = c.post(&processors, &json!({"name": "range", "pipeline": range})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(c.post(&format!("{}/range:start", processors), &json!({})).await.status, StatusCode::OK);
+    let stats = eventually(30, || {
+        let (c, p) = (c.clone(), format!("{}/range", processors));
+        async move {
+            let r = c.get(&p).await;
+            (r.body["stats"]["dlqMessageCount"].as_u64().unwrap_or(0) >= 5).then_some(r)
+        }
+    })
+    .await;
+    assert_eq!(stats.body["state"], "STARTED", "{:?}", stats.body);
+    let peak = server.peak_rss_mib().expect("the server's memory is readable");
+    assert!(peak < 300.0, "the server peaked at {:.0} MiB", peak);
     // The server and its API go on.
     assert_eq!(c.get(&format!("{}/ws", streams)).await.status, StatusCode::OK);
     server.terminate();

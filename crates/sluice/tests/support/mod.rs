@@ -92,6 +92,13 @@ impl Server {
         Server { child, addr, dir: dir.to_path_buf(), banner }
     }
 
+    /// The server process's peak resident memory so far, in MiB (Linux).
+    pub fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+    }
+
     /// A value of the first-start banner (`groupId`, `publicKey`, `privateKey`).
     pub fn banner_value(&self, key: &str) -> String {
         let prefix = format!("{}: ", key);
