@@ -7,12 +7,13 @@
 //! The number of cases is `FUZZ_CASES` (default 200, CI's bounded run); run longer with, e.g.,
 //! `FUZZ_CASES=200000 cargo test --release -p sluice-engine --test fuzz_pipelines`.
 
-use std::collections::VecDeque;
+mod support;
 
 use proptest::prelude::*;
-use sluice_engine::{Executor, ExecutorConfig, Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus};
+use sluice_engine::{Executor, ExecutorConfig};
 use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::parse_pipeline;
+use support::{Discard, Documents};
 
 const OPERATORS: &[&str] = &[
     "$add",
@@ -227,40 +228,6 @@ fn event() -> impl Strategy<Value = Document> {
     )
 }
 
-struct Events(VecDeque<Document>);
-
-impl Source for Events {
-    fn name(&self) -> &str {
-        "in"
-    }
-    fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
-        for _ in 0..max {
-            match self.0.pop_front() {
-                Some(d) => out.push(SourceRecord::Doc(d, 1)),
-                None => return Ok(SourceStatus::End),
-            }
-        }
-        Ok(SourceStatus::Ready)
-    }
-    fn position(&self) -> Value {
-        Value::Null
-    }
-    fn seek(&mut self, _: &Value) -> Result<(), SourceError> {
-        Ok(())
-    }
-}
-
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "out"
-    }
-    fn write(&mut self, _: &[Document]) -> Result<(), SinkError> {
-        Ok(())
-    }
-}
-
 fn cases() -> u32 {
     std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
 }
@@ -272,7 +239,7 @@ proptest! {
     fn any_pipeline_is_refused_or_runs_without_panicking(p in pipeline(), events in proptest::collection::vec(event(), 0..20)) {
         if let Ok(plan) = parse_pipeline(&p) {
             let config = ExecutorConfig { max_state_bytes: Some(8 << 20), batch_size: 7, ..ExecutorConfig::new("fuzz") };
-            let source = Box::new(Events(events.into()));
+            let source = Box::new(Documents(events.into()));
             if let Ok(mut exec) = Executor::new(&plan, source, Box::new(Discard), Box::new(Discard), config) {
                 // A run may fail (a state limit, onError: fail), but must end.
                 let _ = exec.run(|_| true, || {});

@@ -2,72 +2,35 @@
 //! the budget stops the run with a clear reason at the event that crosses it, long before the
 //! memory is spent, and one under the budget runs as before.
 
-use std::collections::VecDeque;
+mod support;
 
-use sluice_engine::{Executor, ExecutorConfig, Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus};
+use sluice_engine::{Executor, ExecutorConfig};
 use sluice_mql::json::parse_document;
-use sluice_mql::Value;
 use sluice_pipeline::parse_pipeline_json;
+use support::{Discard, Documents};
 
 /// Events with a distinct key each, one second apart, then the end of input.
-struct DistinctKeys(VecDeque<sluice_mql::Document>);
-
-impl DistinctKeys {
-    fn new(n: usize) -> DistinctKeys {
-        DistinctKeys(
-            (0..n)
-                .map(|i| {
-                    parse_document(&format!(
-                        r#"{{"k": {}, "ts": {{"$date": {}}}, "pad": "{}"}}"#,
-                        i,
-                        i * 1000,
-                        "x".repeat(64)
-                    ))
-                    .expect("valid event")
-                })
-                .collect(),
-        )
-    }
-}
-
-impl Source for DistinctKeys {
-    fn name(&self) -> &str {
-        "keys"
-    }
-    fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
-        for _ in 0..max {
-            match self.0.pop_front() {
-                Some(d) => out.push(SourceRecord::Doc(d, 1)),
-                None => return Ok(SourceStatus::End),
-            }
-        }
-        Ok(SourceStatus::Ready)
-    }
-    fn position(&self) -> Value {
-        Value::Null
-    }
-    fn seek(&mut self, _: &Value) -> Result<(), SourceError> {
-        Ok(())
-    }
-}
-
-struct Discard;
-
-impl Sink for Discard {
-    fn name(&self) -> &str {
-        "discard"
-    }
-    fn write(&mut self, _: &[sluice_mql::Document]) -> Result<(), SinkError> {
-        Ok(())
-    }
+fn distinct_keys(n: usize) -> Documents {
+    Documents(
+        (0..n)
+            .map(|i| {
+                parse_document(&format!(
+                    r#"{{"k": {}, "ts": {{"$date": {}}}, "pad": "{}"}}"#,
+                    i,
+                    i * 1000,
+                    "x".repeat(64)
+                ))
+                .expect("valid event")
+            })
+            .collect(),
+    )
 }
 
 fn run(pipeline: &str, events: usize, budget: Option<u64>) -> Result<(), String> {
     let plan = parse_pipeline_json(pipeline).expect("valid pipeline");
     let config = ExecutorConfig { max_state_bytes: budget, batch_size: 16, ..ExecutorConfig::new("budget") };
-    let mut exec =
-        Executor::new(&plan, Box::new(DistinctKeys::new(events)), Box::new(Discard), Box::new(Discard), config)
-            .expect("builds");
+    let mut exec = Executor::new(&plan, Box::new(distinct_keys(events)), Box::new(Discard), Box::new(Discard), config)
+        .expect("builds");
     exec.run(|_| true, || {}).map(|_| ()).map_err(|e| e.to_string())
 }
 
