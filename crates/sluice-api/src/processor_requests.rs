@@ -22,6 +22,22 @@ pub struct CreateRequest {
     pub pipeline: Json,
     /// The options kept with the processor (an object, possibly empty).
     pub options: Json,
+    /// The processor's own tier (else the workspace's).
+    pub tier: Option<Tier>,
+}
+
+/// The refusal of a failover request: a Sluice workspace runs in one region, so a processor
+/// has nowhere to fail over to (the contract's field is accepted; only enabling it is refused).
+fn no_failover(field: &str) -> ApiError {
+    ApiError::invalid_attribute(field, "a single-region Sluice workspace has no failover region to fail over to")
+}
+
+/// Reads `failoverEnabled`: `false` (or absent) is accepted, `true` refused.
+fn failover_enabled(root: &Obj) -> Result<(), ApiError> {
+    match root.bool("failoverEnabled")? {
+        Some(true) => Err(no_failover("failoverEnabled")),
+        _ => Ok(()),
+    }
 }
 
 fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
@@ -75,19 +91,22 @@ fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
 /// A create request `{name, pipeline, options}`.
 pub fn create_request(map: &Map<String, Json>) -> Result<CreateRequest, ApiError> {
     let root = Obj::root(map);
-    root.only(&["name", "pipeline", "options"])?;
+    root.only(&["name", "pipeline", "options", "tier", "failoverEnabled"])?;
     let name = root.req_str("name")?;
     check_name("name", name)?;
     let pipeline = pipeline_of(&root)?.ok_or_else(|| ApiError::missing_attribute("pipeline"))?;
     let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
-    Ok(CreateRequest { name: name.to_string(), pipeline, options })
+    failover_enabled(&root)?;
+    let tier = root.enumerated("tier", TIERS)?.and_then(Tier::parse);
+    Ok(CreateRequest { name: name.to_string(), pipeline, options, tier })
 }
 
 /// A modify request `{name?, pipeline?, options?}`; Atlas: `options.resumeFromCheckpoint: false`
 /// drops the saved state with the change.
 pub fn modify_request(map: &Map<String, Json>) -> Result<Modification, ApiError> {
     let root = Obj::root(map);
-    root.only(&["name", "pipeline", "options"])?;
+    root.only(&["name", "pipeline", "options", "tier", "failoverEnabled"])?;
+    failover_enabled(&root)?;
     let new_name = root.str("name")?;
     if let Some(n) = new_name {
         check_name("name", n)?;
@@ -101,13 +120,22 @@ pub fn modify_request(map: &Map<String, Json>) -> Result<Modification, ApiError>
         pipeline: pipeline_of(&root)?,
         options: options_of(&root, &["resumeFromCheckpoint"])?,
         resume_from_checkpoint,
+        tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
     })
 }
 
-/// A `:startWith` request `{resumeFromCheckpoint?, startAtOperationTime?, tier?}`.
+/// A `:startWith` request `{resumeFromCheckpoint?, startAtOperationTime?, tier?, failover?}`;
+/// `failover` is read as the contract shapes it and refused (no failover region).
 pub fn start_request(map: &Map<String, Json>) -> Result<StartOptions, ApiError> {
     let root = Obj::root(map);
-    root.only(&["resumeFromCheckpoint", "startAtOperationTime", "tier"])?;
+    root.only(&["resumeFromCheckpoint", "startAtOperationTime", "tier", "failover"])?;
+    if let Some(f) = root.obj("failover")? {
+        f.only(&["clearCheckpoint", "dryRun", "mode", "region"])?;
+        f.bool("clearCheckpoint")?;
+        f.bool("dryRun")?;
+        f.enumerated("mode", &["GRACEFUL", "FORCED"])?;
+        return Err(no_failover("failover"));
+    }
     Ok(StartOptions {
         tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
         resume_from_checkpoint: root.bool("resumeFromCheckpoint")?,

@@ -84,6 +84,8 @@ pub struct Modification {
     /// Atlas `options.resumeFromCheckpoint`: `false` drops the saved state, which a change of
     /// `$source` or window stages requires.
     pub resume_from_checkpoint: Option<bool>,
+    /// The processor's own tier (Atlas's `tier` of a processor), used from its next start.
+    pub tier: Option<sluice_types::Tier>,
 }
 
 /// Owns every running processor of this server.
@@ -175,6 +177,9 @@ impl Controller {
         p.name = m.name.unwrap_or(p.name);
         p.pipeline = pipeline;
         p.options = options;
+        if m.tier.is_some() {
+            p.tier = m.tier;
+        }
         p.updated_at = now_ms();
         self.store.update_processor(&p).await?;
         Ok(p)

@@ -47,7 +47,12 @@ pub async fn create(
     let w = find(&state, &ctx, &tenant).await?;
     let req = create_request(&parse_object(&body)?)?;
     let name = req.name.as_str();
-    let p = state.controller.create(&w, name, req.pipeline, req.options).await.map_err(|e| control_error(name, e))?;
+    let mut p =
+        state.controller.create(&w, name, req.pipeline, req.options).await.map_err(|e| control_error(name, e))?;
+    if let Some(tier) = req.tier {
+        let m = sluice_control::Modification { tier: Some(tier), ..Default::default() };
+        p = state.controller.modify(&w, name, m).await.map_err(|e| control_error(name, e))?;
+    }
     state.audit(&w.id, &ctx.subject, "createProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))
 }

@@ -41,6 +41,20 @@ const AWS_REGIONS: &[&str] = &[
 const AZURE_REGIONS: &[&str] = &["eastus", "westus", "eastus2", "westeurope", "brazilsouth", "australiaeast"];
 const GCP_REGIONS: &[&str] = &["US_CENTRAL1", "EUROPE_WEST1", "US_EAST4"];
 const TIERS: &[&str] = &["SP2", "SP5", "SP10", "SP30", "SP50"];
+/// Reads `failoverRegions`: an empty list is accepted; a region is refused, since a Sluice
+/// workspace runs in one region (the contract's field is known, only the request cannot be met).
+fn no_failover_regions(root: &Obj) -> Result<(), ApiError> {
+    match root.get("failoverRegions") {
+        None => Ok(()),
+        Some(Json::Array(a)) if a.is_empty() => Ok(()),
+        Some(Json::Array(_)) => Err(ApiError::invalid_attribute(
+            "failoverRegions",
+            "a single-region Sluice workspace cannot have failover regions",
+        )),
+        Some(_) => Err(ApiError::invalid_attribute("failoverRegions", "must be an array of regions")),
+    }
+}
+
 /// Atlas's default tier for a workspace.
 const DEFAULT_TIER: Tier = Tier::SP30;
 
@@ -120,7 +134,8 @@ async fn create_inner(
     let ctx = call.begin(state, op, group).await?;
     let map = parse_object(body)?;
     let root = Obj::root(&map);
-    root.only(&["name", "dataProcessRegion", "streamConfig", "sampleConnections"])?;
+    root.only(&["name", "dataProcessRegion", "streamConfig", "sampleConnections", "failoverRegions"])?;
+    no_failover_regions(&root)?;
     let name = root.req_str("name")?;
     check_name("name", name)?;
     let dpr = root.req_obj("dataProcessRegion")?;
@@ -236,7 +251,8 @@ pub async fn update(
     let mut w = find(&state, &ctx, &name).await?;
     let map = parse_object(&body)?;
     let root = Obj::root(&map);
-    root.only(&["cloudProvider", "region", "streamConfig", "processorStatus"])?;
+    root.only(&["cloudProvider", "region", "streamConfig", "processorStatus", "failoverRegions"])?;
+    no_failover_regions(&root)?;
     if let Some((p, r)) = region(&root, "cloudProvider", "region", "")? {
         w.cloud_provider = p;
         w.region = r;
