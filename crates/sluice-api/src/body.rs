@@ -12,6 +12,17 @@ pub struct Obj<'a> {
 }
 
 /// Parses a body that must be a JSON object; an empty body is an empty object.
+/// The JSON object of a PATCH's body, which the contract requires: an empty body is refused
+/// rather than read as an empty change.
+pub fn parse_required_object(bytes: &[u8]) -> Result<Map<String, Json>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::missing_body());
+    }
+    parse_object(bytes)
+}
+
+/// The JSON object of a request body; an empty body is an empty object (`:start`, `:stop`, and
+/// creates, which then name the first missing attribute).
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Json>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());

@@ -181,6 +181,15 @@ impl ApiError {
         e
     }
 
+    /// 400: the operation requires a body and none was sent.
+    pub fn missing_body() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_JSON",
+            "The request body is missing; this operation requires one.",
+        )
+    }
+
     /// 400: the body is not JSON.
     pub fn invalid_json() -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "INVALID_JSON", "Received JSON is malformed.")

@@ -56,5 +56,21 @@ async fn declared_fields_are_accepted_and_failover_is_refused_naming_the_field()
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = c.patch(&format!("{}/ws2", streams), &json!({"failoverRegions": [region]})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+
+    // The contract requires a body for PATCH: an empty one is refused, not read as an empty
+    // change; a create without one names its first missing attribute; `:start` takes none.
+    for path in [
+        format!("{}/ws2", streams),
+        format!("{}/p", processors),
+        format!("{}/ws/connections/sample_stream_solar", streams),
+    ] {
+        let r = c.call(reqwest::Method::PATCH, &path, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}: {:?}", path, r.body);
+        assert_eq!(r.body["errorCode"], "INVALID_JSON", "{}: {:?}", path, r.body);
+    }
+    let r = c.call(reqwest::Method::POST, &processors, None).await;
+    assert_eq!(r.body["errorCode"], "MISSING_ATTRIBUTE", "{:?}", r.body);
+    let r = c.call(reqwest::Method::POST, &format!("{}/p:start", processors), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     server.terminate();
 }

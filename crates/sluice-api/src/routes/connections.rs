@@ -12,7 +12,7 @@ use sluice_control::{new_id, now_ms};
 use sluice_store::{Connection, StoreError, Workspace};
 use sluice_types::ConnectionType;
 
-use crate::body::{parse_object, Obj};
+use crate::body::{parse_object, parse_required_object, Obj};
 use crate::call::{Call, Ctx};
 use crate::error::ApiError;
 use crate::operation::ops;
@@ -206,7 +206,7 @@ pub async fn update(
     let ctx = call.begin(&state, &ops::UPDATE_CONNECTION, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
     let mut c = find_conn(&state, &ctx, &w, &name).await?;
-    let map = parse_object(&body)?;
+    let map = parse_required_object(&body)?;
     let root = Obj::root(&map);
     if let Some(t) = root.str("type")? {
         if t != c.ctype.as_str() {

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value as Json};
 use sluice_control::{new_id, now_ms};
 use sluice_store::{Connection, NetworkKind, NetworkResource, StoreError, Workspace};
 
-use crate::body::{parse_object, Obj};
+use crate::body::{parse_object, parse_required_object, Obj};
 use crate::call::{Call, Ctx};
 use crate::error::ApiError;
 use crate::operation::ops;
@@ -39,7 +39,8 @@ fn fields_for(ctype: &str) -> &'static [&'static str] {
 
 /// The declared fields, checked against the primary connection's type.
 fn declared(body: &[u8], primary: &Connection, creating: bool) -> Result<Map<String, Json>, ApiError> {
-    let map = parse_object(body)?;
+    // A create may leave fields out (they are then missing); a PATCH must send a body.
+    let map = if creating { parse_object(body)? } else { parse_required_object(body)? };
     let root = Obj::root(&map);
     let ctype = primary.ctype.as_str();
     if !matches!(ctype, "Kafka" | "Cluster") {

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value as Json};
 use sluice_control::{new_id, now_ms};
 use sluice_store::{NetworkKind, NetworkResource, StoreError};
 
-use crate::body::{parse_object, Obj};
+use crate::body::{parse_object, parse_required_object, Obj};
 use crate::call::{Call, Ctx};
 use crate::error::ApiError;
 use crate::operation::ops;
@@ -55,7 +55,8 @@ fn link_body(ctx: &Ctx, self_path: &str, r: &NetworkResource) -> Json {
 
 /// The declared fields of a Private Link body, checked.
 fn private_link_fields(body: &[u8], require_provider: bool) -> Result<Map<String, Json>, ApiError> {
-    let map = parse_object(body)?;
+    // A create may leave fields out (they are then missing); a PATCH must send a body.
+    let map = if require_provider { parse_object(body)? } else { parse_required_object(body)? };
     let root = Obj::root(&map);
     let mut allowed = PRIVATE_LINK_FIELDS.to_vec();
     allowed.extend(["_id", "state", "links", "errorMessage"]);

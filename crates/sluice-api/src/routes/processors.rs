@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 use sluice_control::StartOptions;
 use sluice_store::{Processor, StoreError, Workspace};
 
-use crate::body::parse_object;
+use crate::body::{parse_object, parse_required_object};
 use crate::call::{Call, Ctx};
 use crate::error::{control_error, ApiError};
 use crate::operation::ops;
@@ -95,7 +95,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = call.begin(&state, &ops::UPDATE_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
-    let m = modify_request(&parse_object(&body)?)?;
+    let m = modify_request(&parse_required_object(&body)?)?;
     let p = state.controller.modify(&w, &name, m).await.map_err(|e| control_error(&name, e))?;
     state.audit(&w.id, &ctx.subject, "modifyProcessor", &p.name).await;
     Ok(reply::ok(StatusCode::OK, with_stats(&state, &ctx, &w, &p).await, &ctx.version, ctx.flags))

@@ -12,7 +12,7 @@ use sluice_control::{new_id, now_ms, StartOptions};
 use sluice_store::{Connection, StoreError, Workspace};
 use sluice_types::{ConnectionType, ProcessorState, Tier};
 
-use crate::body::{parse_object, Obj};
+use crate::body::{parse_object, parse_required_object, Obj};
 use crate::call::{Call, Ctx};
 use crate::error::ApiError;
 use crate::operation::ops;
@@ -249,7 +249,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = call.begin(&state, &ops::UPDATE_WORKSPACE, &group).await?;
     let mut w = find(&state, &ctx, &name).await?;
-    let map = parse_object(&body)?;
+    let map = parse_required_object(&body)?;
     let root = Obj::root(&map);
     root.only(&["cloudProvider", "region", "streamConfig", "processorStatus", "failoverRegions"])?;
     no_failover_regions(&root)?;
