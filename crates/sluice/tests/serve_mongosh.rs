@@ -58,8 +58,56 @@ async fn mongosh_runs_the_atlas_tutorial() {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "mongosh failed:\n{}\n{}", stdout, stderr);
     assert!(stdout.contains("mongosh tutorial passed"), "{}", stdout);
-    // The sample printed two window documents.
+    // The sample printed two window documents (and sp.process two solar readings, which carry
+    // no window metadata).
     assert_eq!(stdout.matches("_stream_meta").count(), 2, "{}", stdout);
+    assert!(stdout.matches("max_watts").count() >= 2, "{}", stdout);
+    server.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongosh_with_a_read_only_key_reads_and_is_refused_changes() {
+    let Some(mongosh) = blocking(mongosh).await else { return };
+    let server = Server::start_with_env(&temp_dir("mongosh-ro"), &[("SLUICE_MONGODB_LISTEN", "127.0.0.1:0")]);
+    let c = owner(&server, "MD5");
+    let streams = sample_workspace(&c, &server).await;
+    let pipeline = serde_json::json!([{"$source": {"connectionName": "sample_stream_solar"}}]);
+    let r = c.post(&format!("{}/ws/processor", streams), &serde_json::json!({"name": "p", "pipeline": pipeline})).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{:?}", r.body);
+    let key = cli(
+        &server.dir,
+        &["keys", "create", "--project", &server.banner_value("groupId"), "--role", "GROUP_READ_ONLY"],
+    );
+    let (user, password) = (line_value(&key, "publicKey"), line_value(&key, "privateKey"));
+    let uri = format!("{}/ws", server.banner_value("MongoDB wire protocol"));
+    let script = r#"
+        function refused(f) { try { f(); return null; } catch (e) { return e; } }
+        if (sp.listConnections().length !== 1) throw new Error('cannot list connections');
+        if (sp.listStreamProcessors().length !== 1) throw new Error('cannot list processors');
+        for (const [what, f] of [
+            ['create', () => sp.createStreamProcessor('q', [{ $source: { connectionName: 'sample_stream_solar' } }])],
+            ['start', () => sp.p.start()],
+            ['drop', () => sp.p.drop()],
+        ]) {
+            const e = refused(f);
+            if (e === null || e.code !== 13) throw new Error(what + ' was not refused: ' + e);
+        }
+        print('read-only checks passed');
+    "#;
+    let out = blocking(move || {
+        Command::new(mongosh)
+            .arg(&uri)
+            .args(["--username", &user, "--password", &password, "--quiet", "--norc", "--eval", script])
+            .output()
+            .expect("mongosh runs")
+    })
+    .await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mongosh failed:\n{}\n{}", stdout, stderr);
+    assert!(stdout.contains("read-only checks passed"), "{}", stdout);
+    // Nothing changed.
+    let r = c.get(&format!("{}/ws/processor/p", streams)).await;
+    assert_eq!(r.body["state"], "CREATED", "{:?}", r.body);
     server.terminate();
 }
 

@@ -62,4 +62,18 @@ sp.solarDemo.stop();
 sp.solarDemo.drop();
 check(sp.listStreamProcessors().length === 0, 'dropped');
 
+// sp.process: an ephemeral processor on live data, printed up to its limit, then dropped.
+sp.process([{ $source: { connectionName: 'sample_stream_solar' } }], { limit: 2 });
+check(sp.listStreamProcessors().length === 0, 'the ephemeral processor is gone');
+
+// An invalid pipeline is a MongoServerError naming the stage, and nothing hangs.
+let refused = null;
+try {
+  sp.createStreamProcessor('bad', [{ $source: { connectionName: 'sample_stream_solar' } }, { $nope: 1 }]);
+} catch (e) {
+  refused = e;
+}
+check(refused !== null && refused.name === 'MongoServerError' && refused.code === 9, 'an invalid pipeline is refused');
+check(String(refused.message).includes('$nope'), 'the error names the stage');
+
 print('mongosh tutorial passed');
