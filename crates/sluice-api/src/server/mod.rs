@@ -27,6 +27,8 @@ const WATCH_EVERY: Duration = Duration::from_millis(500);
 /// How long, and how many bytes, a closing connection reads and drops (see [`linger_close`]).
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 2 * crate::limits::MAX_BODY_BYTES;
+/// Connections over the cap answered 503 at once; more are closed without an answer.
+const MAX_REFUSING: usize = 64;
 /// How long open connections get to finish once the server is told to stop.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,6 +41,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Connections being told 503 hold a descriptor for up to the linger time: a few at once.
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
@@ -63,7 +67,14 @@ pub async fn serve(
                 });
             }
             Err(_) => {
-                tokio::spawn(refuse(stream));
+                // Past that, a connection is closed without an answer rather than let a flood of
+                // them hold descriptors.
+                if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                    tokio::spawn(async move {
+                        refuse(stream).await;
+                        drop(permit);
+                    });
+                }
             }
         }
     }
