@@ -49,30 +49,31 @@ pub fn incompatible_message() -> String {
         .to_string()
 }
 
-/// The pipeline fingerprint of a processor's newest checkpoint that reads back whole, without
-/// decoding its state.
-pub fn latest_fingerprint(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<String>, String> {
+/// The bytes of a processor's newest checkpoint whose file checks out (magic, version, length,
+/// checksum). A damaged newer one is skipped with a warning: an older consistent state is
+/// better than none.
+fn newest_intact(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<Vec<u8>>, String> {
     for seq in store.list(processor_id).map_err(|e| e.to_string())? {
         let bytes = store.load(processor_id, seq).map_err(|e| e.to_string())?;
         match Checkpoint::decode_raw(&bytes) {
-            Ok(c) => return Ok(Some(c.fingerprint)),
+            Ok(_) => return Ok(Some(bytes)),
             Err(e) => tracing::warn!(processor = processor_id, seq, error = %e, "skipping a damaged checkpoint"),
         }
     }
     Ok(None)
 }
 
-/// The newest checkpoint of a processor that reads back whole. A damaged newer one is skipped
-/// with a warning: an older consistent state is better than none.
+/// The pipeline fingerprint of a processor's newest intact checkpoint, without decoding its
+/// state.
+pub fn latest_fingerprint(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<String>, String> {
+    let Some(bytes) = newest_intact(store, processor_id)? else { return Ok(None) };
+    Ok(Some(Checkpoint::decode_raw(&bytes).map_err(|e| e.to_string())?.fingerprint))
+}
+
+/// A processor's newest intact checkpoint, its state decoded.
 pub fn latest(store: &dyn CheckpointStore, processor_id: &str) -> Result<Option<Checkpoint>, String> {
-    for seq in store.list(processor_id).map_err(|e| e.to_string())? {
-        let bytes = store.load(processor_id, seq).map_err(|e| e.to_string())?;
-        match Checkpoint::decode(&bytes) {
-            Ok(c) => return Ok(Some(c)),
-            Err(e) => tracing::warn!(processor = processor_id, seq, error = %e, "skipping a damaged checkpoint"),
-        }
-    }
-    Ok(None)
+    let Some(bytes) = newest_intact(store, processor_id)? else { return Ok(None) };
+    Checkpoint::decode(&bytes).map(Some).map_err(|e| e.to_string())
 }
 
 /// A checkpoint being written by a thread of its own while the engine goes on.
@@ -124,24 +125,14 @@ impl Checkpointer {
     /// The state is read from the checkpoint's bytes where it lies (no value tree of it), so a
     /// restore needs the state and the file's bytes, no more.
     pub fn restore_latest(&mut self, exec: &mut Executor) -> Result<Option<u64>, String> {
-        for seq in self.store.list(&self.processor_id).map_err(|e| e.to_string())? {
-            let bytes = self.store.load(&self.processor_id, seq).map_err(|e| e.to_string())?;
-            let c = match Checkpoint::decode_raw(&bytes) {
-                Ok(c) => c,
-                Err(e) => {
-                    // An older consistent state is better than none.
-                    tracing::warn!(processor = %self.processor_id, seq, error = %e, "skipping a damaged checkpoint");
-                    continue;
-                }
-            };
-            if c.fingerprint != self.fingerprint {
-                return Err(incompatible_message());
-            }
-            exec.restore_raw(c.state).map_err(|e| e.to_string())?;
-            self.next_seq = c.seq + 1;
-            return Ok(Some(c.seq));
+        let Some(bytes) = newest_intact(self.store.as_ref(), &self.processor_id)? else { return Ok(None) };
+        let c = Checkpoint::decode_raw(&bytes).map_err(|e| e.to_string())?;
+        if c.fingerprint != self.fingerprint {
+            return Err(incompatible_message());
         }
-        Ok(None)
+        exec.restore_raw(c.state).map_err(|e| e.to_string())?;
+        self.next_seq = c.seq + 1;
+        Ok(Some(c.seq))
     }
 
     /// Drops every saved checkpoint: the run starts fresh.

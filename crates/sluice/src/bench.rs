@@ -78,8 +78,18 @@ impl Sink for CountingSink {
 
 /// Peak resident set size of this process, in MiB (Linux `VmHWM`).
 pub(crate) fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    proc_status_mib("self", "VmHWM")
+}
+
+/// The process's resident memory now, in MiB (Linux).
+pub(crate) fn rss_now_mib() -> Option<f64> {
+    proc_status_mib("self", "VmRSS")
+}
+
+/// A memory figure (`VmRSS`, `VmHWM`) of process `pid` (or `self`) from `/proc`, in MiB.
+pub(crate) fn proc_status_mib(pid: &str, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).ok()?;
+    let line = status.lines().find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

@@ -91,9 +91,7 @@ fn start_server() -> Result<ServerChild, String> {
 }
 
 fn rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid)).ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    crate::bench::proc_status_mib(&pid.to_string(), "VmRSS")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

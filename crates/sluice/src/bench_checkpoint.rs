@@ -13,7 +13,7 @@ use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::parse_pipeline_json;
 use sluice_store::{CheckpointStore, FsCheckpointStore};
 
-use crate::bench::{peak_rss_mib, CountingSink, CANONICAL_PIPELINE};
+use crate::bench::{peak_rss_mib, rss_now_mib, CountingSink, CANONICAL_PIPELINE};
 use crate::bench_lines::generated_source;
 
 /// One event per key, all in the same hour: the window ends up holding every key.
@@ -112,14 +112,6 @@ fn canonical_throughput(
     let engine = started.elapsed().saturating_sub(rendered);
     ck.clear()?;
     Ok((events as f64 / engine.as_secs_f64().max(1e-9), taken))
-}
-
-/// The process's resident memory now.
-fn rss_now_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Resets the process's peak resident memory to its current size (Linux), so that the next
