@@ -170,37 +170,44 @@ impl Operator for TimeWindowOp {
         };
         let mut watermark = None;
         let mut windows = BTreeMap::new();
+        let mut has_windows = false;
         walk(bytes, |key, field| {
             match (key, field) {
                 ("watermark", f) => watermark = f.to_value()?.as_exact_i64(),
-                ("windows", RawField::Nested { is_array: true, bytes }) => walk(bytes, |_, w| {
-                    let RawField::Nested { is_array: true, bytes } = w else {
-                        return Err(BsonError("window entry must be [start, groups]".into()));
-                    };
-                    let mut start = None;
-                    let mut groups = None;
-                    walk(bytes, |k, f| {
-                        match k {
-                            "0" => start = f.to_value()?.as_exact_i64(),
-                            "1" => groups = Some(Groups::restore_raw(f).map_err(BsonError)?),
-                            _ => return Err(BsonError("window entry must be [start, groups]".into())),
-                        }
-                        Ok(())
-                    })?;
-                    match (start, groups) {
-                        (Some(s), Some(g)) => {
-                            windows.insert(s, g);
+                ("windows", RawField::Nested { is_array: true, bytes }) => {
+                    has_windows = true;
+                    walk(bytes, |_, w| {
+                        let RawField::Nested { is_array: true, bytes } = w else {
+                            return Err(BsonError("window entry must be [start, groups]".into()));
+                        };
+                        let mut start = None;
+                        let mut groups = None;
+                        walk(bytes, |k, f| {
+                            match k {
+                                "0" => start = f.to_value()?.as_exact_i64(),
+                                "1" => groups = Some(Groups::restore_raw(f).map_err(BsonError)?),
+                                _ => return Err(BsonError("window entry must be [start, groups]".into())),
+                            }
                             Ok(())
+                        })?;
+                        match (start, groups) {
+                            (Some(s), Some(g)) => {
+                                windows.insert(s, g);
+                                Ok(())
+                            }
+                            _ => Err(BsonError("window entry must be [start, groups]".into())),
                         }
-                        _ => Err(BsonError("window entry must be [start, groups]".into())),
-                    }
-                })?,
+                    })?
+                }
                 _ => {}
             }
             Ok(())
         })
         .map_err(|e| e.to_string())?;
         self.watermark = watermark.ok_or("window state lacks a watermark")?;
+        if !has_windows {
+            return Err("window state lacks windows".into());
+        }
         self.windows = windows;
         self.open_groups = self.windows.values().map(Groups::len).sum();
         Ok(())
