@@ -15,6 +15,7 @@ pub mod processor_requests;
 mod rate_limit;
 mod rejection;
 mod reply;
+mod request_schema;
 mod routes;
 pub mod server;
 mod shape;

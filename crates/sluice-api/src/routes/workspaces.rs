@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::request_schema::RequestSchema;
 use crate::shape;
 use crate::state::AppState;
 
@@ -161,6 +162,7 @@ async fn create_inner(
         tier: tier(&root)?.unwrap_or(DEFAULT_TIER),
         created_at: now_ms(),
     };
+    RequestSchema::Workspace.check(&map)?;
     let conns = if with_solar { vec![solar(&w.id)] } else { Vec::new() };
     match state.store.insert_workspace(&w, &conns).await {
         Ok(()) => {}
@@ -253,6 +255,7 @@ pub async fn update(
     let root = Obj::root(&map);
     root.only(&["cloudProvider", "region", "streamConfig", "processorStatus", "failoverRegions"])?;
     no_failover_regions(&root)?;
+    RequestSchema::WorkspaceUpdate.check(&map)?;
     if let Some((p, r)) = region(&root, "cloudProvider", "region", "")? {
         w.cloud_provider = p;
         w.region = r;
