@@ -1,6 +1,7 @@
 //! Request bodies are checked against the contract's schemas before anything is stored: a
 //! value of the wrong type, or an attribute the type does not declare, is Atlas's 400 naming
-//! the attribute, and nothing changes. So every later read still matches the contract.
+//! the attribute, and nothing changes. So every later read still matches the contract. Query
+//! flags the contract declares boolean take only booleans.
 
 mod support;
 
@@ -121,6 +122,16 @@ async fn bodies_outside_the_contract_are_refused_before_they_are_stored() {
     assert_refused(&r, "INVALID_ATTRIBUTE", "options.dlq.connectionName");
     let r = c.patch(&format!("{}/ws", streams), &json!({"streamConfig": {"tier": 30}})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+
+    // Query flags the contract declares boolean are booleans.
+    for query in ["includeConnections=maybe", "pretty=1", "envelope=yes"] {
+        let r = c.get(&format!("{}/ws?{}", streams, query)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}: {:?}", query, r.body);
+        assert_eq!(r.body["errorCode"], "INVALID_QUERY_PARAMETER", "{}: {:?}", query, r.body);
+    }
+    let r = c.get(&format!("{}/ws?includeConnections=FALSE", streams)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert!(r.body.get("connections").is_none(), "{:?}", r.body);
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -231,7 +231,17 @@ pub async fn get(
     }
     let ctx = call.begin(&state, &ops::GET_WORKSPACE, &group).await?;
     let w = find(&state, &ctx, &name).await?;
-    let include = !q.include_connections.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    // The contract declares a boolean (true when left out); anything else is refused.
+    let include = match q.include_connections.as_deref() {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => {
+            return Err(
+                ApiError::invalid_query("includeConnections must be true or false.").params(["includeConnections"])
+            )
+        }
+    };
     let conns = if include { state.store.connections(&w.id).await? } else { Vec::new() };
     let mut body = shape::workspace(&ctx, &w, &conns, &state.hostnames);
     if !include {
