@@ -26,8 +26,24 @@ async fn generated_requests_for_every_operation_get_answers_within_the_contract(
     let c = owner(&server, "MD5");
     let sa = cli(&server.dir, &["service-accounts", "create", "--project", &group, "--role", "GROUP_OWNER"]);
     let token = c.oauth_token(&line_value(&sa, "clientId"), &line_value(&sa, "clientSecret")).await.expect("token");
-    // A workspace with a processor, so that requests naming them reach past the lookups.
+    // A workspace with a Kafka connection and a processor, so that requests naming them reach
+    // past the lookups; and one of each to delete, so that the deletes do not take them away.
     let streams = sample_workspace(&c, &server).await;
+    let region = serde_json::json!({"cloudProvider": "AWS", "region": "VIRGINIA_USA"});
+    let r = c.post(&streams, &serde_json::json!({"name": "doomed", "dataProcessRegion": region})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for name in ["kafka1", "doomed"] {
+        let kafka = serde_json::json!({"name": name, "type": "Kafka", "bootstrapServers": "127.0.0.1:9"});
+        let r = c.post(&format!("{}/ws/connections", streams), &kafka).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    for name in ["p1", "doomed"] {
+        let pipeline = serde_json::json!([{"$source": {"connectionName": "sample_stream_solar"}}]);
+        let r = c
+            .post(&format!("{}/ws/processor", streams), &serde_json::json!({"name": name, "pipeline": pipeline}))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
 
     // The repository's contract, with the three schema details SOURCE.md documents as
     // contradicting what Atlas sends replaced by what it sends, 400 documented where the
@@ -37,7 +53,8 @@ async fn generated_requests_for_every_operation_get_answers_within_the_contract(
     document_bad_request_everywhere(&mut contract);
     discriminators_as_exclusive_branches(&mut contract["components"]["schemas"]);
     std::fs::write(&spec, serde_json::to_vec(&contract).expect("JSON")).expect("write the contract");
-    // The project is the server's (a random one is just 404); `envelope=true` is left out
+    // The project, workspace, connection and processor are the server's (random names are just
+    // 404, and the deletes get names of their own); `envelope=true` is left out
     // because it changes every answer's shape (a 200 wrapping `{status, content}`) in a way
     // the contract describes in words only: `serve_contract` checks the envelope instead.
     let config = dir.join("schemathesis.toml");
@@ -45,8 +62,12 @@ async fn generated_requests_for_every_operation_get_answers_within_the_contract(
     // minutes over the recursive connection schemas, so it covers the operations without a
     // request body; the others get the examples and the bounded fuzzing.
     let toml = format!(
-        "[parameters]\n\"path.groupId\" = \"{}\"\n\"query.envelope\" = \"false\"\n\n\
-         [[operations]]\ninclude-method = [\"POST\", \"PATCH\"]\nphases.coverage.enabled = false\n",
+        "[parameters]\n\"path.groupId\" = \"{}\"\n\"query.envelope\" = \"false\"\n\
+         \"path.tenantName\" = \"ws\"\n\"path.connectionName\" = \"kafka1\"\n\"path.processorName\" = \"p1\"\n\n\
+         [[operations]]\ninclude-method = [\"POST\", \"PATCH\"]\nphases.coverage.enabled = false\n\n\
+         [[operations]]\ninclude-operation-id = \"deleteGroupStreamWorkspace\"\nparameters = {{ \"path.tenantName\" = \"doomed\" }}\n\n\
+         [[operations]]\ninclude-operation-id = \"deleteGroupStreamConnection\"\nparameters = {{ \"path.connectionName\" = \"doomed\" }}\n\n\
+         [[operations]]\ninclude-operation-id = \"deleteGroupStreamProcessor\"\nparameters = {{ \"path.processorName\" = \"doomed\" }}\n",
         group
     );
     std::fs::write(&config, toml).expect("write the schemathesis config");
