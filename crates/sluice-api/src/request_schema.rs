@@ -136,6 +136,10 @@ fn build() -> Option<HashMap<RequestSchema, Validator>> {
     let schemas = &mut components["schemas"];
     // SOURCE.md: the region is sent as a string (`VIRGINIA_USA`), not the declared object.
     schemas["BaseStreamsRegion"] = json!({"type": "string"});
+    // A pipeline stage is `Document`, declared as an object of objects; but a stage's value is
+    // any value (`{"$limit": 5}`, `{"$unset": "a"}`), and the pipeline parser checks stages and
+    // names the one at fault. So a stage is only required to be an object here.
+    schemas["Document"] = json!({"type": "object"});
     discriminators_as_json_schema(schemas);
     nullable_as_json_schema(schemas);
     let mut out = HashMap::new();
@@ -290,6 +294,13 @@ mod tests {
         assert_eq!(
             err(RequestSchema::ProcessorUpdate, json!({"tier": "SP1000"})),
             ("INVALID_ENUM_VALUE", vec!["tier".to_string()])
+        );
+        // A stage's value is any value; the pipeline parser judges stages.
+        let stages = json!([{"$source": {"connectionName": "s"}}, {"$limit": 5}, {"$unset": "a"}, {"$nope": 1}]);
+        assert!(RequestSchema::Processor.check(&obj(json!({"name": "p", "pipeline": stages}))).is_ok());
+        assert_eq!(
+            err(RequestSchema::Processor, json!({"name": "p", "pipeline": [1]})),
+            ("INVALID_ATTRIBUTE", vec!["pipeline.0".to_string()])
         );
         // OpenAPI's nullable.
         assert!(RequestSchema::Workspace.check(&obj(json!({"name": "w", "streamConfig": null}))).is_ok());

@@ -120,6 +120,10 @@ async fn bodies_outside_the_contract_are_refused_before_they_are_stored() {
         .post(&processors, &json!({"name": "p", "pipeline": pipeline, "options": {"dlq": {"connectionName": 1}}}))
         .await;
     assert_refused(&r, "INVALID_ATTRIBUTE", "options.dlq.connectionName");
+    // A stage's value need not be an object, whatever the contract's `Document` says.
+    let pipeline = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$unset": "obs"}]);
+    let r = c.post(&processors, &json!({"name": "p", "pipeline": pipeline})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = c.patch(&format!("{}/ws", streams), &json!({"streamConfig": {"tier": 30}})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
 
