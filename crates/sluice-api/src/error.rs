@@ -334,5 +334,6 @@ pub fn control_error(name: &str, e: ControlError) -> ApiError {
         ControlError::Invalid(m) | ControlError::StartFailed(m) => ApiError::processor_problem(name, &m),
         ControlError::Transition(t) => ApiError::processor_problem(name, &t.to_string()),
         ControlError::Store(s) => s.into(),
+        ControlError::Internal(m) => ApiError::unexpected(&format!("processor {}: {}", name, m)),
     }
 }

@@ -2,20 +2,24 @@
 //! desired state to the store and starts or stops engine runs to match. The API never touches a
 //! running operator; it asks the controller.
 
+mod actor;
 mod checkpointing;
 mod connection_config;
 mod controller;
+mod error;
 mod ids;
 pub mod lifecycle;
+mod request;
 mod resolve;
 mod runner;
 mod saved_state;
+mod services;
 
 pub use checkpointing::{fingerprint, CheckpointInfo, Checkpointer};
-pub use controller::{
-    ControlError, Controller, Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, DEFAULT_CHECKPOINT_EVERY,
-    MAX_STATE_OPTION,
-};
+pub use controller::Controller;
+pub use error::ControlError;
+pub use request::{Modification, StartOptions};
+pub use services::{CHECKPOINT_INTERVAL_OPTION, DEFAULT_CHECKPOINT_EVERY, MAX_STATE_OPTION};
 pub use ids::{new_id, now_ms, random_hex};
 pub use lifecycle::{Action, TransitionError};
 pub use resolve::TEST_LOG;

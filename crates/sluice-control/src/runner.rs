@@ -49,11 +49,9 @@ pub enum ExitReason {
     Failed(String),
 }
 
-/// The end of one run, reported to the controller.
+/// The end of one run, reported to its processor's actor.
 #[derive(Debug, Clone)]
 pub struct Exit {
-    /// The processor.
-    pub processor_id: String,
     /// Which run (a processor restarted gets a new one).
     pub run_id: u64,
     /// Why.
@@ -124,6 +122,21 @@ impl RunHandle {
     }
 }
 
+/// The readable side of a run: its counters and its output log, shared with the run's thread.
+#[derive(Clone)]
+pub struct RunView {
+    stats: Arc<Mutex<LiveStats>>,
+    /// Its output (the `__testLog`), sampled by the API.
+    pub log: TestLog,
+}
+
+impl RunView {
+    /// The counters as last published.
+    pub fn stats(&self) -> LiveStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
 /// A processor whose executor is running (or paused: alive, not reading).
 pub struct Running {
     /// Which run this is.
@@ -173,6 +186,11 @@ impl Running {
         RunHandle(self.commands.clone())
     }
 
+    /// What readers (stats, samples) may see of this run without asking its actor.
+    pub fn view(&self) -> RunView {
+        RunView { stats: self.stats.clone(), log: self.log.clone() }
+    }
+
     /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off
     /// the async runtime).
     pub async fn stop(mut self) -> LiveStats {
@@ -194,7 +212,6 @@ fn drive(
     exits: UnboundedSender<Exit>,
 ) {
     let RunSpec {
-        processor_id,
         run_id,
         mut exec,
         mut checkpointer,
@@ -223,7 +240,7 @@ fn drive(
     let reason = run.run(&commands, checkpoint_every);
     run.publish();
     // The controller may be gone at shutdown; nothing is left to tell then.
-    let _ = exits.send(Exit { processor_id, run_id, reason });
+    let _ = exits.send(Exit { run_id, reason });
 }
 
 struct Drive {
