@@ -211,16 +211,7 @@ fn drive(
     shared: Arc<Mutex<LiveStats>>,
     exits: UnboundedSender<Exit>,
 ) {
-    let RunSpec {
-        run_id,
-        mut exec,
-        mut checkpointer,
-        resume,
-        start_at,
-        checkpoint_every,
-        state_limit,
-        ..
-    } = spec;
+    let RunSpec { run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, state_limit, .. } = spec;
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {

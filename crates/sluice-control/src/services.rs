@@ -17,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::checkpointing::{self, fingerprint, Checkpointer};
 use crate::error::ControlError;
 use crate::ids::now_ms;
+use crate::oplog::LogWriter;
 use crate::resolve;
 use crate::runner::{executor, Exit, LiveStats, RunSpec, RunView, Running, StateLimit, SAMPLE_CAPACITY};
 
@@ -40,17 +41,19 @@ pub(crate) struct Services {
     /// of its newest checkpoint), for the stats of processors that are not running.
     ended: Mutex<HashMap<String, LiveStats>>,
     next_run: AtomicU64,
+    oplog: LogWriter,
 }
 
 impl Services {
-    /// Services over these stores.
+    /// Services over these stores; the operational log's writer runs on the current runtime.
     pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>) -> Services {
         Services {
-            store,
             checkpoints,
             views: Mutex::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
             next_run: AtomicU64::new(1),
+            oplog: LogWriter::new(store.clone()),
+            store,
         }
     }
 
@@ -211,7 +214,7 @@ impl Services {
             at_ms: now_ms(),
             line: line.to_string(),
         };
-        if let Err(err) = self.store.append_log(&e).await {
+        if let Err(err) = self.oplog.append(e).await {
             tracing::warn!(error = %err, "cannot write an operational log line");
         }
     }
