@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice_connectors::TestLog;
-use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, StepOutcome};
+use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
 use sluice_pipeline::Plan;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -36,6 +36,10 @@ pub struct LiveStats {
     pub checkpoints: u64,
     /// The last checkpoint taken by this run.
     pub last_checkpoint: Option<CheckpointInfo>,
+    /// The external systems failing the run right now (its connectors retry them).
+    pub troubles: Vec<Trouble>,
+    /// Attempts on external systems that failed in this run.
+    pub retries: u64,
 }
 
 /// Why a processor's thread ended.
@@ -89,6 +93,8 @@ pub struct RunSpec {
     pub checkpoint_every: Duration,
     /// The most state the run may hold.
     pub state_limit: StateLimit,
+    /// Its health board (also in its executor's connectors).
+    pub health: Health,
 }
 
 /// The most state a run may hold, and where that limit comes from (for the failure message).
@@ -126,15 +132,23 @@ impl RunHandle {
 #[derive(Clone)]
 pub struct RunView {
     stats: Arc<Mutex<LiveStats>>,
+    health: Health,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
 }
 
 impl RunView {
-    /// The counters as last published.
+    /// The counters as last published, with the run's health as it is now (a connector may be
+    /// retrying inside a batch, between two publications).
     pub fn stats(&self) -> LiveStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+        with_health(self.stats.lock().map(|s| s.clone()).unwrap_or_default(), &self.health)
     }
+}
+
+fn with_health(mut s: LiveStats, health: &Health) -> LiveStats {
+    s.troubles = health.troubles();
+    s.retries = health.retries();
+    s
 }
 
 /// A processor whose executor is running (or paused: alive, not reading).
@@ -144,6 +158,7 @@ pub struct Running {
     commands: std::sync::mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<Mutex<LiveStats>>,
+    health: Health,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
 }
@@ -160,7 +175,7 @@ impl Running {
         let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
         let shared = stats.clone();
-        let (run_id, log) = (spec.run_id, spec.log.clone());
+        let (run_id, log, health) = (spec.run_id, spec.log.clone(), spec.health.clone());
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
@@ -173,12 +188,12 @@ impl Running {
             }
             Err(_) => return Err("the run ended before it started".into()),
         };
-        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, log }, restored))
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log }, restored))
     }
 
     /// The counters as last published.
     pub fn stats(&self) -> LiveStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+        with_health(self.stats.lock().map(|s| s.clone()).unwrap_or_default(), &self.health)
     }
 
     /// A handle that asks this run to pause or resume.
@@ -188,12 +203,15 @@ impl Running {
 
     /// What readers (stats, samples) may see of this run without asking its actor.
     pub fn view(&self) -> RunView {
-        RunView { stats: self.stats.clone(), log: self.log.clone() }
+        RunView { stats: self.stats.clone(), health: self.health.clone(), log: self.log.clone() }
     }
 
     /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off
     /// the async runtime).
     pub async fn stop(mut self) -> LiveStats {
+        // Connectors waiting to retry an unreachable system give up at once: the run ends
+        // without a new checkpoint then, and its next start resumes from the last one.
+        self.health.stop();
         let _ = self.commands.send(Command::Stop);
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
@@ -211,7 +229,8 @@ fn drive(
     shared: Arc<Mutex<LiveStats>>,
     exits: UnboundedSender<Exit>,
 ) {
-    let RunSpec { run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, state_limit, .. } = spec;
+    let RunSpec { run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, state_limit, health, .. } =
+        spec;
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {
@@ -222,8 +241,16 @@ fn drive(
         let _ = ready.send(restored);
         return;
     };
-    let mut run =
-        Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None, sized_at: None, state_limit };
+    let mut run = Drive {
+        exec,
+        checkpointer,
+        shared,
+        started: Instant::now(),
+        first_output: None,
+        sized_at: None,
+        state_limit,
+        health,
+    };
     // Stats show the restored counters from the moment the start returns.
     run.publish();
     // The starter may have given up waiting; the run goes on regardless.
@@ -242,6 +269,7 @@ struct Drive {
     first_output: Option<u64>,
     sized_at: Option<Instant>,
     state_limit: StateLimit,
+    health: Health,
 }
 
 impl Drive {
@@ -264,9 +292,14 @@ impl Drive {
             };
             match cmd {
                 Some(Command::Stop) => {
-                    // Atlas: stop takes a checkpoint, and start resumes from it.
+                    // Atlas: stop takes a checkpoint, and start resumes from it. One that cannot
+                    // be taken (a sink's system unreachable) leaves the last one to resume from.
                     return match self.checkpoint() {
                         Ok(()) => ExitReason::Stopped,
+                        Err(e) if self.health.stopping() => {
+                            tracing::warn!(error = %e, "stopped without a new checkpoint");
+                            ExitReason::Stopped
+                        }
                         Err(e) => ExitReason::Failed(e),
                     };
                 }
@@ -289,6 +322,9 @@ impl Drive {
                 None => {}
             }
             match self.exec.step() {
+                // A connector gave up retrying because the run is stopping: the last checkpoint
+                // precedes what this batch did, so nothing is lost.
+                Err(_) if self.health.stopping() => return ExitReason::Stopped,
                 Err(e) => return ExitReason::Failed(e.to_string()),
                 Ok(StepOutcome::Finished) => {
                     // The end of a bounded source is a place to resume from too.
@@ -401,11 +437,18 @@ impl Drive {
     }
 }
 
-/// Builds the executor of a plan.
-pub fn executor(plan: &Plan, name: &str, e: crate::resolve::Endpoints, limit: &StateLimit) -> Result<Executor, String> {
+/// Builds the executor of a plan; its connectors report on `health`.
+pub fn executor(
+    plan: &Plan,
+    name: &str,
+    e: crate::endpoints::Endpoints,
+    limit: &StateLimit,
+    health: Health,
+) -> Result<Executor, String> {
     let config = ExecutorConfig {
         max_state_bytes: Some(limit.bytes),
         state_limit_source: limit.source.clone(),
+        health,
         ..ExecutorConfig::new(name)
     };
     Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, config).map_err(|e| e.to_string())

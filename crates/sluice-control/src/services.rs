@@ -9,16 +9,17 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use sluice_connectors::TestLog;
+use sluice_engine::{Health, HealthEvents, DEFAULT_RETRY_FOR};
 use sluice_pipeline::{parse_pipeline_json, Plan};
 use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, Workspace};
 use sluice_types::{ProcessorState, Tier};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::checkpointing::{self, fingerprint, Checkpointer};
+use crate::endpoints;
 use crate::error::ControlError;
 use crate::ids::now_ms;
 use crate::oplog::LogWriter;
-use crate::resolve;
 use crate::runner::{executor, Exit, LiveStats, RunSpec, RunView, Running, StateLimit, SAMPLE_CAPACITY};
 
 /// How often a running processor takes a checkpoint unless its options say otherwise.
@@ -27,6 +28,17 @@ pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 pub const CHECKPOINT_INTERVAL_OPTION: &str = "checkpointIntervalMs";
 /// The processor option (a Sluice extension) that caps its state below its tier's limit, in bytes.
 pub const MAX_STATE_OPTION: &str = "maxStateBytes";
+/// The processor option (a Sluice extension): how long, in milliseconds, its connectors keep
+/// retrying an external system that fails before the processor goes FAILED.
+pub const RETRY_LIMIT_OPTION: &str = "retryLimitMs";
+
+/// Where a processor's runs report to its actor: their end, and changes of their health.
+pub(crate) struct RunLinks {
+    /// A run's end.
+    pub exits: UnboundedSender<Exit>,
+    /// A connection failing or recovering.
+    pub health: HealthEvents,
+}
 
 /// The stores and run views every processor's actor uses.
 pub(crate) struct Services {
@@ -67,7 +79,7 @@ impl Services {
         }
         let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
         let conns = self.store.connections(&ws.id).await?;
-        resolve::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
+        endpoints::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
         Ok(plan)
     }
 
@@ -89,13 +101,14 @@ impl Services {
     }
 
     /// Opens the processor's connections and starts its run, restored from its last checkpoint
-    /// when `resume`; its end is sent to `exits`. Returns the run and the sequence number restored.
+    /// when `resume`; its end and its health changes are sent to `links`. Returns the run and the
+    /// sequence number restored.
     pub async fn launch(
         &self,
         p: &Processor,
         resume: bool,
         start_at: Option<i64>,
-        exits: UnboundedSender<Exit>,
+        links: &RunLinks,
     ) -> Result<(Running, Option<u64>), ControlError> {
         let ws = self.store.workspace_by_id(&p.workspace_id).await?;
         // A pipeline that no longer checks (a connection deleted since) cannot start.
@@ -107,7 +120,7 @@ impl Services {
         let log = TestLog::new(SAMPLE_CAPACITY);
         let mut endpoints = {
             let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
-            tokio::task::spawn_blocking(move || resolve::open(&plan, &options, &conns, log, &id))
+            tokio::task::spawn_blocking(move || endpoints::open(&plan, &options, &conns, log, &id))
                 .await?
                 .map_err(ControlError::StartFailed)?
         };
@@ -123,7 +136,9 @@ impl Services {
         }
         endpoints.source.allow_parallelism(tier.max_parallelism());
         let state_limit = state_limit(tier, &p.options);
-        let exec = executor(&plan, &p.name, endpoints, &state_limit).map_err(ControlError::StartFailed)?;
+        let health = Health::new(retry_limit(&p.options), Some(links.health.clone()));
+        let exec =
+            executor(&plan, &p.name, endpoints, &state_limit, health.clone()).map_err(ControlError::StartFailed)?;
         let spec = RunSpec {
             processor_id: p.id.clone(),
             run_id: self.next_run.fetch_add(1, Ordering::Relaxed),
@@ -134,8 +149,10 @@ impl Services {
             start_at,
             checkpoint_every: checkpoint_interval(&p.options),
             state_limit,
+            health,
         };
-        let (running, restored) = Running::spawn(spec, exits, now_ms()).await.map_err(ControlError::StartFailed)?;
+        let (running, restored) =
+            Running::spawn(spec, links.exits.clone(), now_ms()).await.map_err(ControlError::StartFailed)?;
         if let Ok(mut m) = self.views.lock() {
             m.insert(p.id.clone(), running.view());
         }
@@ -231,6 +248,12 @@ fn state_limit(tier: Tier, options: &Json) -> StateLimit {
         Some(n) if n < by_tier.bytes => StateLimit { bytes: n, source: format!("the option {}", MAX_STATE_OPTION) },
         _ => by_tier,
     }
+}
+
+/// How long the processor's connectors retry a failing external system: its `retryLimitMs`
+/// option, or the default.
+fn retry_limit(options: &Json) -> Duration {
+    options.get(RETRY_LIMIT_OPTION).and_then(Json::as_u64).map(Duration::from_millis).unwrap_or(DEFAULT_RETRY_FOR)
 }
 
 /// The processor's checkpoint interval: its `checkpointIntervalMs` option, or the default.

@@ -41,6 +41,11 @@ pub trait Sink: Send {
         Ok(())
     }
 
+    /// The run's health board: a sink that retries an unreachable system in place reports its
+    /// trouble there, gives up after [`crate::Health::retry_for`], and stops retrying when the
+    /// run stops. Called before the first write.
+    fn attach_health(&mut self, _health: &crate::Health) {}
+
     /// The checkpoint taken after the last [`Sink::flush`] is durable (a transactional sink
     /// commits what it wrote up to that checkpoint).
     fn on_checkpoint_saved(&mut self) -> Result<(), SinkError> {

@@ -140,6 +140,11 @@ pub trait Source: Send {
         })
     }
 
+    /// The run's health board: a source that retries an unreachable system in place reports its
+    /// trouble there, gives up after [`crate::Health::retry_for`], and stops retrying when the
+    /// run stops. Called before the first poll.
+    fn attach_health(&mut self, _health: &crate::Health) {}
+
     /// The processor resumes after a pause: a source that paces itself by the clock starts
     /// pacing anew instead of catching up on the paused time.
     fn on_resume(&mut self) {}

@@ -19,6 +19,8 @@ use sluice_mql::{Document, Str, Value};
 use super::cached_watermarks::cached_high_watermark;
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
+use crate::outage::Outage;
+
 use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
@@ -57,9 +59,9 @@ pub struct KafkaSource {
     /// `:startWith {startAtOperationTime}`: start every partition at its first message at or
     /// after this time (ms since the epoch).
     start_time: Option<i64>,
-    unreachable_since: Option<Instant>,
+    /// The brokers unreachable, reported on the run's health board.
+    outage: Outage,
     last_probe: Option<Instant>,
-    unreachable_limit: Duration,
 }
 
 impl KafkaSource {
@@ -109,15 +111,14 @@ impl KafkaSource {
             readers: None,
             parallelism: 1,
             start_time: None,
-            unreachable_since: None,
+            outage: Outage::new(&conn.name, UNREACHABLE_LIMIT),
             last_probe: None,
-            unreachable_limit: UNREACHABLE_LIMIT,
         })
     }
 
     /// How long the brokers may stay unreachable before [`Source::poll`] fails (tests shorten it).
     pub fn with_unreachable_limit(mut self, limit: Duration) -> KafkaSource {
-        self.unreachable_limit = limit;
+        self.outage.set_limit(limit);
         self
     }
 
@@ -199,7 +200,7 @@ impl KafkaSource {
             KafkaError::MessageConsumption(
                 RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure,
             ) => {
-                self.unreachable_since.get_or_insert_with(Instant::now);
+                self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e));
                 Ok(())
             }
             KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition) => {
@@ -213,20 +214,23 @@ impl KafkaSource {
     /// While the brokers are unreachable: ask now and then whether they are back; past the
     /// limit, fail naming the connection.
     fn check_reachable(&mut self) -> Result<(), SourceError> {
-        let Some(since) = self.unreachable_since else { return Ok(()) };
+        let Some(lasted) = self.outage.elapsed() else { return Ok(()) };
         if self.last_probe.is_some_and(|t| t.elapsed() < PROBE_EVERY) {
             return Ok(());
         }
         self.last_probe = Some(Instant::now());
-        if partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)).is_ok() {
-            self.unreachable_since = None;
-            return Ok(());
+        match partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)) {
+            Ok(_) => {
+                self.outage.ok();
+                return Ok(());
+            }
+            Err(e) => self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e)),
         }
-        if since.elapsed() >= self.unreachable_limit {
+        if self.outage.exhausted() {
             return Err(self.error(format!(
                 "Kafka brokers {} unreachable for {} s",
                 self.bootstrap_servers,
-                since.elapsed().as_secs()
+                lasted.as_secs()
             )));
         }
         Ok(())
@@ -267,7 +271,7 @@ impl Source for KafkaSource {
                 None => break,
                 Some(Read::Error(e)) => self.on_error(e)?,
                 Some(Read::Record { part, offset, record }) => {
-                    self.unreachable_since = None;
+                    self.outage.ok();
                     self.parts[part as usize].next = Some(offset + 1);
                     out.push(record);
                     n += 1;
@@ -283,6 +287,10 @@ impl Source for KafkaSource {
 
     fn partitions(&self) -> u32 {
         self.parts.len() as u32
+    }
+
+    fn attach_health(&mut self, health: &sluice_engine::Health) {
+        self.outage.attach(health);
     }
 
     /// The next offset of each partition, and its end as the last fetch response reported it

@@ -49,7 +49,7 @@ async fn start(
         p.tier = Some(t);
     }
     let resume = opts.resume_from_checkpoint.unwrap_or(true);
-    let (run, restored) = match ctx.services.launch(&p, resume, start_at, ctx.exits.clone()).await {
+    let (run, restored) = match ctx.services.launch(&p, resume, start_at, &ctx.links).await {
         Ok(r) => r,
         Err(e) => return (RunState::Idle, Err(e)),
     };
@@ -88,7 +88,7 @@ async fn launch(
     to: ProcessorState,
     what: &str,
 ) -> (RunState, Result<Processor, ControlError>) {
-    let run = match ctx.services.launch(&p, true, None, ctx.exits.clone()).await {
+    let run = match ctx.services.launch(&p, true, None, &ctx.links).await {
         Ok((run, _)) => run,
         Err(e) => return (RunState::Idle, Err(e)),
     };
@@ -104,7 +104,7 @@ async fn launch(
 /// Server start: runs again a processor stored as STARTED; one that cannot start is marked
 /// FAILED with the reason.
 async fn recover(ctx: &Ctx, mut p: Processor) -> (RunState, Result<Processor, ControlError>) {
-    match ctx.services.launch(&p, true, None, ctx.exits.clone()).await {
+    match ctx.services.launch(&p, true, None, &ctx.links).await {
         Ok((run, restored)) => {
             ctx.services.log_resumed(&p, "recovered", restored).await;
             (RunState::Running(run), Ok(p))
@@ -152,7 +152,7 @@ async fn reset_offsets(ctx: &Ctx, p: Processor, target: sluice_engine::ResetTo) 
     let conns = ctx.services.store.connections(&ws.id).await?;
     let (store, id, pipeline) = (ctx.services.checkpoints.clone(), p.id.clone(), p.pipeline.clone());
     tokio::task::spawn_blocking(move || {
-        let source = crate::resolve::open_source_of(&plan, &conns, &id)?;
+        let source = crate::endpoints::open_source_of(&plan, &conns, &id)?;
         saved_state::reset_offsets(store, &id, &pipeline, &plan, source, &target)
     })
     .await?

@@ -12,16 +12,16 @@ mod running;
 
 use std::sync::Arc;
 
-use sluice_engine::ResetTo;
+use sluice_engine::{HealthEvent, ResetTo};
 use sluice_store::Processor;
-use tokio::sync::mpsc::{self, unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, unbounded_channel, UnboundedReceiver};
 use tokio::sync::oneshot;
 
 use crate::error::ControlError;
 use crate::lifecycle::{transition, Action};
 use crate::request::{Modification, StartOptions};
 use crate::runner::{Exit, Running};
-use crate::services::Services;
+use crate::services::{RunLinks, Services};
 
 /// How many requests may wait for one processor's actor; more wait for room.
 const QUEUE: usize = 64;
@@ -88,8 +88,8 @@ pub(crate) enum RunState {
 pub(crate) struct Ctx {
     /// The stores and the run views.
     pub services: Arc<Services>,
-    /// Where this processor's runs report their end.
-    pub exits: UnboundedSender<Exit>,
+    /// Where this processor's runs report their end and their health.
+    pub links: RunLinks,
 }
 
 /// The way to one processor's actor.
@@ -102,10 +102,12 @@ impl ActorHandle {
     /// Starts the actor of processor `processor_id` on the current runtime.
     pub fn spawn(services: Arc<Services>, processor_id: String) -> ActorHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let (exits_tx, exits_rx) = unbounded_channel();
+        let (exits, exits_rx) = unbounded_channel();
+        let (health, health_rx) = unbounded_channel();
         let span = tracing::info_span!("processor", id = %processor_id);
-        let actor = Actor { id: processor_id, ctx: Ctx { services, exits: exits_tx }, state: RunState::Idle };
-        tokio::spawn(tracing::Instrument::instrument(actor.run(rx, exits_rx), span));
+        let links = RunLinks { exits, health };
+        let actor = Actor { id: processor_id, ctx: Ctx { services, links }, state: RunState::Idle };
+        tokio::spawn(tracing::Instrument::instrument(actor.run(rx, exits_rx, health_rx), span));
         ActorHandle { tx }
     }
 
@@ -133,7 +135,12 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Message>, mut exits: UnboundedReceiver<Exit>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Message>,
+        mut exits: UnboundedReceiver<Exit>,
+        mut health: UnboundedReceiver<HealthEvent>,
+    ) {
         loop {
             tokio::select! {
                 message = rx.recv() => match message {
@@ -155,6 +162,7 @@ impl Actor {
                     None => return self.stop_run().await,
                 },
                 Some(exit) = exits.recv() => self.on_exit(exit).await,
+                Some(event) = health.recv() => self.on_health(event).await,
             }
         }
     }
@@ -184,6 +192,27 @@ impl Actor {
             // A stopped or older run: whoever stopped it recorded it.
             other => other,
         };
+    }
+
+    /// A connection of the run started failing or works again: the workspace's operational log
+    /// says so (the stats show it live).
+    async fn on_health(&self, event: HealthEvent) {
+        let Ok(p) = self.ctx.services.store.processor_by_id(&self.id).await else { return };
+        let line = match event {
+            HealthEvent::Failing(t) => {
+                tracing::warn!(connection = %t.connection, error = %t.message, "connection failing; retrying");
+                serde_json::json!({"processor": p.name, "processorId": p.id, "event": "connection failing",
+                    "state": p.state.as_str(), "connection": t.connection, "error": t.message,
+                    "domain": "external", "retrying": true})
+            }
+            HealthEvent::Recovered { connection, after_ms, attempts } => {
+                tracing::info!(connection = %connection, after_ms, attempts, "connection recovered");
+                serde_json::json!({"processor": p.name, "processorId": p.id, "event": "connection recovered",
+                    "state": p.state.as_str(), "connection": connection, "failedForMs": after_ms,
+                    "failedAttempts": attempts})
+            }
+        };
+        self.ctx.services.append(&p.workspace_id, line).await;
     }
 
     async fn stop_run(&mut self) {
