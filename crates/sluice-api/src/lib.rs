@@ -86,6 +86,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(processors::get).patch(processors::update).delete(processors::delete).post(processors::action),
         )
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
+        .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/dlq"), get(processors::dlq))
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state"), get(processor_state::get))
         .route(
             &format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state/{{stageIndex}}"),

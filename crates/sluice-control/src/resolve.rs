@@ -156,12 +156,13 @@ fn connection<'c>(conns: &'c [Connection], name: &str) -> Result<&'c Connection,
 
 /// Opens the processor's source and sink (blocking: a Kafka source asks the brokers for its
 /// topics' partitions). Output without a sink stage, or `$emit` to `__testLog`, goes to `log`
-/// (sampled by the API). `processor_id` names the default Kafka consumer group, as Atlas does.
+/// (sampled by the API), and dead letters without `options.dlq` to `dlq_log`. `processor_id`
+/// names the default Kafka consumer group, as Atlas does.
 pub fn open(
     plan: &Plan,
     options: &serde_json::Value,
     conns: &[Connection],
-    log: TestLog,
+    (log, dlq_log): (TestLog, TestLog),
     processor_id: &str,
 ) -> Result<Endpoints, String> {
     check(plan, options, conns)?;
@@ -184,7 +185,7 @@ pub fn open(
             enrichers.push(open_enrichment(e, conns)?);
         }
     }
-    Ok(Endpoints { source, sink, dlq: open_dlq(options, conns)?, enrichers })
+    Ok(Endpoints { source, sink, dlq: open_dlq(options, conns, dlq_log)?, enrichers })
 }
 
 /// Opens the processor's `$source` alone (blocking, as [`open`]).
@@ -205,10 +206,11 @@ pub fn open_source_of(plan: &Plan, conns: &[Connection], processor_id: &str) -> 
 }
 
 /// Atlas `options.dlq {connectionName, db, coll}`: dead letters inserted into a MongoDB
-/// collection. Without it they are counted and kept in memory (the last few).
-fn open_dlq(options: &serde_json::Value, conns: &[Connection]) -> Result<Box<dyn Sink>, String> {
+/// collection. Without it they are counted and kept in memory, in `log` (the last
+/// [`DLQ_KEPT`], which the API shows).
+fn open_dlq(options: &serde_json::Value, conns: &[Connection], log: TestLog) -> Result<Box<dyn Sink>, String> {
     let Some(dlq) = options.get("dlq") else {
-        return Ok(Box::new(MemorySink::new("dlq", TestLog::new(DLQ_KEPT))));
+        return Ok(Box::new(MemorySink::new("dlq", log)));
     };
     let field = |k: &str| dlq.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("options.dlq.{} is required", k));
     let c = connection(conns, field("connectionName")?)?;
@@ -221,4 +223,4 @@ fn open_dlq(options: &serde_json::Value, conns: &[Connection]) -> Result<Box<dyn
 }
 
 /// Dead letters kept in memory when the processor has no `options.dlq`.
-const DLQ_KEPT: usize = 1000;
+pub const DLQ_KEPT: usize = 1000;

@@ -78,6 +78,8 @@ pub struct RunSpec {
     pub exec: Executor,
     /// Its output log.
     pub log: TestLog,
+    /// Its dead letters, when they are kept in memory.
+    pub dlq_log: TestLog,
     /// Its checkpoints.
     pub checkpointer: Checkpointer,
     /// Resume from the last checkpoint (`false`: drop it and start fresh).
@@ -122,12 +124,15 @@ impl RunHandle {
     }
 }
 
-/// The readable side of a run: its counters and its output log, shared with the run's thread.
+/// The readable side of a run: its counters, its output log and its in-memory dead letters,
+/// shared with the run's thread.
 #[derive(Clone)]
 pub struct RunView {
     stats: Arc<Mutex<LiveStats>>,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
 }
 
 impl RunView {
@@ -146,6 +151,8 @@ pub struct Running {
     stats: Arc<Mutex<LiveStats>>,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
 }
 
 impl Running {
@@ -160,7 +167,7 @@ impl Running {
         let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
         let shared = stats.clone();
-        let (run_id, log) = (spec.run_id, spec.log.clone());
+        let (run_id, log, dlq_log) = (spec.run_id, spec.log.clone(), spec.dlq_log.clone());
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
@@ -173,7 +180,7 @@ impl Running {
             }
             Err(_) => return Err("the run ended before it started".into()),
         };
-        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, log }, restored))
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, log, dlq_log }, restored))
     }
 
     /// The counters as last published.
@@ -188,7 +195,7 @@ impl Running {
 
     /// What readers (stats, samples) may see of this run without asking its actor.
     pub fn view(&self) -> RunView {
-        RunView { stats: self.stats.clone(), log: self.log.clone() }
+        RunView { stats: self.stats.clone(), log: self.log.clone(), dlq_log: self.dlq_log.clone() }
     }
 
     /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off
