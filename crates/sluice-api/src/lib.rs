@@ -6,6 +6,7 @@
 pub mod auth;
 mod body;
 mod call;
+pub mod console;
 pub mod error;
 pub mod limits;
 mod negotiate;
@@ -97,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
         .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
+        .merge(console::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .with_state(state.clone());
