@@ -49,6 +49,9 @@ export function workspacePage(main, ws) {
       fill(
         conns,
         h(
+          'div',
+          { class: 'scroll' },
+          h(
           'table',
           {},
           h('thead', {}, h('tr', {}, ['Connection', 'Type', 'Settings'].map((t) => h('th', { scope: 'col', text: t })))),
@@ -61,6 +64,7 @@ export function workspacePage(main, ws) {
               const details = h('details', {}, h('summary', { text: summary(c) || 'settings' }), h('pre', { class: 'code', text: pretty(shown) }));
               return h('tr', { 'data-connection': c.name }, h('td', { text: c.name }), h('td', { text: c.type }), h('td', {}, details));
             }),
+          ),
           ),
         ),
       );
@@ -96,6 +100,9 @@ export function workspacePage(main, ws) {
       fill(
         logs,
         h(
+          'div',
+          { class: 'scroll' },
+          h(
           'table',
           { class: 'logs', 'data-logs': '' },
           h('thead', {}, h('tr', {}, ['Time', 'Processor', 'Message'].map((t) => h('th', { scope: 'col', text: t })))),
@@ -111,6 +118,7 @@ export function workspacePage(main, ws) {
               const text = [head, ...extra].filter(Boolean).join(' · ');
               return h('tr', {}, h('td', { class: 'nowrap', text: t || '' }), h('td', { text: processor || '' }), h('td', { text }));
             }),
+          ),
           ),
         ),
       );
