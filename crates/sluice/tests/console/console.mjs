@@ -126,7 +126,12 @@ try {
   await page.locator('[data-sample] [data-doc]').first().waitFor({ timeout: 30000 });
   const doc = await page.locator('[data-sample] [data-doc]').first().textContent();
   check(doc.includes('max_watts') && doc.includes('_stream_meta'), 'sample documents are the window output');
-  await page.waitForFunction(() => Number(document.querySelector('[data-chart="latency"]').dataset.points) >= 3);
+  // A few more seconds of figures, so that the screenshot shows lines rather than dots
+  // (CHART_POINTS=50 for the README's screenshot).
+  const points = Number(process.env.CHART_POINTS || 8);
+  await page.waitForFunction((n) => Number(document.querySelector('[data-chart="latency"]').dataset.points) >= n, points, {
+    timeout: 20000 + points * 1500,
+  });
   await shot(page, '03-processor-running');
 
   // --- Pause and resume ----------------------------------------------------------------------
@@ -186,6 +191,9 @@ try {
   await shot(narrow.page, '05-processor-narrow');
   await narrow.page.goto(`${BASE}/console/#/w/demo`);
   await narrow.page.locator('[data-processor="solar"]').waitFor();
+  await narrow.page.locator('[data-logs] tbody tr').first().waitFor();
+  const wsOverflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wsOverflow <= 0, `the workspace page fits a narrow screen (${wsOverflow}px over)`);
   await shot(narrow.page, '06-workspace-narrow');
   await narrow.context.close();
 
