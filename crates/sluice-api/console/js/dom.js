@@ -48,6 +48,15 @@ export function section(title, ...kids) {
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: title }), ...kids);
 }
 
+/**
+ * A table with column headings, in a box that scrolls sideways on a narrow screen rather than
+ * widening the page. `attrs` go on the table.
+ */
+export function table(headings, rows, attrs = {}) {
+  const head = h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col', text: t }))));
+  return h('div', { class: 'scroll' }, h('table', attrs, head, h('tbody', {}, rows)));
+}
+
 /** Replaces the children of `el`. */
 export function fill(el, ...kids) {
   el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));

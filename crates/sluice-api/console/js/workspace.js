@@ -1,7 +1,7 @@
 // A workspace's page: its connections (secrets are never sent by the server), its processors
 // with their states, forms to create a connection and a processor, and its operational logs.
 
-import { h, field, section, fill, stateBadge, pretty, toast, errorText } from './dom.js';
+import { h, field, section, fill, table, stateBadge, pretty, toast, errorText } from './dom.js';
 import { pipelineEditor } from './pipeline_editor.js';
 import * as api from './api.js';
 
@@ -46,28 +46,13 @@ export function workspacePage(main, ws) {
     try {
       const r = await api.get(`${api.wsPath(ws)}/connections`);
       if (!r.results.length) return fill(conns, h('p', { class: 'muted', text: 'No connections.' }));
-      fill(
-        conns,
-        h(
-          'div',
-          { class: 'scroll' },
-          h(
-          'table',
-          {},
-          h('thead', {}, h('tr', {}, ['Connection', 'Type', 'Settings'].map((t) => h('th', { scope: 'col', text: t })))),
-          h(
-            'tbody',
-            {},
-            r.results.map((c) => {
-              const shown = { ...c };
-              delete shown.links;
-              const details = h('details', {}, h('summary', { text: summary(c) || 'settings' }), h('pre', { class: 'code', text: pretty(shown) }));
-              return h('tr', { 'data-connection': c.name }, h('td', { text: c.name }), h('td', { text: c.type }), h('td', {}, details));
-            }),
-          ),
-          ),
-        ),
-      );
+      const rows = r.results.map((c) => {
+        const shown = { ...c };
+        delete shown.links;
+        const details = h('details', {}, h('summary', { text: summary(c) || 'settings' }), h('pre', { class: 'code', text: pretty(shown) }));
+        return h('tr', { 'data-connection': c.name }, h('td', { text: c.name }), h('td', { text: c.type }), h('td', {}, details));
+      });
+      fill(conns, table(['Connection', 'Type', 'Settings'], rows));
     } catch (e) {
       fill(conns, h('p', { class: 'error', role: 'alert', text: errorText(e) }));
     }
@@ -97,31 +82,17 @@ export function workspacePage(main, ws) {
     try {
       const lines = (await api.operationalLogs(ws)).slice(-200).reverse();
       if (!lines.length) return fill(logs, h('p', { class: 'muted', text: 'No log lines yet.' }));
-      fill(
-        logs,
-        h(
-          'div',
-          { class: 'scroll' },
-          h(
-          'table',
-          { class: 'logs', 'data-logs': '' },
-          h('thead', {}, h('tr', {}, ['Time', 'Processor', 'Message'].map((t) => h('th', { scope: 'col', text: t })))),
-          h(
-            'tbody',
-            {},
-            lines.map((l) => {
-              const { t, processor, msg, processorId, event, state, ...rest } = l;
-              const extra = Object.entries(rest)
-                .filter(([, v]) => v !== null && v !== undefined)
-                .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
-              const head = msg || [event, state && `→ ${state}`].filter(Boolean).join(' ');
-              const text = [head, ...extra].filter(Boolean).join(' · ');
-              return h('tr', {}, h('td', { class: 'nowrap', text: t || '' }), h('td', { text: processor || '' }), h('td', { text }));
-            }),
-          ),
-          ),
-        ),
-      );
+      const rows = lines.map((l) => {
+        // The processor's id is left out: its name says the same.
+        const { t, processor, msg, processorId, event, state, ...rest } = l;
+        const extra = Object.entries(rest)
+          .filter(([, v]) => v !== null && v !== undefined)
+          .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+        const head = msg || [event, state && `→ ${state}`].filter(Boolean).join(' ');
+        const text = [head, ...extra].filter(Boolean).join(' · ');
+        return h('tr', {}, h('td', { class: 'nowrap', text: t || '' }), h('td', { text: processor || '' }), h('td', { text }));
+      });
+      fill(logs, table(['Time', 'Processor', 'Message'], rows, { class: 'logs', 'data-logs': '' }));
     } catch (e) {
       fill(logs, h('p', { class: 'error', role: 'alert', text: errorText(e) }));
     }

@@ -1,6 +1,6 @@
 // The project's page: its workspaces, and a form to create one.
 
-import { h, field, section, fill, toast, errorText } from './dom.js';
+import { h, field, section, fill, table, toast, errorText } from './dom.js';
 import * as api from './api.js';
 
 /** The regions the server accepts for each provider. */
@@ -34,15 +34,7 @@ export function workspacesPage(main) {
           h('td', { text: String(w.connections.length) }),
         ),
       );
-      fill(
-        list,
-        h(
-          'table',
-          {},
-          h('thead', {}, h('tr', {}, ['Workspace', 'Region', 'Tier', 'Connections'].map((t) => h('th', { scope: 'col', text: t })))),
-          h('tbody', {}, rows),
-        ),
-      );
+      fill(list, table(['Workspace', 'Region', 'Tier', 'Connections'], rows));
     } catch (e) {
       fill(list, h('p', { class: 'error', role: 'alert', text: errorText(e) }));
     }
