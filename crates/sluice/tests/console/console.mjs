@@ -89,6 +89,18 @@ try {
   await page.locator('[data-connection="sample_stream_solar"]').waitFor();
   check(true, 'the workspace lists its sample connection');
 
+  // --- A connection whose secret is never shown again ------------------------------------------
+  await page.getByLabel('Connection name').fill('api');
+  await page.getByLabel('Type', { exact: true }).selectOption('Https');
+  await page.getByLabel('Settings (JSON)').fill(
+    JSON.stringify({ url: 'https://example.internal/api', headers: { Authorization: 'Bearer sekrit-token-123' } }),
+  );
+  await page.getByRole('button', { name: 'Create connection' }).click();
+  await page.locator('[data-connection="api"]').waitFor();
+  await page.locator('[data-connection="api"] summary').click();
+  const shown = await page.locator('[data-connection="api"]').textContent();
+  check(shown.includes('example.internal') && !shown.includes('sekrit'), 'a new connection is listed without its secret');
+
   // --- An invalid pipeline shows the server's message next to its stage ----------------------
   await page.getByLabel('Processor name').fill('broken');
   const stage1 = page.locator('textarea[data-stage="1"]');
@@ -132,14 +144,18 @@ try {
   await page.waitForFunction((n) => Number(document.querySelector('[data-chart="latency"]').dataset.points) >= n, points, {
     timeout: 20000 + points * 1500,
   });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `nothing is wider than 1280 pixels (${wide}px over)`);
   await shot(page, '03-processor-running');
 
-  // --- Pause and resume ----------------------------------------------------------------------
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  // --- Pause and resume, from the keyboard -----------------------------------------------------
+  await page.getByRole('button', { name: 'Pause', exact: true }).focus();
+  await page.keyboard.press('Enter');
   await stateIs(page, 'solar', 'PAUSED');
   check(await page.getByRole('button', { name: 'Resume', exact: true }).isEnabled(), 'Resume is offered when paused');
   check(await page.getByRole('button', { name: 'Pause', exact: true }).isDisabled(), 'Pause is not offered when paused');
-  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  await page.getByRole('button', { name: 'Resume', exact: true }).focus();
+  await page.keyboard.press('Space');
   await stateIs(page, 'solar', 'STARTED');
 
   // --- A read-only key sees everything and can change nothing --------------------------------
