@@ -68,7 +68,16 @@ impl ApiError {
         )
     }
 
-    /// 403: authenticated, but the role does not allow the operation.
+    /// 403: a console session's write without its CSRF token (a cross-site request, or a stale page).
+    pub fn csrf_refused() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INVALID_CSRF_TOKEN",
+            "A console session's write must carry its CSRF token in the X-CSRF-Token header.",
+        )
+    }
+
+    /// 403: the role does not allow the operation (or another project's key).
     pub fn forbidden_role(op: &str) -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,

@@ -167,6 +167,12 @@ impl Controller {
         self.services.view(processor_id).map(|v| v.log.last(n))
     }
 
+    /// The last `n` dead-letter records of a running processor kept in memory (one without
+    /// `options.dlq`), oldest first.
+    pub fn dlq_sample(&self, processor_id: &str, n: usize) -> Option<Vec<Document>> {
+        self.services.view(processor_id).map(|v| v.dlq_log.last(n))
+    }
+
     /// Up to `max` output documents of a running processor written after the first `seen` of its
     /// run, oldest first, with the count to pass next time (a sampling cursor's position).
     pub fn sample_since(&self, processor_id: &str, seen: u64, max: usize) -> Option<(Vec<Document>, u64)> {

@@ -12,7 +12,7 @@ use sluice_store::Connection;
 pub const TEST_LOG: &str = "__testLog";
 
 /// Dead letters kept in memory when the processor has no `options.dlq`.
-const DLQ_KEPT: usize = 1000;
+pub const DLQ_KEPT: usize = 1000;
 
 /// A processor's opened connectors.
 pub struct Endpoints {
@@ -89,20 +89,21 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
 
 /// Opens the processor's source, sinks and enrichers (blocking: a Kafka source asks the brokers
 /// for its topics' partitions). Output without a sink stage, or `$emit` to `__testLog`, goes to
-/// `log` (sampled by the API); dead letters without `options.dlq` are kept in memory (the last
-/// few). `processor_id` names the default Kafka consumer group, as Atlas does.
+/// `log` (sampled by the API); dead letters without `options.dlq` to `dlq_log` (the last
+/// [`DLQ_KEPT`], which the API shows). `processor_id` names the default Kafka consumer group, as
+/// Atlas does.
 pub fn open(
     plan: &Plan,
     options: &serde_json::Value,
     conns: &[Connection],
-    log: TestLog,
+    (log, dlq_log): (TestLog, TestLog),
     processor_id: &str,
 ) -> Result<Endpoints, String> {
     check(plan, options, conns)?;
     let mut endpoints = Endpoints {
         source: open_source_of(plan, conns, processor_id)?,
         sink: Box::new(MemorySink::new(TEST_LOG, log)),
-        dlq: Box::new(MemorySink::new("dlq", TestLog::new(DLQ_KEPT))),
+        dlq: Box::new(MemorySink::new("dlq", dlq_log)),
         enrichers: Vec::new(),
     };
     for (name, u) in uses(plan, options) {

@@ -82,6 +82,8 @@ pub struct RunSpec {
     pub exec: Executor,
     /// Its output log.
     pub log: TestLog,
+    /// Its dead letters, when they are kept in memory.
+    pub dlq_log: TestLog,
     /// Its checkpoints.
     pub checkpointer: Checkpointer,
     /// Resume from the last checkpoint (`false`: drop it and start fresh).
@@ -128,13 +130,16 @@ impl RunHandle {
     }
 }
 
-/// The readable side of a run: its counters and its output log, shared with the run's thread.
+/// The readable side of a run: its counters, its output log and its in-memory dead letters,
+/// shared with the run's thread.
 #[derive(Clone)]
 pub struct RunView {
     stats: Arc<Mutex<LiveStats>>,
     health: Health,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
 }
 
 impl RunView {
@@ -161,6 +166,8 @@ pub struct Running {
     health: Health,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
 }
 
 impl Running {
@@ -175,7 +182,7 @@ impl Running {
         let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
         let shared = stats.clone();
-        let (run_id, log, health) = (spec.run_id, spec.log.clone(), spec.health.clone());
+        let (run_id, log, dlq_log, health) = (spec.run_id, spec.log.clone(), spec.dlq_log.clone(), spec.health.clone());
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
@@ -188,7 +195,7 @@ impl Running {
             }
             Err(_) => return Err("the run ended before it started".into()),
         };
-        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log }, restored))
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log, dlq_log }, restored))
     }
 
     /// The counters as last published.
@@ -203,7 +210,12 @@ impl Running {
 
     /// What readers (stats, samples) may see of this run without asking its actor.
     pub fn view(&self) -> RunView {
-        RunView { stats: self.stats.clone(), health: self.health.clone(), log: self.log.clone() }
+        RunView {
+            stats: self.stats.clone(),
+            health: self.health.clone(),
+            log: self.log.clone(),
+            dlq_log: self.dlq_log.clone(),
+        }
     }
 
     /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off

@@ -117,10 +117,11 @@ impl Services {
             other => other,
         })?;
         let conns = self.store.connections(&ws.id).await?;
-        let log = TestLog::new(SAMPLE_CAPACITY);
+        let (log, dlq_log) = (TestLog::new(SAMPLE_CAPACITY), TestLog::new(endpoints::DLQ_KEPT));
         let mut endpoints = {
-            let (plan, options, log, id) = (plan.clone(), p.options.clone(), log.clone(), p.id.clone());
-            tokio::task::spawn_blocking(move || endpoints::open(&plan, &options, &conns, log, &id))
+            let (plan, options, id) = (plan.clone(), p.options.clone(), p.id.clone());
+            let logs = (log.clone(), dlq_log.clone());
+            tokio::task::spawn_blocking(move || endpoints::open(&plan, &options, &conns, logs, &id))
                 .await?
                 .map_err(ControlError::StartFailed)?
         };
@@ -144,6 +145,7 @@ impl Services {
             run_id: self.next_run.fetch_add(1, Ordering::Relaxed),
             exec,
             log,
+            dlq_log,
             checkpointer: Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline)),
             resume,
             start_at,
