@@ -97,6 +97,8 @@ pub struct RunSpec {
     pub state_limit: StateLimit,
     /// Its health board (also in its executor's connectors).
     pub health: Health,
+    /// The processor's tracing span (group, workspace, processor), entered by the run's thread.
+    pub span: tracing::Span,
 }
 
 /// The most state a run may hold, and where that limit comes from (for the failure message).
@@ -241,8 +243,20 @@ fn drive(
     shared: Arc<Mutex<LiveStats>>,
     exits: UnboundedSender<Exit>,
 ) {
-    let RunSpec { run_id, mut exec, mut checkpointer, resume, start_at, checkpoint_every, state_limit, health, .. } =
-        spec;
+    let RunSpec {
+        run_id,
+        mut exec,
+        mut checkpointer,
+        resume,
+        start_at,
+        checkpoint_every,
+        state_limit,
+        health,
+        span,
+        ..
+    } = spec;
+    // Every log line of the run, its connectors' included, carries the processor's names.
+    let _in_span = span.enter();
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {

@@ -152,6 +152,7 @@ impl Services {
             checkpoint_every: checkpoint_interval(&p.options),
             state_limit,
             health,
+            span: tracing::Span::current(),
         };
         let (running, restored) =
             Running::spawn(spec, links.exits.clone(), now_ms()).await.map_err(ControlError::StartFailed)?;

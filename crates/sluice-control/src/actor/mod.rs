@@ -104,9 +104,15 @@ impl ActorHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (exits, exits_rx) = unbounded_channel();
         let (health, health_rx) = unbounded_channel();
-        let span = tracing::info_span!("processor", id = %processor_id);
+        let span = tracing::info_span!(
+            "processor",
+            id = %processor_id,
+            group = tracing::field::Empty,
+            workspace = tracing::field::Empty,
+            name = tracing::field::Empty
+        );
         let links = RunLinks { exits, health };
-        let actor = Actor { id: processor_id, ctx: Ctx { services, links }, state: RunState::Idle };
+        let actor = Actor { id: processor_id, ctx: Ctx { services, links }, state: RunState::Idle, named: None };
         tokio::spawn(tracing::Instrument::instrument(actor.run(rx, exits_rx, health_rx), span));
         ActorHandle { tx }
     }
@@ -132,6 +138,8 @@ struct Actor {
     id: String,
     ctx: Ctx,
     state: RunState,
+    /// The processor's name as the span last recorded it.
+    named: Option<String>,
 }
 
 impl Actor {
@@ -170,6 +178,7 @@ impl Actor {
     /// Asks the table, then the current state's handler.
     async fn handle(&mut self, request: Request) -> Result<Processor, ControlError> {
         let p = self.ctx.services.store.processor_by_id(&self.id).await?;
+        self.name_span(&p).await;
         let to = match request.action() {
             Some(action) => transition(p.state, action)?,
             None => p.state,
@@ -181,6 +190,20 @@ impl Actor {
         };
         self.state = next;
         answer
+    }
+
+    /// Records the processor's group, workspace and name on its span (again after a rename).
+    async fn name_span(&mut self, p: &Processor) {
+        if self.named.as_deref() == Some(p.name.as_str()) {
+            return;
+        }
+        let span = tracing::Span::current();
+        if let Ok(ws) = self.ctx.services.store.workspace_by_id(&p.workspace_id).await {
+            span.record("group", ws.group_id.as_str());
+            span.record("workspace", ws.name.as_str());
+        }
+        span.record("name", p.name.as_str());
+        self.named = Some(p.name.clone());
     }
 
     /// A run ended by itself (its source ended, or it failed): the running state records why.

@@ -53,7 +53,11 @@ pub(super) async fn on_exit(ctx: &Ctx, processor_id: &str, run: Running, reason:
     if let Err(e) = ctx.services.store.update_processor(&p).await {
         tracing::error!(processor = %p.name, error = %e, "cannot record the end of a run");
     }
-    tracing::info!(processor = %p.name, event = what, "processor run ended");
+    // The one log line of the failure (the span names the processor).
+    match &msg {
+        Some(m) => tracing::error!(error = %m, "processor failed"),
+        None => tracing::info!(event = what, "processor run ended"),
+    }
     let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what,
         "state": p.state.as_str(), "error": msg});
     ctx.services.append(&p.workspace_id, line).await;
