@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice_connectors::TestLog;
-use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
+use sluice_engine::{ErrorDomain, Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
 use sluice_pipeline::Plan;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -49,8 +49,8 @@ pub enum ExitReason {
     Stopped,
     /// Its source ended and everything was written.
     Finished,
-    /// The engine failed.
-    Failed(String),
+    /// The engine failed: why, and whose failure it is.
+    Failed(String, ErrorDomain),
 }
 
 /// The end of one run, reported to its processor's actor.
@@ -326,7 +326,7 @@ impl Drive {
                             tracing::warn!(error = %e, "stopped without a new checkpoint");
                             ExitReason::Stopped
                         }
-                        Err(e) => ExitReason::Failed(e),
+                        Err(e) => ExitReason::Failed(e, ErrorDomain::Internal),
                     };
                 }
                 Some(Command::Pause(reply)) => {
@@ -351,12 +351,12 @@ impl Drive {
                 // A connector gave up retrying because the run is stopping: the last checkpoint
                 // precedes what this batch did, so nothing is lost.
                 Err(_) if self.health.stopping() => return ExitReason::Stopped,
-                Err(e) => return ExitReason::Failed(e.to_string()),
+                Err(e) => return ExitReason::Failed(e.to_string(), e.domain()),
                 Ok(StepOutcome::Finished) => {
                     // The end of a bounded source is a place to resume from too.
                     return match self.checkpoint() {
                         Ok(()) => ExitReason::Finished,
-                        Err(e) => ExitReason::Failed(e),
+                        Err(e) => ExitReason::Failed(e, ErrorDomain::Internal),
                     };
                 }
                 Ok(StepOutcome::Idle) => match commands.recv_timeout(IDLE_SLEEP) {
@@ -382,13 +382,14 @@ impl Drive {
             match durable {
                 Ok(Some(info)) => self.record_checkpoint(info),
                 Ok(None) => {}
-                Err(e) => return ExitReason::Failed(format!("checkpoint failed: {}", e)),
+                Err(e) => return ExitReason::Failed(format!("checkpoint failed: {}", e), ErrorDomain::Internal),
             }
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish();
                 last_publish = Instant::now();
                 if let Err(e) = self.check_state_limit() {
-                    return ExitReason::Failed(e);
+                    // Past the tier's or the option's limit: the user's to change.
+                    return ExitReason::Failed(e, ErrorDomain::User);
                 }
             }
         }

@@ -7,6 +7,7 @@ use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::{Boundary, Plan, SinkSpec, Stage};
 use sluice_types::EventTime;
 
+use crate::error_domain::ErrorDomain;
 use crate::health::Health;
 use crate::latency::LatencyWindow;
 use crate::partition_watermarks::PartitionWatermarks;
@@ -86,6 +87,19 @@ pub enum EngineError {
     /// A stage stopped the processor (`onError: fail`).
     #[error("{0}")]
     Operator(String),
+}
+
+impl EngineError {
+    /// Whose failure it is: a plan that does not build and a stage's `onError: "fail"` are the
+    /// user's; a connector says for its own; a checkpoint that cannot be restored is Sluice's.
+    pub fn domain(&self) -> ErrorDomain {
+        match self {
+            EngineError::Build(_) | EngineError::Operator(_) => ErrorDomain::User,
+            EngineError::Source(e) => e.domain,
+            EngineError::Sink(e) => e.domain,
+            EngineError::Restore(_) => ErrorDomain::Internal,
+        }
+    }
 }
 
 /// Runs one pipeline.

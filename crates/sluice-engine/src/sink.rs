@@ -2,6 +2,8 @@
 
 use sluice_mql::Document;
 
+use crate::error_domain::ErrorDomain;
+
 /// A sink failure.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("sink {sink_name}: {message}")]
@@ -10,6 +12,25 @@ pub struct SinkError {
     pub sink_name: String,
     /// What failed.
     pub message: String,
+    /// Whose failure it is.
+    pub domain: ErrorDomain,
+}
+
+impl SinkError {
+    /// A failure of the external system behind sink `name` (past the connector's retries).
+    pub fn external(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::External }
+    }
+
+    /// A failure the user's configuration causes (retrying cannot fix it).
+    pub fn user(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::User }
+    }
+
+    /// A failure of Sluice itself.
+    pub fn internal(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::Internal }
+    }
 }
 
 /// A document a sink refused while the rest of its batch was written (its topic expression

@@ -96,18 +96,13 @@ async fn a_server_start_resumes_every_running_processor_and_logs_each() {
         let b = c.get(&format!("{}/{}", processors, name)).await.body;
         assert_eq!(b["state"], "STARTED", "{}: {:?}", name, b);
     }
-    let gzip = Client { accept: "application/vnd.atlas.2025-03-12+gzip".into(), ..c.clone() };
-    let logs = gzip.get(&format!("{}/ws:downloadOperationalLogs?startDate=0", ws)).await;
-    assert_eq!(logs.status, StatusCode::OK);
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&logs.raw[..]), &mut text).expect("gzip");
+    let log = operational_log(&c, &ws, "ws").await;
     for name in &names {
-        let recovered = format!("\"processor\":\"{}\"", name);
         assert!(
-            text.lines().any(|l| l.contains(&recovered) && l.contains("\"event\":\"recovered\"")),
-            "{} has its recovered line in {}",
+            log.iter().any(|l| l["processor"] == name.as_str() && l["event"] == "recovered"),
+            "{} has its recovered line in {:?}",
             name,
-            text
+            log
         );
     }
 }

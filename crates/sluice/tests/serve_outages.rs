@@ -131,18 +131,10 @@ async fn a_mongodb_outage_of_30_s_keeps_the_processor_started_and_loses_nothing(
     .await;
     assert_eq!(after["state"], "STARTED");
 
-    let gzip = Client { accept: "application/vnd.atlas.2025-03-12+gzip".into(), ..c.clone() };
-    let logs = gzip.get(&format!("{}/ws:downloadOperationalLogs?startDate=0", ws)).await;
-    assert_eq!(logs.status, StatusCode::OK);
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&logs.raw[..]), &mut text).expect("gzip");
-    let line = |event: &str| {
-        text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
-            .find(|l| l["event"] == event && l["connection"] == "own")
-    };
-    let failing = line("connection failing").unwrap_or_else(|| panic!("a failing line in {}", text));
+    let log = operational_log(&c, &ws, "ws").await;
+    let line = |event: &str| log.iter().find(|l| l["event"] == event && l["connection"] == "own").cloned();
+    let failing = line("connection failing").unwrap_or_else(|| panic!("a failing line in {:?}", log));
     assert_eq!(failing["state"], "STARTED");
-    let recovered = line("connection recovered").unwrap_or_else(|| panic!("a recovered line in {}", text));
+    let recovered = line("connection recovered").unwrap_or_else(|| panic!("a recovered line in {:?}", log));
     assert!(recovered["failedForMs"].as_i64().unwrap_or(0) >= 25_000, "{:?}", recovered);
 }

@@ -102,7 +102,7 @@ impl KafkaSink {
     }
 
     fn error(&self, message: impl Into<String>) -> SinkError {
-        SinkError { sink_name: self.name.clone(), message: message.into() }
+        SinkError::external(&self.name, message)
     }
 
     /// Sends one document; `Ok(Err(reason))` when the document itself cannot be written.

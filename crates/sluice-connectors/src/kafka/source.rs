@@ -123,7 +123,7 @@ impl KafkaSource {
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
-        SourceError { source_name: self.name.clone(), message: message.into() }
+        SourceError::external(&self.name, message)
     }
 
     /// Positions every partition at its first message at or after `ms` (the end of a partition
@@ -204,7 +204,7 @@ impl KafkaSource {
                 Ok(())
             }
             KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition) => {
-                Err(self.error("a topic or partition of this source no longer exists"))
+                Err(SourceError::user(&self.name, "a topic or partition of this source no longer exists"))
             }
             // Anything else librdkafka retries on its own.
             _ => Ok(()),

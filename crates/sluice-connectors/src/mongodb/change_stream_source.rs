@@ -78,7 +78,7 @@ impl ChangeStreamSource {
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
-        SourceError { source_name: self.name.clone(), message: message.into() }
+        SourceError::external(&self.name, message)
     }
 
     /// Opens the stream where it must start.

@@ -16,6 +16,9 @@ use sluice_mql::{Document, ObjectId, Str, Value};
 use super::convert::to_driver_raw;
 use super::{MergeOptions, MongoConnection, NameSpec, WhenMatched};
 
+/// The server's code for an operation the user may not do.
+const UNAUTHORIZED: i32 = 13;
+
 /// How long writes are retried while the deployment cannot be reached.
 pub const RETRY_FOR: Duration = Duration::from_secs(30);
 /// Encoded bytes per command, well under the server's 16 MiB message limit.
@@ -62,7 +65,7 @@ impl MergeSink {
     }
 
     fn error(&self, message: impl Into<String>) -> SinkError {
-        SinkError { sink_name: self.name.clone(), message: message.into() }
+        SinkError::external(&self.name, message)
     }
 
     fn target(&self, spec: &NameSpec, doc: &Document, scope: &mut Scope, what: &str) -> Result<String, String> {
@@ -215,7 +218,10 @@ impl MergeSink {
                     ) || e.contains_label("RetryableWriteError");
                     let message = format!("write to {} failed: {}", db, e.kind);
                     if !transient || started.elapsed() >= limit {
-                        return Err(self.error(message));
+                        // A refused user or password is the configuration's to fix.
+                        let refused = matches!(*e.kind, ErrorKind::Authentication { .. })
+                            || matches!(&*e.kind, ErrorKind::Command(c) if c.code == UNAUTHORIZED);
+                        return Err(if refused { SinkError::user(&self.name, message) } else { self.error(message) });
                     }
                     failed = true;
                     self.health.failing(&self.name, &message, now_ms());

@@ -43,23 +43,23 @@ pub(super) async fn handle(
 pub(super) async fn on_exit(ctx: &Ctx, processor_id: &str, run: Running, reason: ExitReason) -> RunState {
     ctx.services.halt(processor_id, run).await;
     let Ok(mut p) = ctx.services.store.processor_by_id(processor_id).await else { return RunState::Idle };
-    let (state, msg, what) = match reason {
-        ExitReason::Failed(m) => (ProcessorState::Failed, Some(m), "failed"),
-        _ => (ProcessorState::Stopped, None, "source ended"),
+    let (state, msg, what, domain) = match reason {
+        ExitReason::Failed(m, d) => (ProcessorState::Failed, Some(m), "failed", Some(d.as_str())),
+        _ => (ProcessorState::Stopped, None, "source ended", None),
     };
     p.state = state;
     p.error_msg = msg.clone();
     p.updated_at = now_ms();
     if let Err(e) = ctx.services.store.update_processor(&p).await {
-        tracing::error!(processor = %p.name, error = %e, "cannot record the end of a run");
+        tracing::error!(error = %e, "cannot record the end of a run");
     }
     // The one log line of the failure (the span names the processor).
-    match &msg {
-        Some(m) => tracing::error!(error = %m, "processor failed"),
-        None => tracing::info!(event = what, "processor run ended"),
+    match (&msg, domain) {
+        (Some(m), Some(d)) => tracing::error!(error = %m, domain = d, "processor failed"),
+        _ => tracing::info!(event = what, "processor run ended"),
     }
     let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what,
-        "state": p.state.as_str(), "error": msg});
+        "state": p.state.as_str(), "error": msg, "domain": domain});
     ctx.services.append(&p.workspace_id, line).await;
     RunState::Idle
 }
