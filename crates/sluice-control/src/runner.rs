@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::checkpointing::{CheckpointInfo, Checkpointer};
+use crate::error::ControlError;
 
 /// How often a running executor publishes its counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -179,7 +180,7 @@ impl Running {
         spec: RunSpec,
         exits: UnboundedSender<Exit>,
         now_ms: i64,
-    ) -> Result<(Running, Option<u64>), String> {
+    ) -> Result<(Running, Option<u64>), ControlError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
@@ -188,14 +189,14 @@ impl Running {
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
-            .map_err(|e| format!("cannot start a thread: {}", e))?;
+            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {}", e)))?;
         let restored = match ready_rx.await {
             Ok(Ok(seq)) => seq,
             Ok(Err(e)) => {
                 let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-                return Err(e);
+                return Err(ControlError::StartFailed(e));
             }
-            Err(_) => return Err("the run ended before it started".into()),
+            Err(_) => return Err(ControlError::Internal("the run's thread ended before it started".into())),
         };
         Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log, dlq_log }, restored))
     }

@@ -154,8 +154,7 @@ impl Services {
             health,
             span: tracing::Span::current(),
         };
-        let (running, restored) =
-            Running::spawn(spec, links.exits.clone(), now_ms()).await.map_err(ControlError::StartFailed)?;
+        let (running, restored) = Running::spawn(spec, links.exits.clone(), now_ms()).await?;
         if let Ok(mut m) = self.views.lock() {
             m.insert(p.id.clone(), running.view());
         }
