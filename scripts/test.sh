@@ -10,6 +10,9 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
 
+# Old executables and incremental caches out of the shared build directory.
+scripts/prune-target.sh
+
 # System packages for the Kafka client's build.
 scripts/build-deps.sh
 
