@@ -19,6 +19,7 @@ mod harness_catches;
 mod read;
 mod sink_checks;
 mod source_checks;
+mod sources;
 
 use std::path::PathBuf;
 use std::time::Duration;
