@@ -18,6 +18,7 @@ mod support;
 mod harness_catches;
 mod read;
 mod sink_checks;
+mod sinks;
 mod source_checks;
 mod sources;
 
