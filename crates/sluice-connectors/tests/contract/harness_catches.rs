@@ -99,6 +99,7 @@ fn source_failure(fault: SourceFault, extent: Extent) -> String {
             idle: &|| {},
             identity: |r| r.clone(),
             saved: &|_| {},
+            feed: None,
         })
     })
 }

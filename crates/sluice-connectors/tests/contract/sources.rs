@@ -57,6 +57,7 @@ fn sample_solar_unpaced() {
         idle: &|| panic!("an unpaced sample stream always has records"),
         identity: whole,
         saved: &nothing_to_check,
+        feed: None,
     });
 }
 
@@ -84,6 +85,7 @@ fn sample_solar_paced_by_a_test_clock() {
         idle: &idle,
         identity: without_timestamp,
         saved: &nothing_to_check,
+        feed: None,
     });
 }
 
@@ -101,6 +103,7 @@ fn inline_documents() {
         idle: &|| panic!("inline documents are never idle"),
         identity: whole,
         saved: &nothing_to_check,
+        feed: None,
     });
 }
 
@@ -123,30 +126,38 @@ fn json_lines_file() {
         idle: &|| panic!("a file is never idle"),
         identity: whole,
         saved: &nothing_to_check,
+        feed: None,
     });
     let _ = std::fs::remove_file(&path);
 }
 
-#[test]
-fn kafka_topic_of_three_partitions() {
+/// Kafka: a topic of three partitions holding 15 documents and an undecodable message, read
+/// from the start (`earliest`, the input written first) or from `latest` (Atlas's default: the
+/// input written once the first source has started).
+fn kafka_contract(name: &str, from_latest: bool) {
     let b = kafka::broker();
     let (topic, group) = (kafka::unique_topic("contract-src"), kafka::unique_topic("contract-group"));
     kafka::create_topic(&b, &topic, 3);
-    let values: Vec<String> = (0..15).map(|i| format!(r#"{{"n": {}}}"#, i)).collect();
-    let mut msgs: Vec<kafka::Msg<'_>> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| kafka::Msg { key: Some(b"k"), value: v.as_bytes(), partition: Some(i as i32 % 3) })
-        .collect();
-    // Undecodable input is a record too, and its offset is part of the position.
-    msgs.insert(7, kafka::Msg { key: None, value: b"not json {", partition: Some(1) });
-    kafka::produce(&b, &topic, &msgs);
-
+    let feed = || {
+        let values: Vec<String> = (0..15).map(|i| format!(r#"{{"n": {}}}"#, i)).collect();
+        let mut msgs: Vec<kafka::Msg<'_>> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| kafka::Msg { key: Some(b"k"), value: v.as_bytes(), partition: Some(i as i32 % 3) })
+            .collect();
+        // Undecodable input is a record too, and its offset is part of the position.
+        msgs.insert(7, kafka::Msg { key: None, value: b"not json {", partition: Some(1) });
+        kafka::produce(&b, &topic, &msgs);
+    };
+    if !from_latest {
+        feed();
+    }
     let settings = json!({"bootstrapServers": b});
     let conn = ConnectionRef { name: "kafka", ctype: ConnectionType::Kafka, config: &settings };
+    let reset = if from_latest { "latest" } else { "earliest" };
     let spec = source_spec(&format!(
-        r#"{{"connectionName": "kafka", "topic": "{}", "config": {{"auto_offset_reset": "earliest", "group_id": "{}"}}}}"#,
-        topic, group
+        r#"{{"connectionName": "kafka", "topic": "{}", "config": {{"auto_offset_reset": "{}", "group_id": "{}"}}}}"#,
+        topic, reset, group
     ));
     let kafka = connector(ConnectionType::Kafka).expect("a Kafka connector");
     let open = || kafka.open_source(&conn, &spec, "contract").expect("Kafka source opens");
@@ -169,7 +180,7 @@ fn kafka_topic_of_three_partitions() {
         }
     };
     source_contract(&SourceUnderTest {
-        name: "Kafka",
+        name,
         open: &open,
         records: 16,
         extent: Extent::Unbounded,
@@ -177,32 +188,50 @@ fn kafka_topic_of_three_partitions() {
         idle: &brief_wait,
         identity: whole,
         saved: &saved,
+        feed: if from_latest { Some(&feed) } else { None },
     });
 }
 
 #[test]
-fn mongodb_change_stream() {
-    let db = mongodb::unique_db("contract_cs");
-    let docs: Vec<String> = (0..6).map(|i| format!(r#"{{"_id": {}, "n": {}}}"#, i, i)).collect();
-    mongodb::insert(&db, "c", &docs.iter().map(String::as_str).collect::<Vec<_>>());
-    let c = mongodb::client().database(&db).collection::<::mongodb::bson::Document>("c");
-    for id in [1, 4] {
-        c.update_one(::mongodb::bson::doc! {"_id": id}, ::mongodb::bson::doc! {"$set": {"n": 100}}).run().unwrap();
-    }
-    c.delete_one(::mongodb::bson::doc! {"_id": 2}).run().unwrap();
+fn kafka_from_earliest() {
+    kafka_contract("Kafka (earliest)", false);
+}
 
+#[test]
+fn kafka_from_latest() {
+    kafka_contract("Kafka (latest)", true);
+}
+
+/// A change stream of a new collection: six inserts, two updates and a delete, read from a
+/// minute back (the changes made first) or from now (the changes made once the first source
+/// has started, Atlas's default).
+fn change_stream_contract(name: &str, from_now: bool) {
+    let db = mongodb::unique_db("contract_cs");
+    let feed = || {
+        let docs: Vec<String> = (0..6).map(|i| format!(r#"{{"_id": {}, "n": {}}}"#, i, i)).collect();
+        mongodb::insert(&db, "c", &docs.iter().map(String::as_str).collect::<Vec<_>>());
+        let c = mongodb::client().database(&db).collection::<::mongodb::bson::Document>("c");
+        for id in [1, 4] {
+            c.update_one(::mongodb::bson::doc! {"_id": id}, ::mongodb::bson::doc! {"$set": {"n": 100}}).run().unwrap();
+        }
+        c.delete_one(::mongodb::bson::doc! {"_id": 2}).run().unwrap();
+    };
+    let config = if from_now {
+        "{}".to_string()
+    } else {
+        feed();
+        // The collection is new: a minute back reaches its first change and nothing before it.
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 60_000;
+        format!(r#"{{"startAtOperationTime": {{"$date": {}}}}}"#, since)
+    };
     let settings = json!({"connectionString": mongodb::uri()});
     let conn = ConnectionRef { name: "mongo", ctype: ConnectionType::Cluster, config: &settings };
-    // The collection is new: a minute back reaches its first change and nothing before it.
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() - 60_000;
-    let spec = source_spec(&format!(
-        r#"{{"connectionName": "mongo", "db": "{}", "coll": "c", "config": {{"startAtOperationTime": {{"$date": {}}}}}}}"#,
-        db, since
-    ));
+    let spec =
+        source_spec(&format!(r#"{{"connectionName": "mongo", "db": "{}", "coll": "c", "config": {}}}"#, db, config));
     let mongo = connector(ConnectionType::Cluster).expect("a MongoDB connector");
     let open = || mongo.open_source(&conn, &spec, "contract").expect("change stream opens");
     source_contract(&SourceUnderTest {
-        name: "change stream",
+        name,
         open: &open,
         records: 9,
         extent: Extent::Unbounded,
@@ -210,5 +239,16 @@ fn mongodb_change_stream() {
         idle: &brief_wait,
         identity: whole,
         saved: &nothing_to_check,
+        feed: if from_now { Some(&feed) } else { None },
     });
+}
+
+#[test]
+fn change_stream_from_a_time() {
+    change_stream_contract("change stream (startAtOperationTime)", false);
+}
+
+#[test]
+fn change_stream_from_now() {
+    change_stream_contract("change stream (from now)", true);
 }
