@@ -48,6 +48,8 @@ pub struct KafkaSource {
     topics: Vec<String>,
     decoding: Decoding,
     commit_offsets: bool,
+    /// `auto_offset_reset`: where a partition without a checkpointed or committed offset starts.
+    offset_reset: OffsetReset,
     /// In watermark-index order: topics as listed, partitions by id.
     parts: Vec<Assigned>,
     /// topic index → partition id → index into `parts`.
@@ -106,6 +108,7 @@ impl KafkaSource {
             topics: opts.topics.clone(),
             decoding: Decoding { key_format: opts.key_format, key_error_to_dlq: opts.key_error_to_dlq },
             commit_offsets: opts.commit_offsets,
+            offset_reset: opts.offset_reset,
             parts,
             index,
             readers: None,
@@ -162,6 +165,7 @@ impl KafkaSource {
         if let Some(ms) = self.start_time.take() {
             self.seek_to_time(ms)?;
         }
+        self.pin_starts();
         let starts = self
             .parts
             .iter()
@@ -179,6 +183,37 @@ impl KafkaSource {
             .map_err(|e| self.error(e))?;
         self.readers = Some(started);
         Ok(())
+    }
+
+    /// Asks the brokers now where each partition without an offset yet starts (the group's
+    /// committed offset, else `auto_offset_reset`'s end) and keeps it as the partition's next
+    /// offset. So the position holds every partition from the first poll on: a checkpoint taken
+    /// before a partition delivered resumes where the source started, and messages written right
+    /// after the start are read (left to librdkafka, `latest` is resolved at its first fetch,
+    /// later, and is resolved anew after a restart, skipping what came in between). Best
+    /// effort: when the brokers cannot say, the partitions are left to librdkafka as before.
+    fn pin_starts(&mut self) {
+        let unset: Vec<usize> = (0..self.parts.len()).filter(|i| self.parts[*i].next.is_none()).collect();
+        if unset.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(unset.len());
+        for &i in &unset {
+            tpl.add_partition(&self.topics[self.parts[i].topic], self.parts[i].partition);
+        }
+        let Ok(committed) = self.consumer.committed_offsets(tpl, OPEN_TIMEOUT) else { return };
+        for i in unset {
+            let (topic, partition) = (&self.topics[self.parts[i].topic], self.parts[i].partition);
+            let next = match committed.find_partition(topic, partition).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) if o >= 0 => Some(o),
+                _ => match self.consumer.fetch_watermarks(topic, partition, OPEN_TIMEOUT) {
+                    Ok((low, _)) if self.offset_reset == OffsetReset::Earliest => Some(low),
+                    Ok((_, high)) => Some(high),
+                    Err(_) => None,
+                },
+            };
+            self.parts[i].next = next;
+        }
     }
 
     /// How many reader threads run (0 before the first poll).
