@@ -9,7 +9,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::Principal;
+use crate::auth::{session, Principal};
 use crate::error::ApiError;
 use crate::negotiate::{negotiate, Version};
 use crate::operation::Operation;
@@ -35,14 +35,17 @@ pub async fn shape_errors(State(state): State<Arc<AppState>>, req: Request<axum:
         return reply::error(&ApiError::uri_too_long(crate::limits::MAX_URI_BYTES), flags);
     }
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+    let mut credentials = axum::http::HeaderMap::new();
+    for name in [header::AUTHORIZATION, header::COOKIE, header::HeaderName::from_static(session::CSRF_HEADER)] {
+        if let Some(v) = req.headers().get(&name) {
+            credentials.insert(name, v.clone());
+        }
+    }
     // Requests without credentials (a Digest client's first, or a flood) are answered a few at
     // a time, so that they cannot crowd out signed-in callers.
-    let _permit = match authorization {
-        None => state.anonymous.acquire().await.ok(),
-        Some(_) => None,
-    };
-    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), authorization, peer };
+    let signed = credentials.contains_key(header::AUTHORIZATION) || session::cookie(&credentials).is_some();
+    let _permit = if signed { None } else { state.anonymous.acquire().await.ok() };
+    let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), credentials, peer };
     let r = next.run(req).await;
     let e = match r.extensions().get::<ApiError>() {
         Some(e) => e.clone(),

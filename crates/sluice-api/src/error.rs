@@ -68,7 +68,16 @@ impl ApiError {
         )
     }
 
-    /// 403: authenticated, but the role does not allow the operation.
+    /// 403: a console session's write without its CSRF token (a cross-site request, or a stale page).
+    pub fn csrf_refused() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INVALID_CSRF_TOKEN",
+            "A console session's write must carry its CSRF token in the X-CSRF-Token header.",
+        )
+    }
+
+    /// 403: the role does not allow the operation (or another project's key).
     pub fn forbidden_role(op: &str) -> ApiError {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -334,5 +343,6 @@ pub fn control_error(name: &str, e: ControlError) -> ApiError {
         ControlError::Invalid(m) | ControlError::StartFailed(m) => ApiError::processor_problem(name, &m),
         ControlError::Transition(t) => ApiError::processor_problem(name, &t.to_string()),
         ControlError::Store(s) => s.into(),
+        ControlError::Internal(m) => ApiError::unexpected(&format!("processor {}: {}", name, m)),
     }
 }

@@ -7,6 +7,7 @@ mod action_methods;
 pub mod auth;
 mod body;
 mod call;
+pub mod console;
 pub mod error;
 pub mod limits;
 mod negotiate;
@@ -97,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(axum::middleware::from_fn(action_methods::processor)),
         )
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
+        .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/dlq"), get(processors::dlq))
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state"), get(processor_state::get))
         .route(
             &format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/state/{{stageIndex}}"),
@@ -107,6 +109,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
         .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
+        .merge(console::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .with_state(state.clone());

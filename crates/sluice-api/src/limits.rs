@@ -52,3 +52,10 @@ pub const TOKENS_PER_SECOND: f64 = 2.0;
 
 /// Live bearer tokens per service account; a new one past it revokes the oldest.
 pub const MAX_LIVE_TOKENS: usize = 100;
+
+/// A console session ends after this long without a request.
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// A console session ends this long after sign-in, however much it is used.
+pub const SESSION_MAX_AGE: Duration = Duration::from_secs(8 * 3600);
+/// Live console sessions kept at once; a sign-in past it ends the oldest.
+pub const MAX_SESSIONS: usize = 10_000;

@@ -158,6 +158,8 @@ pub mod ops {
     pub const ENOS_GET_PIPELINE: Operation = op("enosGetPipeline", V2024_05, READ);
     /// EnOS: `GET /streaming/v2.0/streaming/pipelines`.
     pub const ENOS_LIST_PIPELINES: Operation = op("enosListPipelines", V2024_05, READ);
+    /// Sluice extension: the last dead-letter records of a running processor (kept in memory).
+    pub const DLQ_PROCESSOR: Operation = op("dlqStreamProcessor", V2024_05, READ);
     /// Sluice extension: pause a running processor, keeping its place and state.
     pub const PAUSE_PROCESSOR: Operation = op("pauseStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: resume a paused processor where it paused.

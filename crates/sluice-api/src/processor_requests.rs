@@ -4,7 +4,7 @@
 //! things with the same attribute named.
 
 use serde_json::{json, Map, Value as Json};
-use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION};
+use sluice_control::{Modification, StartOptions, CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION, RETRY_LIMIT_OPTION};
 use sluice_types::Tier;
 
 use crate::body::Obj;
@@ -49,13 +49,14 @@ fn pipeline_of(root: &Obj) -> Result<Option<Json>, ApiError> {
     }
 }
 
-/// The processor options kept with it: Atlas's `dlq`, and Sluice's `checkpointIntervalMs`.
+/// The processor options kept with it: Atlas's `dlq`, and Sluice's `checkpointIntervalMs`,
+/// `maxStateBytes` and `retryLimitMs`.
 /// `extra` are further attributes the caller reads itself (PATCH's `resumeFromCheckpoint`).
 fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
     match root.obj("options")? {
         None => Ok(None),
         Some(o) => {
-            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION];
+            let mut allowed = vec!["dlq", CHECKPOINT_INTERVAL_OPTION, MAX_STATE_OPTION, RETRY_LIMIT_OPTION];
             allowed.extend_from_slice(extra);
             o.only(&allowed)?;
             if let Some(ms) = o.get(CHECKPOINT_INTERVAL_OPTION) {
@@ -63,6 +64,14 @@ fn options_of(root: &Obj, extra: &[&str]) -> Result<Option<Json>, ApiError> {
                     return Err(ApiError::invalid_attribute(
                         &format!("options.{}", CHECKPOINT_INTERVAL_OPTION),
                         "must be an integer number of milliseconds from 100 to 86400000",
+                    ));
+                }
+            }
+            if let Some(ms) = o.get(RETRY_LIMIT_OPTION) {
+                if !ms.as_u64().is_some_and(|ms| (1_000..=86_400_000).contains(&ms)) {
+                    return Err(ApiError::invalid_attribute(
+                        &format!("options.{}", RETRY_LIMIT_OPTION),
+                        "must be an integer number of milliseconds from 1000 to 86400000",
                     ));
                 }
             }

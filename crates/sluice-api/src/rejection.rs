@@ -4,7 +4,7 @@
 //! credentials a caller learns nothing about which routes exist.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::http::{header, HeaderMap, Method, Response, StatusCode};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,8 +18,9 @@ pub struct RequestInfo {
     pub method: Method,
     /// The request target as sent (Digest signs it).
     pub uri: String,
-    /// The request's `Authorization` header, the only one a rejection reads.
-    pub authorization: Option<HeaderValue>,
+    /// The request's credentials (`Authorization`, or the console's cookie and CSRF token):
+    /// the only headers a rejection reads.
+    pub credentials: HeaderMap,
     /// The client's address.
     pub peer: Option<std::net::IpAddr>,
 }
@@ -45,11 +46,8 @@ pub async fn to_atlas(state: &AppState, req: &RequestInfo, r: Response<Body>) ->
     match status {
         StatusCode::METHOD_NOT_ALLOWED => {
             // The handler never ran, so the Digest nonce count is still unused here.
-            let mut headers = HeaderMap::new();
-            if let Some(a) = &req.authorization {
-                headers.insert(header::AUTHORIZATION, a.clone());
-            }
-            if let Err(challenge) = state.auth.authenticate(&headers, req.method.as_str(), &req.uri, req.peer).await {
+            let headers = &req.credentials;
+            if let Err(challenge) = state.auth.authenticate(headers, req.method.as_str(), &req.uri, req.peer).await {
                 return challenge;
             }
             ApiError::method_not_allowed(req.method.as_str(), allow.as_deref().unwrap_or(""))

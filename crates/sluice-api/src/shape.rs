@@ -162,6 +162,23 @@ pub fn stats(p: &Processor, live: Option<&LiveStats>) -> Json {
     if live.is_some() {
         s["checkpointCount"] = json!(l.checkpoints);
     }
+    // Sluice: external systems failing the run now; its connectors retry them while the
+    // processor stays STARTED, up to its `retryLimitMs`.
+    if live.is_some() {
+        s["retryCount"] = json!(l.retries);
+    }
+    if !l.troubles.is_empty() {
+        s["connectionErrors"] = json!(l
+            .troubles
+            .iter()
+            .map(|t| json!({
+                "connection": t.connection,
+                "error": t.message,
+                "since": iso(t.since_ms),
+                "attempts": t.attempts,
+            }))
+            .collect::<Vec<_>>());
+    }
     if let Some(c) = l.last_checkpoint {
         s["lastCheckpoint"] = json!({
             "id": c.seq,

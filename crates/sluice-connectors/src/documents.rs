@@ -40,10 +40,7 @@ impl Source for DocumentsSource {
                 self.next = n as usize;
                 Ok(())
             }
-            _ => Err(SourceError {
-                source_name: "documents".into(),
-                message: format!("invalid position {:?}", position),
-            }),
+            _ => Err(SourceError::internal("documents", format!("invalid position {:?}", position))),
         }
     }
 }

@@ -24,7 +24,7 @@ impl<R: BufRead + Seek + Send> JsonLinesSource<R> {
     }
 
     fn err(&self, message: String) -> SourceError {
-        SourceError { source_name: self.name.clone(), message }
+        SourceError::external(&self.name, message)
     }
 }
 
@@ -98,12 +98,10 @@ impl<W: Write + Send> Sink for JsonLinesSink<W> {
             write_document(&mut self.buf, d, self.mode);
             self.buf.push('\n');
         }
-        self.writer
-            .write_all(self.buf.as_bytes())
-            .map_err(|e| SinkError { sink_name: self.name.clone(), message: e.to_string() })
+        self.writer.write_all(self.buf.as_bytes()).map_err(|e| SinkError::external(&self.name, e.to_string()))
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        self.writer.flush().map_err(|e| SinkError { sink_name: self.name.clone(), message: e.to_string() })
+        self.writer.flush().map_err(|e| SinkError::external(&self.name, e.to_string()))
     }
 }

@@ -9,11 +9,16 @@ pub mod kafka;
 pub mod line_split;
 mod memory_sink;
 pub mod mongodb;
-mod resolve;
+mod outage;
+pub mod registry;
+mod run_source;
+mod sample_connector;
 mod solar;
 
 pub use documents::DocumentsSource;
 pub use json_lines::{JsonLinesSink, JsonLinesSource};
 pub use memory_sink::{MemorySink, TestLog};
-pub use resolve::{open_source, ConnectorError, SAMPLE_SOLAR};
+pub use registry::{connector, ConnectionRef, Connector, Role, Use};
+pub use run_source::{open_source, ConnectorError, SAMPLE_SOLAR};
+pub use sample_connector::SampleConnector;
 pub use solar::{SolarConfig, SolarSource};

@@ -73,11 +73,7 @@ impl Sink for MemorySink {
     }
 
     fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
-        let mut g = self
-            .log
-            .inner
-            .lock()
-            .map_err(|_| SinkError { sink_name: self.name.clone(), message: "test log lock poisoned".into() })?;
+        let mut g = self.log.inner.lock().map_err(|_| SinkError::internal(&self.name, "test log lock poisoned"))?;
         for d in docs {
             if g.0.len() == self.log.capacity {
                 g.0.pop_front();

@@ -152,10 +152,7 @@ impl Source for SolarSource {
                 self.on_resume();
                 Ok(())
             }
-            _ => Err(SourceError {
-                source_name: crate::SAMPLE_SOLAR.into(),
-                message: format!("invalid position {:?}", position),
-            }),
+            _ => Err(SourceError::internal(crate::SAMPLE_SOLAR, format!("invalid position {:?}", position))),
         }
     }
 }

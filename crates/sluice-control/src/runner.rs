@@ -5,12 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice_connectors::TestLog;
-use sluice_engine::{Executor, ExecutorConfig, ExecutorStats, StepOutcome};
+use sluice_engine::{ErrorDomain, Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
 use sluice_pipeline::Plan;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::checkpointing::{CheckpointInfo, Checkpointer};
+use crate::error::ControlError;
 
 /// How often a running executor publishes its counters.
 const PUBLISH_EVERY: Duration = Duration::from_millis(100);
@@ -36,6 +37,10 @@ pub struct LiveStats {
     pub checkpoints: u64,
     /// The last checkpoint taken by this run.
     pub last_checkpoint: Option<CheckpointInfo>,
+    /// The external systems failing the run right now (its connectors retry them).
+    pub troubles: Vec<Trouble>,
+    /// Attempts on external systems that failed in this run.
+    pub retries: u64,
 }
 
 /// Why a processor's thread ended.
@@ -45,15 +50,13 @@ pub enum ExitReason {
     Stopped,
     /// Its source ended and everything was written.
     Finished,
-    /// The engine failed.
-    Failed(String),
+    /// The engine failed: why, and whose failure it is.
+    Failed(String, ErrorDomain),
 }
 
-/// The end of one run, reported to the controller.
+/// The end of one run, reported to its processor's actor.
 #[derive(Debug, Clone)]
 pub struct Exit {
-    /// The processor.
-    pub processor_id: String,
     /// Which run (a processor restarted gets a new one).
     pub run_id: u64,
     /// Why.
@@ -80,6 +83,8 @@ pub struct RunSpec {
     pub exec: Executor,
     /// Its output log.
     pub log: TestLog,
+    /// Its dead letters, when they are kept in memory.
+    pub dlq_log: TestLog,
     /// Its checkpoints.
     pub checkpointer: Checkpointer,
     /// Resume from the last checkpoint (`false`: drop it and start fresh).
@@ -91,6 +96,10 @@ pub struct RunSpec {
     pub checkpoint_every: Duration,
     /// The most state the run may hold.
     pub state_limit: StateLimit,
+    /// Its health board (also in its executor's connectors).
+    pub health: Health,
+    /// The processor's tracing span (group, workspace, processor), entered by the run's thread.
+    pub span: tracing::Span,
 }
 
 /// The most state a run may hold, and where that limit comes from (for the failure message).
@@ -124,6 +133,32 @@ impl RunHandle {
     }
 }
 
+/// The readable side of a run: its counters, its output log and its in-memory dead letters,
+/// shared with the run's thread.
+#[derive(Clone)]
+pub struct RunView {
+    stats: Arc<Mutex<LiveStats>>,
+    health: Health,
+    /// Its output (the `__testLog`), sampled by the API.
+    pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
+}
+
+impl RunView {
+    /// The counters as last published, with the run's health as it is now (a connector may be
+    /// retrying inside a batch, between two publications).
+    pub fn stats(&self) -> LiveStats {
+        with_health(self.stats.lock().map(|s| s.clone()).unwrap_or_default(), &self.health)
+    }
+}
+
+fn with_health(mut s: LiveStats, health: &Health) -> LiveStats {
+    s.troubles = health.troubles();
+    s.retries = health.retries();
+    s
+}
+
 /// A processor whose executor is running (or paused: alive, not reading).
 pub struct Running {
     /// Which run this is.
@@ -131,8 +166,11 @@ pub struct Running {
     commands: std::sync::mpsc::Sender<Command>,
     thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<Mutex<LiveStats>>,
+    health: Health,
     /// Its output (the `__testLog`), sampled by the API.
     pub log: TestLog,
+    /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
+    pub dlq_log: TestLog,
 }
 
 impl Running {
@@ -142,30 +180,30 @@ impl Running {
         spec: RunSpec,
         exits: UnboundedSender<Exit>,
         now_ms: i64,
-    ) -> Result<(Running, Option<u64>), String> {
+    ) -> Result<(Running, Option<u64>), ControlError> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
         let shared = stats.clone();
-        let (run_id, log) = (spec.run_id, spec.log.clone());
+        let (run_id, log, dlq_log, health) = (spec.run_id, spec.log.clone(), spec.dlq_log.clone(), spec.health.clone());
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
-            .map_err(|e| format!("cannot start a thread: {}", e))?;
+            .map_err(|e| ControlError::Internal(format!("cannot start a thread: {}", e)))?;
         let restored = match ready_rx.await {
             Ok(Ok(seq)) => seq,
             Ok(Err(e)) => {
                 let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-                return Err(e);
+                return Err(ControlError::StartFailed(e));
             }
-            Err(_) => return Err("the run ended before it started".into()),
+            Err(_) => return Err(ControlError::Internal("the run's thread ended before it started".into())),
         };
-        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, log }, restored))
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log, dlq_log }, restored))
     }
 
     /// The counters as last published.
     pub fn stats(&self) -> LiveStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+        with_health(self.stats.lock().map(|s| s.clone()).unwrap_or_default(), &self.health)
     }
 
     /// A handle that asks this run to pause or resume.
@@ -173,9 +211,22 @@ impl Running {
         RunHandle(self.commands.clone())
     }
 
+    /// What readers (stats, samples) may see of this run without asking its actor.
+    pub fn view(&self) -> RunView {
+        RunView {
+            stats: self.stats.clone(),
+            health: self.health.clone(),
+            log: self.log.clone(),
+            dlq_log: self.dlq_log.clone(),
+        }
+    }
+
     /// Asks the run to take a checkpoint and end after its current batch, and waits for it (off
     /// the async runtime).
     pub async fn stop(mut self) -> LiveStats {
+        // Connectors waiting to retry an unreachable system give up at once: the run ends
+        // without a new checkpoint then, and its next start resumes from the last one.
+        self.health.stop();
         let _ = self.commands.send(Command::Stop);
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
@@ -194,7 +245,6 @@ fn drive(
     exits: UnboundedSender<Exit>,
 ) {
     let RunSpec {
-        processor_id,
         run_id,
         mut exec,
         mut checkpointer,
@@ -202,8 +252,12 @@ fn drive(
         start_at,
         checkpoint_every,
         state_limit,
+        health,
+        span,
         ..
     } = spec;
+    // Every log line of the run, its connectors' included, carries the processor's names.
+    let _in_span = span.enter();
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {
@@ -214,8 +268,16 @@ fn drive(
         let _ = ready.send(restored);
         return;
     };
-    let mut run =
-        Drive { exec, checkpointer, shared, started: Instant::now(), first_output: None, sized_at: None, state_limit };
+    let mut run = Drive {
+        exec,
+        checkpointer,
+        shared,
+        started: Instant::now(),
+        first_output: None,
+        sized_at: None,
+        state_limit,
+        health,
+    };
     // Stats show the restored counters from the moment the start returns.
     run.publish();
     // The starter may have given up waiting; the run goes on regardless.
@@ -223,7 +285,7 @@ fn drive(
     let reason = run.run(&commands, checkpoint_every);
     run.publish();
     // The controller may be gone at shutdown; nothing is left to tell then.
-    let _ = exits.send(Exit { processor_id, run_id, reason });
+    let _ = exits.send(Exit { run_id, reason });
 }
 
 struct Drive {
@@ -234,6 +296,7 @@ struct Drive {
     first_output: Option<u64>,
     sized_at: Option<Instant>,
     state_limit: StateLimit,
+    health: Health,
 }
 
 impl Drive {
@@ -256,10 +319,15 @@ impl Drive {
             };
             match cmd {
                 Some(Command::Stop) => {
-                    // Atlas: stop takes a checkpoint, and start resumes from it.
+                    // Atlas: stop takes a checkpoint, and start resumes from it. One that cannot
+                    // be taken (a sink's system unreachable) leaves the last one to resume from.
                     return match self.checkpoint() {
                         Ok(()) => ExitReason::Stopped,
-                        Err(e) => ExitReason::Failed(e),
+                        Err(e) if self.health.stopping() => {
+                            tracing::warn!(error = %e, "stopped without a new checkpoint");
+                            ExitReason::Stopped
+                        }
+                        Err(e) => ExitReason::Failed(e, ErrorDomain::Internal),
                     };
                 }
                 Some(Command::Pause(reply)) => {
@@ -281,12 +349,15 @@ impl Drive {
                 None => {}
             }
             match self.exec.step() {
-                Err(e) => return ExitReason::Failed(e.to_string()),
+                // A connector gave up retrying because the run is stopping: the last checkpoint
+                // precedes what this batch did, so nothing is lost.
+                Err(_) if self.health.stopping() => return ExitReason::Stopped,
+                Err(e) => return ExitReason::Failed(e.to_string(), e.domain()),
                 Ok(StepOutcome::Finished) => {
                     // The end of a bounded source is a place to resume from too.
                     return match self.checkpoint() {
                         Ok(()) => ExitReason::Finished,
-                        Err(e) => ExitReason::Failed(e),
+                        Err(e) => ExitReason::Failed(e, ErrorDomain::Internal),
                     };
                 }
                 Ok(StepOutcome::Idle) => match commands.recv_timeout(IDLE_SLEEP) {
@@ -312,13 +383,14 @@ impl Drive {
             match durable {
                 Ok(Some(info)) => self.record_checkpoint(info),
                 Ok(None) => {}
-                Err(e) => return ExitReason::Failed(format!("checkpoint failed: {}", e)),
+                Err(e) => return ExitReason::Failed(format!("checkpoint failed: {}", e), ErrorDomain::Internal),
             }
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish();
                 last_publish = Instant::now();
                 if let Err(e) = self.check_state_limit() {
-                    return ExitReason::Failed(e);
+                    // Past the tier's or the option's limit: the user's to change.
+                    return ExitReason::Failed(e, ErrorDomain::User);
                 }
             }
         }
@@ -393,11 +465,18 @@ impl Drive {
     }
 }
 
-/// Builds the executor of a plan.
-pub fn executor(plan: &Plan, name: &str, e: crate::resolve::Endpoints, limit: &StateLimit) -> Result<Executor, String> {
+/// Builds the executor of a plan; its connectors report on `health`.
+pub fn executor(
+    plan: &Plan,
+    name: &str,
+    e: crate::endpoints::Endpoints,
+    limit: &StateLimit,
+    health: Health,
+) -> Result<Executor, String> {
     let config = ExecutorConfig {
         max_state_bytes: Some(limit.bytes),
         state_limit_source: limit.source.clone(),
+        health,
         ..ExecutorConfig::new(name)
     };
     Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, config).map_err(|e| e.to_string())

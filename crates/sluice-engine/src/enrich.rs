@@ -35,4 +35,8 @@ pub trait Enricher: Send {
         requests: &[EnrichRequest<'_>],
         scope: &mut Scope,
     ) -> Result<Vec<Result<Enriched, String>>, String>;
+
+    /// The run's health board: an enricher that retries an unreachable system in place reports
+    /// its trouble there and gives up after [`crate::Health::retry_for`].
+    fn attach_health(&mut self, _health: &crate::Health) {}
 }

@@ -7,6 +7,8 @@ use sluice_mql::{Document, Str, Value};
 use sluice_pipeline::{Boundary, Plan, SinkSpec, Stage};
 use sluice_types::EventTime;
 
+use crate::error_domain::ErrorDomain;
+use crate::health::Health;
 use crate::latency::LatencyWindow;
 use crate::partition_watermarks::PartitionWatermarks;
 use crate::stats::ExecutorStats;
@@ -33,6 +35,9 @@ pub struct ExecutorConfig {
     pub max_state_bytes: Option<u64>,
     /// Where that limit comes from, for the failure's message (`the option maxStateBytes`).
     pub state_limit_source: String,
+    /// The run's health board, given to every connector: how long they retry an unreachable
+    /// system, and where they report it.
+    pub health: Health,
 }
 
 impl ExecutorConfig {
@@ -44,6 +49,7 @@ impl ExecutorConfig {
             clock: Arc::new(system_now),
             max_state_bytes: None,
             state_limit_source: String::new(),
+            health: Health::default(),
         }
     }
 }
@@ -81,6 +87,19 @@ pub enum EngineError {
     /// A stage stopped the processor (`onError: fail`).
     #[error("{0}")]
     Operator(String),
+}
+
+impl EngineError {
+    /// Whose failure it is: a plan that does not build and a stage's `onError: "fail"` are the
+    /// user's; a connector says for its own; a checkpoint that cannot be restored is Sluice's.
+    pub fn domain(&self) -> ErrorDomain {
+        match self {
+            EngineError::Build(_) | EngineError::Operator(_) => ErrorDomain::User,
+            EngineError::Source(e) => e.domain,
+            EngineError::Sink(e) => e.domain,
+            EngineError::Restore(_) => ErrorDomain::Internal,
+        }
+    }
 }
 
 /// Runs one pipeline.
@@ -126,9 +145,16 @@ impl Executor {
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
         dlq: Box<dyn Sink>,
-        enrichers: Vec<Box<dyn Enricher>>,
+        mut enrichers: Vec<Box<dyn Enricher>>,
         config: ExecutorConfig,
     ) -> Result<Executor, EngineError> {
+        let (mut source, mut sink, mut dlq) = (source, sink, dlq);
+        source.attach_health(&config.health);
+        sink.attach_health(&config.health);
+        dlq.attach_health(&config.health);
+        for e in &mut enrichers {
+            e.attach_health(&config.health);
+        }
         let ops = build_operators_with(plan, enrichers)?;
         let op_stats = ops.iter().map(|o| OperatorStats { name: o.name().to_string(), ..Default::default() }).collect();
         let window = plan.stages.iter().find_map(|s| match s {

@@ -2,6 +2,8 @@
 
 use sluice_mql::Document;
 
+use crate::error_domain::ErrorDomain;
+
 /// A sink failure.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("sink {sink_name}: {message}")]
@@ -10,6 +12,25 @@ pub struct SinkError {
     pub sink_name: String,
     /// What failed.
     pub message: String,
+    /// Whose failure it is.
+    pub domain: ErrorDomain,
+}
+
+impl SinkError {
+    /// A failure of the external system behind sink `name` (past the connector's retries).
+    pub fn external(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::External }
+    }
+
+    /// A failure the user's configuration causes (retrying cannot fix it).
+    pub fn user(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::User }
+    }
+
+    /// A failure of Sluice itself.
+    pub fn internal(name: &str, message: impl Into<String>) -> SinkError {
+        SinkError { sink_name: name.to_string(), message: message.into(), domain: ErrorDomain::Internal }
+    }
 }
 
 /// A document a sink refused while the rest of its batch was written (its topic expression
@@ -40,6 +61,11 @@ pub trait Sink: Send {
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// The run's health board: a sink that retries an unreachable system in place reports its
+    /// trouble there, gives up after [`crate::Health::retry_for`], and stops retrying when the
+    /// run stops. Called before the first write.
+    fn attach_health(&mut self, _health: &crate::Health) {}
 
     /// The checkpoint taken after the last [`Sink::flush`] is durable (a transactional sink
     /// commits what it wrote up to that checkpoint).

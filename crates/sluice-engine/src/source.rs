@@ -2,6 +2,8 @@
 
 use sluice_mql::{Document, Value};
 
+use crate::error_domain::ErrorDomain;
+
 /// One record read from a source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceRecord {
@@ -89,6 +91,25 @@ pub struct SourceError {
     pub source_name: String,
     /// What failed.
     pub message: String,
+    /// Whose failure it is.
+    pub domain: ErrorDomain,
+}
+
+impl SourceError {
+    /// A failure of the external system behind source `name` (past the connector's retries).
+    pub fn external(name: &str, message: impl Into<String>) -> SourceError {
+        SourceError { source_name: name.to_string(), message: message.into(), domain: ErrorDomain::External }
+    }
+
+    /// A failure the user's configuration causes (retrying cannot fix it).
+    pub fn user(name: &str, message: impl Into<String>) -> SourceError {
+        SourceError { source_name: name.to_string(), message: message.into(), domain: ErrorDomain::User }
+    }
+
+    /// A failure of Sluice itself.
+    pub fn internal(name: &str, message: impl Into<String>) -> SourceError {
+        SourceError { source_name: name.to_string(), message: message.into(), domain: ErrorDomain::Internal }
+    }
 }
 
 /// A source connector.
@@ -114,7 +135,7 @@ pub trait Source: Send {
     /// The position (as [`Source::position`] gives it) that `to` means, asking upstream where
     /// needed. Called after [`Source::seek`] to the saved position.
     fn reset_position(&mut self, _to: &ResetTo) -> Result<Value, SourceError> {
-        Err(SourceError { source_name: self.name().to_string(), message: "this source has no offsets to reset".into() })
+        Err(SourceError::user(self.name(), "this source has no offsets to reset"))
     }
 
     /// Where the source stands in each of its [`Source::partitions`], in watermark-index order
@@ -134,11 +155,13 @@ pub trait Source: Send {
     /// Starts reading at this time (ms since the epoch) instead of the checkpointed position:
     /// `:startWith {startAtOperationTime}`. Called after [`Source::seek`], before the first poll.
     fn start_at(&mut self, _time_ms: i64) -> Result<(), SourceError> {
-        Err(SourceError {
-            source_name: self.name().to_string(),
-            message: "startAtOperationTime applies to change stream and Kafka sources only".into(),
-        })
+        Err(SourceError::user(self.name(), "startAtOperationTime applies to change stream and Kafka sources only"))
     }
+
+    /// The run's health board: a source that retries an unreachable system in place reports its
+    /// trouble there, gives up after [`crate::Health::retry_for`], and stops retrying when the
+    /// run stops. Called before the first poll.
+    fn attach_health(&mut self, _health: &crate::Health) {}
 
     /// The processor resumes after a pause: a source that paces itself by the clock starts
     /// pacing anew instead of catching up on the paused time.

@@ -115,6 +115,8 @@ pub trait MetadataStore: Send + Sync {
 
     /// Appends a log line.
     async fn append_log(&self, e: &LogEvent) -> StoreResult<()>;
+    /// Appends log lines in order, all or none: one durable write for many lines.
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()>;
     /// The lines of one log of a workspace in `[from_ms, to_ms]`, oldest first.
     async fn logs(&self, workspace_id: &str, kind: LogKind, from_ms: i64, to_ms: i64) -> StoreResult<Vec<LogEvent>>;
 }

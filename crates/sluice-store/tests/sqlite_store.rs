@@ -120,13 +120,29 @@ async fn a_reopened_file_has_everything() {
         s.append_log(&LogEvent { workspace_id: w.id.clone(), kind: LogKind::Audit, at_ms: 10, line: "x".into() })
             .await
             .unwrap();
+        let many: Vec<LogEvent> = (0..3)
+            .map(|i| LogEvent {
+                workspace_id: w.id.clone(),
+                kind: LogKind::Operational,
+                at_ms: 20 + i,
+                line: format!("line {}", i),
+            })
+            .collect();
+        s.append_logs(&many).await.unwrap();
     }
     let s = SqliteStore::open(&path).await.unwrap();
     assert_eq!(s.schema_version().await.unwrap(), 2);
     assert_eq!(s.projects().await.unwrap(), vec![project()]);
     assert_eq!(s.workspaces(&project().id).await.unwrap().len(), 1);
     assert_eq!(s.logs("555555555555555555555555", LogKind::Audit, 0, 100).await.unwrap().len(), 1);
-    assert!(s.logs("555555555555555555555555", LogKind::Operational, 0, 100).await.unwrap().is_empty());
+    let lines: Vec<String> = s
+        .logs("555555555555555555555555", LogKind::Operational, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.line)
+        .collect();
+    assert_eq!(lines, ["line 0", "line 1", "line 2"], "lines appended together are stored in order");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -108,6 +108,7 @@ impl CommandError {
             ControlError::Transition(t) => CommandError::illegal_operation(t.to_string()),
             ControlError::StartFailed(m) => CommandError::internal(format!("cannot start '{}': {}", name, m)),
             ControlError::Store(s) => CommandError::internal(s.to_string()),
+            ControlError::Internal(m) => CommandError::internal(m),
         }
     }
 

@@ -39,7 +39,15 @@ pub struct BenchArgs {
     /// the broker's own figures and end-to-end latency at `--rate`. `merge`: `$merge`
     /// documents/s into a real MongoDB-wire server (`--uri`), next to its own insert rate. `api`:
     /// authenticated GETs/s and latency of a `sluice serve` child, and start to first output.
+    /// `control`: one processor's calls while another's start waits on a broker that never
+    /// answers, and the recovery of many processors at a server start against starts one by one.
     target: Option<String>,
+    /// Processors recovered at once in `control` (compared with 5 started one after another).
+    #[arg(long, default_value_t = 50)]
+    processors: usize,
+    /// GETs of a processor in `control` while another processor's start waits on a silent broker.
+    #[arg(long, default_value_t = 100)]
+    calls: usize,
     /// Concurrent clients for `api`.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -94,7 +102,7 @@ pub(crate) fn proc_status_mib(pid: &str, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -125,6 +133,13 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
                 flood: args.flood,
             })
         }
+        Some("control") => {
+            return crate::bench_control::run(crate::bench_control::ControlBench {
+                processors: args.processors.max(5),
+                calls: args.calls.max(1),
+                brokers: args.brokers,
+            })
+        }
         Some("merge") => {
             return crate::bench_merge::run(crate::bench_merge::MergeBench {
                 uri: args.uri.ok_or("bench merge needs --uri mongodb://... (or SLUICE_TEST_MONGODB)")?,
@@ -132,7 +147,7 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
             })
         }
         Some(other) => {
-            return Err(format!("unknown benchmark '{}': the choices are api, kafka, merge, or none", other))
+            return Err(format!("unknown benchmark '{}': the choices are api, control, kafka, merge, or none", other))
         }
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;

@@ -11,14 +11,13 @@
 //!    credentials send requests as fast as the server answers them (each a 401 challenge): the
 //!    signed-in client's latency should not move.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::api_client::DigestClient;
+use crate::bench_server::ServerChild;
 
 /// Settings of one API benchmark run.
 pub struct ApiBench {
@@ -30,75 +29,8 @@ pub struct ApiBench {
     pub flood: usize,
 }
 
-/// The server child, killed when dropped.
-struct ServerChild {
-    child: Child,
-    base: String,
-    group: String,
-    public: String,
-    private: String,
-    dir: std::path::PathBuf,
-    /// Whether the server runs on one core.
-    pinned: bool,
-}
-
-impl Drop for ServerChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start_server() -> Result<ServerChild, String> {
-    let dir = std::env::temp_dir().join(format!("sluice-bench-api-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // The server on one core (the target is per core) when `taskset` is there; the
-    // clients in this process use the others.
-    let pinned = Command::new("taskset").arg("--version").output().is_ok_and(|o| o.status.success());
-    let mut cmd = if pinned {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--data-dir"])
-        .arg(&dir)
-        .env("SLUICE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start sluice serve: {}", e))?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    let (mut group, mut public, mut private) = (String::new(), String::new(), String::new());
-    let base = loop {
-        let line = lines.next().ok_or("the server exited before listening")?.map_err(|e| e.to_string())?;
-        if let Some(v) = line.strip_prefix("groupId: ") {
-            group = v.to_string();
-        } else if let Some(v) = line.strip_prefix("publicKey: ") {
-            public = v.to_string();
-        } else if let Some(v) = line.strip_prefix("privateKey: ") {
-            private = v.to_string();
-        } else if let Some(a) = line.strip_prefix("listening on ") {
-            break format!("http://{}", a);
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Ok(ServerChild { child, base, group, public, private, dir, pinned })
-}
-
 fn rss_mib(pid: u32) -> Option<f64> {
     crate::bench::proc_status_mib(&pid.to_string(), "VmRSS")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// `concurrency` clients GET `uri` for `seconds`; requests/s and latencies.
@@ -136,13 +68,14 @@ fn print_load(what: &str, rate: f64, lat: &[Duration]) {
         "{:<28} {:>8.0} requests/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
         what,
         rate,
-        ms(percentile(lat, 0.50)),
-        ms(percentile(lat, 0.99))
+        ms(crate::bench::percentile(lat, 0.50)),
+        ms(crate::bench::percentile(lat, 0.99))
     );
 }
 
 async fn run_async(b: ApiBench) -> Result<(), String> {
-    let server = start_server()?;
+    let dir = std::env::temp_dir().join(format!("sluice-bench-api-{}", std::process::id()));
+    let server = ServerChild::start(dir, true)?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_mib(server.child.id());
     println!(

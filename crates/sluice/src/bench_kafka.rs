@@ -46,7 +46,7 @@ fn client(brokers: &str) -> ClientConfig {
     c
 }
 
-fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<(), String> {
+pub(crate) fn create_topic(brokers: &str, name: &str, partitions: i32) -> Result<(), String> {
     let admin: AdminClient<DefaultClientContext> = client(brokers).create().map_err(|e| e.to_string())?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));

@@ -103,9 +103,10 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     if temporary > 0 {
         eprintln!("dropped {} temporary processor(s) of sp.process sessions", temporary);
     }
+    let recovering = std::time::Instant::now();
     let resumed = controller.recover().await.map_err(|e| e.to_string())?;
     if resumed > 0 {
-        eprintln!("resumed {} processor(s) that were running", resumed);
+        eprintln!("resumed {} processor(s) that were running in {} ms", resumed, recovering.elapsed().as_millis());
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

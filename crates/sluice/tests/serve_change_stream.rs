@@ -56,18 +56,15 @@ async fn a_change_stream_to_kafka_resumes_from_its_token_and_from_an_operation_t
     let dir = temp_dir("change-stream");
     let server = Server::start(&dir);
     let c = owner(&server, "SHA-256");
-    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(&ws, &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}}))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    for conn in [
-        json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
-        json!({"name": "mongo", "type": "Cluster", "connectionString": mongo::uri()}),
-    ] {
-        let r = c.post(&format!("{}/ws/connections", ws), &conn).await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    }
+    let ws = workspace_with(
+        &c,
+        &server,
+        &[
+            json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
+            json!({"name": "mongo", "type": "Cluster", "connectionString": mongo::uri()}),
+        ],
+    )
+    .await;
 
     // A bad change stream field is refused at creation, naming it.
     let bad = json!({"name": "bad", "pipeline": [{"$source": {"connectionName": "mongo", "db": db,

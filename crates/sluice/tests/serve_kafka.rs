@@ -159,18 +159,15 @@ async fn kafka_through_a_window_into_a_mongodb_collection() {
     let dir = temp_dir("kafka-merge");
     let server = Server::start(&dir);
     let c = owner(&server, "MD5");
-    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
-    let r = c
-        .post(&ws, &json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}}))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    for conn in [
-        json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
-        json!({"name": "mongo", "type": "Cluster", "connectionString": mongo::uri()}),
-    ] {
-        let r = c.post(&format!("{}/ws/connections", ws), &conn).await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    }
+    let ws = workspace_with(
+        &c,
+        &server,
+        &[
+            json!({"name": "kafka", "type": "Kafka", "bootstrapServers": broker()}),
+            json!({"name": "mongo", "type": "Cluster", "connectionString": mongo::uri()}),
+        ],
+    )
+    .await;
     let db = mongo::unique_db("windows");
     let pipeline = json!([
         {"$source": {"connectionName": "kafka", "topic": input, "timeField": "$ts",

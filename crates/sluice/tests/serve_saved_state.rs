@@ -253,6 +253,10 @@ async fn a_processor_over_its_state_limit_fails_and_the_server_goes_on() {
     .await;
     let msg = failed["errorMsg"].as_str().unwrap_or_default();
     assert!(msg.contains("exceeds the limit of 2000 bytes") && msg.contains("maxStateBytes"), "{}", msg);
+    // A limit the user set is the user's to change: the log says whose failure it is.
+    let log = operational_log(&c, &ws, "ws").await;
+    let line = log.iter().find(|l| l["processor"] == "big" && l["event"] == "failed");
+    assert_eq!(line.map(|l| l["domain"].clone()), Some(json!("user")), "{:?}", log);
 
     // The server and its other processors go on.
     let ok = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$match": {"obs.watts": {"$gte": 0}}}]);

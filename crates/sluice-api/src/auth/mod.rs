@@ -1,8 +1,10 @@
-//! Who is calling: HTTP Digest with an API key, or a bearer token of a service account. Every
-//! route goes through [`Authenticator::authenticate`]; nothing answers without it.
+//! Who is calling: HTTP Digest with an API key, a bearer token of a service account, or the
+//! web console's session cookie (which one of those two was exchanged for). Every route goes
+//! through [`Authenticator::authenticate`]; nothing answers without it.
 
 pub mod bearer;
 pub mod digest;
+pub mod session;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,8 +16,9 @@ use sluice_types::Role;
 use crate::error::ApiError;
 use crate::limits::{FAILED_LOGINS_PER_SECOND, FAILED_LOGIN_BURST, TOKENS_PER_SECOND, TOKEN_ISSUE_BURST};
 use crate::rate_limit::RateLimiter;
-use bearer::TokenBook;
+use bearer::{secret_hash, TokenBook};
 use digest::{Algorithm, DigestFailure, DigestFields, NonceBook};
+use session::{SessionBook, SessionFailure};
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +38,8 @@ pub struct Authenticator {
     pub nonces: NonceBook,
     /// Bearer tokens.
     pub tokens: TokenBook,
+    /// Console sessions.
+    pub sessions: SessionBook,
     /// Failed logins by client address and by user name.
     failures: RateLimiter,
     /// Bearer tokens issued by service account and by client address.
@@ -48,6 +53,7 @@ impl Authenticator {
             store,
             nonces: NonceBook::default(),
             tokens: TokenBook::default(),
+            sessions: SessionBook::default(),
             failures: RateLimiter::with_burst(FAILED_LOGINS_PER_SECOND, FAILED_LOGIN_BURST),
             token_issue: RateLimiter::with_burst(TOKENS_PER_SECOND, TOKEN_ISSUE_BURST),
         }
@@ -92,7 +98,10 @@ impl Authenticator {
         peer: Option<IpAddr>,
     ) -> Result<Principal, ApiError> {
         let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-            return Err(self.challenge(false));
+            return match session::cookie(headers) {
+                Some(token) => self.session_caller(token, headers, method),
+                None => Err(self.challenge(false)),
+            };
         };
         if let Some(token) = strip_scheme(auth, "Bearer") {
             self.check_failures(peer, None)?;
@@ -121,6 +130,42 @@ impl Authenticator {
                 Err(self.challenge(false))
             }
         }
+    }
+}
+
+impl Authenticator {
+    /// The caller of a console request. No Digest challenge when the session is gone: the
+    /// browser would show its own password prompt, and the console signs in again instead.
+    fn session_caller(&self, token: &str, headers: &HeaderMap, method: &str) -> Result<Principal, ApiError> {
+        let csrf = headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok());
+        match self.sessions.check(token, method, csrf) {
+            Ok((p, _)) => Ok(p),
+            Err(SessionFailure::Unknown) => Err(ApiError::unauthorized()),
+            Err(SessionFailure::Csrf) => Err(ApiError::csrf_refused()),
+        }
+    }
+
+    /// The holder of an API key, checked as Digest would check it (against the stored HA1, so
+    /// the private key itself is never stored); `None` when the key or the secret is wrong.
+    pub async fn verify_api_key(&self, public_key: &str, private_key: &str) -> Option<Principal> {
+        let k = self.store.api_key(public_key).await.ok()?;
+        let ha1 = digest::ha1(Algorithm::Sha256, public_key, private_key);
+        session::constant_time_eq(ha1.as_bytes(), k.ha1_sha256.as_bytes()).then_some(Principal {
+            subject: k.public_key,
+            project_id: k.project_id,
+            roles: k.roles,
+        })
+    }
+
+    /// The service account of a client id and secret; `None` when either is wrong.
+    pub async fn verify_service_account(&self, client_id: &str, secret: &str) -> Option<Principal> {
+        let a = self.store.service_account(client_id).await.ok()?;
+        let hash = secret_hash(&a.secret_salt, secret);
+        session::constant_time_eq(hash.as_bytes(), a.secret_hash.as_bytes()).then_some(Principal {
+            subject: a.client_id,
+            project_id: a.project_id,
+            roles: a.roles,
+        })
     }
 }
 

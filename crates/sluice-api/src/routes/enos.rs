@@ -153,6 +153,7 @@ pub async fn action(
         Err(ControlError::Transition(t)) => answer(BAD_TRANSITION, &transition_message(t.from, t.action), Json::Null),
         Err(ControlError::NotFound) => not_found(),
         Err(ControlError::Store(e)) => ApiError::from(e).into_response(),
+        Err(ControlError::Internal(m)) => ApiError::unexpected(&m).into_response(),
         Err(e) => answer(ACTION_FAILED, &e.to_string(), Json::Null),
     }
 }

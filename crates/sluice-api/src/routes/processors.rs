@@ -1,5 +1,6 @@
 //! Stream processors: create, read, modify, delete, `:start`, `:startWith`, `:stop`, and the
-//! Sluice `sample` extension (the last output documents of a running processor).
+//! Sluice `sample` and `dlq` extensions (the last output documents and dead letters of a
+//! running processor).
 
 use std::sync::Arc;
 
@@ -172,12 +173,39 @@ pub async fn sample(
     let ctx = call.begin(&state, &ops::SAMPLE_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
     let p = find_proc(&state, &w, &name).await?;
-    let n = match q.limit.as_deref().map(str::parse::<usize>) {
-        None => 10,
-        Some(Ok(n)) => n.clamp(1, 1000),
-        Some(Err(_)) => return Err(ApiError::invalid_attribute("limit", "must be a whole number")),
-    };
-    let docs = state.controller.sample(&p.id, n).unwrap_or_default();
+    let docs = state.controller.sample(&p.id, q.limit()?).unwrap_or_default();
+    Ok(documents(&ctx, &call, &docs))
+}
+
+/// GET `.../{tenantName}/processor/{processorName}/dlq?limit=N` (Sluice extension): the last N
+/// dead-letter records (relaxed Extended JSON) of a running processor without `options.dlq`
+/// (with it, they are in that collection).
+pub async fn dlq(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, name)): Path<(String, String, String)>,
+    Query(q): Query<SampleQuery>,
+) -> Result<Response, ApiError> {
+    let ctx = call.begin(&state, &ops::DLQ_PROCESSOR, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    let p = find_proc(&state, &w, &name).await?;
+    let docs = state.controller.dlq_sample(&p.id, q.limit()?).unwrap_or_default();
+    Ok(documents(&ctx, &call, &docs))
+}
+
+impl SampleQuery {
+    /// The number asked for: 10 by default, between 1 and 1000.
+    fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit.as_deref().map(str::parse::<usize>) {
+            None => Ok(10),
+            Some(Ok(n)) => Ok(n.clamp(1, 1000)),
+            Some(Err(_)) => Err(ApiError::invalid_attribute("limit", "must be a whole number")),
+        }
+    }
+}
+
+/// A list of documents as `{results, totalCount, links}`, each in relaxed Extended JSON.
+fn documents(ctx: &Ctx, call: &Call, docs: &[sluice_mql::Document]) -> Response {
     let results: Vec<Json> = docs
         .iter()
         .map(|d| {
@@ -185,9 +213,9 @@ pub async fn sample(
             serde_json::from_str(&text).unwrap_or(Json::Null)
         })
         .collect();
-    Ok(reply::list(
+    reply::list(
         json!({"results": results, "totalCount": results.len(), "links": ctx.self_link(&call.path)}),
         &ctx.version,
         ctx.flags,
-    ))
+    )
 }

@@ -2,10 +2,12 @@
 
 mod cached_watermarks;
 mod connection;
+mod connector;
 mod emit_options;
 mod key_format;
 mod readers;
 mod record;
+mod settings;
 mod sink;
 mod source;
 mod source_options;
@@ -14,6 +16,7 @@ mod source_options;
 pub const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use connection::{KafkaConnection, SaslMechanism, SecurityProtocol};
+pub use connector::KafkaConnector;
 pub use emit_options::{KafkaEmitOptions, TopicSpec};
 pub use key_format::KeyFormat;
 pub use sink::KafkaSink;

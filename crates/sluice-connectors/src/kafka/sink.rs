@@ -9,7 +9,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
-use sluice_engine::{Sink, SinkError, SinkReject};
+use sluice_engine::{Health, Sink, SinkError, SinkReject};
 use sluice_mql::expr::{Input, Scope};
 use sluice_mql::json::{write_document, write_value, JsonMode};
 use sluice_mql::{format_iso_millis, Document, Value};
@@ -18,6 +18,8 @@ use super::{KafkaConnection, KafkaEmitOptions, TopicSpec, OPEN_TIMEOUT};
 
 /// How long a message may wait for the brokers before it counts as failed.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the producer's queue may stay full before the wait shows on the health board.
+const SLOW_BROKERS: Duration = Duration::from_secs(2);
 
 /// Delivery reports, written by the producer's thread.
 #[derive(Default)]
@@ -52,6 +54,8 @@ pub struct KafkaSink {
     rejected: Vec<SinkReject>,
     payload: String,
     key: Vec<u8>,
+    /// The run's health board.
+    health: Health,
 }
 
 impl KafkaSink {
@@ -83,11 +87,22 @@ impl KafkaSink {
             rejected: Vec::new(),
             payload: String::new(),
             key: Vec::new(),
+            health: Health::default(),
         })
     }
 
+    /// The brokers have been slow to take messages since `since`: on the health board.
+    fn report_waiting(&self, since: std::time::Instant) {
+        let message = format!(
+            "{} message(s) waiting for the Kafka brokers for {} s",
+            self.producer.in_flight_count(),
+            since.elapsed().as_secs()
+        );
+        self.health.failing(&self.name, &message, crate::outage::now_ms());
+    }
+
     fn error(&self, message: impl Into<String>) -> SinkError {
-        SinkError { sink_name: self.name.clone(), message: message.into() }
+        SinkError::external(&self.name, message)
     }
 
     /// Sends one document; `Ok(Err(reason))` when the document itself cannot be written.
@@ -140,6 +155,7 @@ impl KafkaSink {
         } else {
             write_document(&mut self.payload, doc, self.opts.output);
         }
+        let mut full_since: Option<std::time::Instant> = None;
         loop {
             let mut record: BaseRecord<'_, [u8], str> = BaseRecord::to(topic).payload(self.payload.as_str());
             if has_key {
@@ -153,6 +169,13 @@ impl KafkaSink {
                 // The producer's queue is full: wait for the brokers to take some. This is the
                 // backpressure that slows the source down to what the sink can take.
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    let since = *full_since.get_or_insert_with(std::time::Instant::now);
+                    if self.health.stopping() {
+                        return Err(self.error("the processor is stopping while the producer's queue is full"));
+                    }
+                    if since.elapsed() >= SLOW_BROKERS {
+                        self.report_waiting(since);
+                    }
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
@@ -223,7 +246,7 @@ impl Sink for KafkaSink {
     }
 
     fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
-        let mut scope = Scope::new(now_ms());
+        let mut scope = Scope::new(crate::outage::now_ms());
         for doc in docs {
             if let Err(reason) = self.send(doc, &mut scope)? {
                 self.rejected.push(SinkReject { doc: doc.clone(), reason });
@@ -236,10 +259,30 @@ impl Sink for KafkaSink {
         std::mem::take(&mut self.rejected)
     }
 
+    fn attach_health(&mut self, health: &Health) {
+        self.health = health.clone();
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
-        self.producer
-            .flush(DELIVERY_TIMEOUT + Duration::from_secs(5))
-            .map_err(|e| self.error(format!("messages not acknowledged: {}", e)))?;
+        // In slices, so that a long wait for the brokers shows on the health board and a stop
+        // ends it.
+        let started = std::time::Instant::now();
+        let mut waited = false;
+        loop {
+            match self.producer.flush(Duration::from_secs(1)) {
+                Ok(()) => break,
+                Err(e) if self.health.stopping() || started.elapsed() >= DELIVERY_TIMEOUT + Duration::from_secs(5) => {
+                    return Err(self.error(format!("messages not acknowledged: {}", e)));
+                }
+                Err(_) => {
+                    waited = true;
+                    self.report_waiting(started);
+                }
+            }
+        }
+        if waited {
+            self.health.recovered(&self.name, crate::outage::now_ms());
+        }
         let d = self.deliveries.lock().map_err(|_| self.error("delivery reports poisoned"))?;
         if d.failed > 0 {
             return Err(self.error(format!(
@@ -250,8 +293,4 @@ impl Sink for KafkaSink {
         }
         Ok(())
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

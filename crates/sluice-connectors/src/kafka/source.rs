@@ -19,6 +19,8 @@ use sluice_mql::{Document, Str, Value};
 use super::cached_watermarks::cached_high_watermark;
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
+use crate::outage::Outage;
+
 use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
@@ -46,6 +48,8 @@ pub struct KafkaSource {
     topics: Vec<String>,
     decoding: Decoding,
     commit_offsets: bool,
+    /// `auto_offset_reset`: where a partition without a checkpointed or committed offset starts.
+    offset_reset: OffsetReset,
     /// In watermark-index order: topics as listed, partitions by id.
     parts: Vec<Assigned>,
     /// topic index → partition id → index into `parts`.
@@ -57,9 +61,9 @@ pub struct KafkaSource {
     /// `:startWith {startAtOperationTime}`: start every partition at its first message at or
     /// after this time (ms since the epoch).
     start_time: Option<i64>,
-    unreachable_since: Option<Instant>,
+    /// The brokers unreachable, reported on the run's health board.
+    outage: Outage,
     last_probe: Option<Instant>,
-    unreachable_limit: Duration,
 }
 
 impl KafkaSource {
@@ -104,25 +108,25 @@ impl KafkaSource {
             topics: opts.topics.clone(),
             decoding: Decoding { key_format: opts.key_format, key_error_to_dlq: opts.key_error_to_dlq },
             commit_offsets: opts.commit_offsets,
+            offset_reset: opts.offset_reset,
             parts,
             index,
             readers: None,
             parallelism: 1,
             start_time: None,
-            unreachable_since: None,
+            outage: Outage::new(&conn.name, UNREACHABLE_LIMIT),
             last_probe: None,
-            unreachable_limit: UNREACHABLE_LIMIT,
         })
     }
 
     /// How long the brokers may stay unreachable before [`Source::poll`] fails (tests shorten it).
     pub fn with_unreachable_limit(mut self, limit: Duration) -> KafkaSource {
-        self.unreachable_limit = limit;
+        self.outage.set_limit(limit);
         self
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
-        SourceError { source_name: self.name.clone(), message: message.into() }
+        SourceError::external(&self.name, message)
     }
 
     /// Positions every partition at its first message at or after `ms` (the end of a partition
@@ -161,6 +165,7 @@ impl KafkaSource {
         if let Some(ms) = self.start_time.take() {
             self.seek_to_time(ms)?;
         }
+        self.pin_starts();
         let starts = self
             .parts
             .iter()
@@ -178,6 +183,37 @@ impl KafkaSource {
             .map_err(|e| self.error(e))?;
         self.readers = Some(started);
         Ok(())
+    }
+
+    /// Asks the brokers now where each partition without an offset yet starts (the group's
+    /// committed offset, else `auto_offset_reset`'s end) and keeps it as the partition's next
+    /// offset. So the position holds every partition from the first poll on: a checkpoint taken
+    /// before a partition delivered resumes where the source started, and messages written right
+    /// after the start are read (left to librdkafka, `latest` is resolved at its first fetch,
+    /// later, and is resolved anew after a restart, skipping what came in between). Best
+    /// effort: when the brokers cannot say, the partitions are left to librdkafka as before.
+    fn pin_starts(&mut self) {
+        let unset: Vec<usize> = (0..self.parts.len()).filter(|i| self.parts[*i].next.is_none()).collect();
+        if unset.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(unset.len());
+        for &i in &unset {
+            tpl.add_partition(&self.topics[self.parts[i].topic], self.parts[i].partition);
+        }
+        let Ok(committed) = self.consumer.committed_offsets(tpl, OPEN_TIMEOUT) else { return };
+        for i in unset {
+            let (topic, partition) = (&self.topics[self.parts[i].topic], self.parts[i].partition);
+            let next = match committed.find_partition(topic, partition).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) if o >= 0 => Some(o),
+                _ => match self.consumer.fetch_watermarks(topic, partition, OPEN_TIMEOUT) {
+                    Ok((low, _)) if self.offset_reset == OffsetReset::Earliest => Some(low),
+                    Ok((_, high)) => Some(high),
+                    Err(_) => None,
+                },
+            };
+            self.parts[i].next = next;
+        }
     }
 
     /// How many reader threads run (0 before the first poll).
@@ -199,11 +235,11 @@ impl KafkaSource {
             KafkaError::MessageConsumption(
                 RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure,
             ) => {
-                self.unreachable_since.get_or_insert_with(Instant::now);
+                self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e));
                 Ok(())
             }
             KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition) => {
-                Err(self.error("a topic or partition of this source no longer exists"))
+                Err(SourceError::user(&self.name, "a topic or partition of this source no longer exists"))
             }
             // Anything else librdkafka retries on its own.
             _ => Ok(()),
@@ -213,20 +249,23 @@ impl KafkaSource {
     /// While the brokers are unreachable: ask now and then whether they are back; past the
     /// limit, fail naming the connection.
     fn check_reachable(&mut self) -> Result<(), SourceError> {
-        let Some(since) = self.unreachable_since else { return Ok(()) };
+        let Some(lasted) = self.outage.elapsed() else { return Ok(()) };
         if self.last_probe.is_some_and(|t| t.elapsed() < PROBE_EVERY) {
             return Ok(());
         }
         self.last_probe = Some(Instant::now());
-        if partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)).is_ok() {
-            self.unreachable_since = None;
-            return Ok(());
+        match partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)) {
+            Ok(_) => {
+                self.outage.ok();
+                return Ok(());
+            }
+            Err(e) => self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e)),
         }
-        if since.elapsed() >= self.unreachable_limit {
+        if self.outage.exhausted() {
             return Err(self.error(format!(
                 "Kafka brokers {} unreachable for {} s",
                 self.bootstrap_servers,
-                since.elapsed().as_secs()
+                lasted.as_secs()
             )));
         }
         Ok(())
@@ -267,7 +306,7 @@ impl Source for KafkaSource {
                 None => break,
                 Some(Read::Error(e)) => self.on_error(e)?,
                 Some(Read::Record { part, offset, record }) => {
-                    self.unreachable_since = None;
+                    self.outage.ok();
                     self.parts[part as usize].next = Some(offset + 1);
                     out.push(record);
                     n += 1;
@@ -283,6 +322,10 @@ impl Source for KafkaSource {
 
     fn partitions(&self) -> u32 {
         self.parts.len() as u32
+    }
+
+    fn attach_health(&mut self, health: &sluice_engine::Health) {
+        self.outage.attach(health);
     }
 
     /// The next offset of each partition, and its end as the last fetch response reported it

@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::outage::Outage;
 use mongodb::bson::{self, doc, Bson, RawDocumentBuf, Timestamp};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::error::{Error, ErrorKind};
@@ -47,9 +48,9 @@ pub struct ChangeStreamSource {
     token: Option<ResumeToken>,
     /// `:startWith`'s operation time, used when there is no token.
     start_override: Option<StartPoint>,
-    unreachable_since: Option<Instant>,
+    /// The deployment unreachable, reported on the run's health board.
+    outage: Outage,
     last_attempt: Option<Instant>,
-    unreachable_limit: Duration,
 }
 
 impl ChangeStreamSource {
@@ -64,21 +65,20 @@ impl ChangeStreamSource {
             stream: None,
             token: None,
             start_override: None,
-            unreachable_since: None,
+            outage: Outage::new(&conn.name, UNREACHABLE_LIMIT),
             last_attempt: None,
-            unreachable_limit: UNREACHABLE_LIMIT,
         })
     }
 
     /// How long the deployment may stay unreachable before [`Source::poll`] fails (tests
     /// shorten it).
     pub fn with_unreachable_limit(mut self, limit: Duration) -> ChangeStreamSource {
-        self.unreachable_limit = limit;
+        self.outage.set_limit(limit);
         self
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
-        SourceError { source_name: self.name.clone(), message: message.into() }
+        SourceError::external(&self.name, message)
     }
 
     /// Opens the stream where it must start.
@@ -144,11 +144,11 @@ impl ChangeStreamSource {
                 return Err(self.error(format!("change stream cannot resume: {} ({})", c.message, c.code_name)));
             }
         }
-        let since = *self.unreachable_since.get_or_insert_with(Instant::now);
-        if since.elapsed() >= self.unreachable_limit {
+        self.outage.failed(&format!("MongoDB change stream: {}", e.kind));
+        if self.outage.exhausted() {
             return Err(self.error(format!(
                 "MongoDB change stream failing for {} s: {}",
-                since.elapsed().as_secs(),
+                self.outage.elapsed().unwrap_or_default().as_secs(),
                 e.kind
             )));
         }
@@ -220,7 +220,7 @@ impl Source for ChangeStreamSource {
 
     fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
         if self.stream.is_none() {
-            if self.last_attempt.is_some_and(|t| t.elapsed() < RETRY_EVERY) && self.unreachable_since.is_some() {
+            if self.last_attempt.is_some_and(|t| t.elapsed() < RETRY_EVERY) && self.outage.ongoing() {
                 return Ok(SourceStatus::Idle);
             }
             self.last_attempt = Some(Instant::now());
@@ -256,7 +256,7 @@ impl Source for ChangeStreamSource {
                     // outage) answers nothing forever: reopen it from the token.
                     if !stream.is_alive() {
                         self.stream = None;
-                        self.unreachable_since.get_or_insert_with(Instant::now);
+                        self.outage.failed("MongoDB change stream: the server closed the cursor");
                     }
                     break;
                 }
@@ -267,15 +267,16 @@ impl Source for ChangeStreamSource {
             }
         }
         if self.stream.is_some() {
-            self.unreachable_since = None;
-        } else if let Some(since) = self.unreachable_since {
-            if since.elapsed() >= self.unreachable_limit {
-                return Err(
-                    self.error(format!("MongoDB change stream unavailable for {} s", since.elapsed().as_secs()))
-                );
-            }
+            self.outage.ok();
+        } else if self.outage.exhausted() {
+            let lasted = self.outage.elapsed().unwrap_or_default().as_secs();
+            return Err(self.error(format!("MongoDB change stream unavailable for {} s", lasted)));
         }
         Ok(if n == 0 { SourceStatus::Idle } else { SourceStatus::Ready })
+    }
+
+    fn attach_health(&mut self, health: &sluice_engine::Health) {
+        self.outage.attach(health);
     }
 
     /// One ordered stream, with an event-time clock of its own (idle after `partitionIdleTimeout`).

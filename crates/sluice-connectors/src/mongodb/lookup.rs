@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mongodb::bson;
 use mongodb::error::ErrorKind;
 use mongodb::sync::Client;
-use sluice_engine::{EnrichRequest, Enriched, Enricher};
+use sluice_engine::{EnrichRequest, Enriched, Enricher, Health};
 use sluice_mql::expr::{compile, Expr, Input, Scope};
 use sluice_mql::query::{compile_filter, Filter};
 use sluice_mql::{Document, GroupKey, Str, Value};
@@ -22,6 +22,7 @@ use super::convert::{from_driver, to_driver};
 use super::lookup_cache::LookupCache;
 use super::lookup_options::LookupOptions;
 use super::MongoConnection;
+use crate::outage::now_ms;
 
 /// Pipeline lookups run at once.
 pub const PARALLEL: usize = 8;
@@ -38,6 +39,8 @@ pub struct LookupEnricher {
     /// `"$" + localField`: evaluated as an aggregation path, so it reaches through arrays.
     local: Option<Expr>,
     cache: Option<LookupCache>,
+    /// The run's health board.
+    health: Health,
 }
 
 impl LookupEnricher {
@@ -52,7 +55,7 @@ impl LookupEnricher {
             None => None,
         };
         let cache = opts.cache.map(LookupCache::new);
-        Ok(LookupEnricher { name: conn.name.clone(), client, opts, local, cache })
+        Ok(LookupEnricher { name: conn.name.clone(), client, opts, local, cache, health: Health::default() })
     }
 
     /// `(hits, misses, bytes)` of the cache, for `$cachedLookup`.
@@ -78,25 +81,38 @@ impl LookupEnricher {
         [(Str::from(field), Value::Document(inner))].into_iter().collect()
     }
 
-    /// Retries `read` while the deployment cannot be reached, up to [`RETRY_FOR`].
+    /// Retries `read` while the deployment cannot be reached, up to the run's retry limit (else
+    /// [`RETRY_FOR`]), each failed attempt on the run's health board; a stopping run gives up.
     fn with_retries<T>(&self, mut read: impl FnMut() -> mongodb::error::Result<T>) -> Result<T, String> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
+        let limit = self.health.retry_for().unwrap_or(RETRY_FOR);
+        let mut failed = false;
         loop {
             match read() {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    if failed {
+                        self.health.recovered(&self.name, now_ms());
+                    }
+                    return Ok(v);
+                }
                 Err(e) => {
                     let transient = matches!(
                         *e.kind,
                         ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
                     ) || e.contains_label("RetryableReadError");
-                    if !transient || started.elapsed() >= RETRY_FOR {
-                        return Err(format!(
-                            "connection {}: lookup in {}.{} failed: {}",
-                            self.name, self.opts.db, self.opts.coll, e.kind
-                        ));
+                    let message = format!(
+                        "connection {}: lookup in {}.{} failed: {}",
+                        self.name, self.opts.db, self.opts.coll, e.kind
+                    );
+                    if !transient || started.elapsed() >= limit {
+                        return Err(message);
                     }
-                    std::thread::sleep(pause);
+                    failed = true;
+                    self.health.failing(&self.name, &message, now_ms());
+                    if !self.health.wait_to_retry(pause) {
+                        return Err(format!("{} (the processor is stopping)", message));
+                    }
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
             }
@@ -245,6 +261,10 @@ impl LookupEnricher {
 impl Enricher for LookupEnricher {
     fn meta_key(&self) -> &str {
         "lookup"
+    }
+
+    fn attach_health(&mut self, health: &Health) {
+        self.health = health.clone();
     }
 
     fn enrich(

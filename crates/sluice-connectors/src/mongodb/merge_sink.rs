@@ -6,14 +6,18 @@
 
 use std::time::{Duration, Instant};
 
+use crate::outage::now_ms;
 use mongodb::bson::{self, Bson, RawArrayBuf, RawDocumentBuf};
 use mongodb::error::ErrorKind;
-use sluice_engine::{Sink, SinkError, SinkReject};
+use sluice_engine::{Health, Sink, SinkError, SinkReject};
 use sluice_mql::expr::{Input, Scope};
 use sluice_mql::{Document, ObjectId, Str, Value};
 
 use super::convert::to_driver_raw;
 use super::{MergeOptions, MongoConnection, NameSpec, WhenMatched};
+
+/// The server's code for an operation the user may not do.
+const UNAUTHORIZED: i32 = 13;
 
 /// How long writes are retried while the deployment cannot be reached.
 pub const RETRY_FOR: Duration = Duration::from_secs(30);
@@ -36,13 +40,22 @@ pub struct MergeSink {
     opts: MergeOptions,
     rejected: Vec<SinkReject>,
     retry_for: Duration,
+    /// The run's health board.
+    health: Health,
 }
 
 impl MergeSink {
     /// Connects and checks that the deployment answers.
     pub fn open(conn: &MongoConnection, opts: MergeOptions) -> Result<MergeSink, String> {
         let client = conn.connect()?;
-        Ok(MergeSink { name: conn.name.clone(), client, opts, rejected: Vec::new(), retry_for: RETRY_FOR })
+        Ok(MergeSink {
+            name: conn.name.clone(),
+            client,
+            opts,
+            rejected: Vec::new(),
+            retry_for: RETRY_FOR,
+            health: Health::default(),
+        })
     }
 
     /// How long a write is retried while the deployment cannot be reached (tests shorten it).
@@ -52,7 +65,7 @@ impl MergeSink {
     }
 
     fn error(&self, message: impl Into<String>) -> SinkError {
-        SinkError { sink_name: self.name.clone(), message: message.into() }
+        SinkError::external(&self.name, message)
     }
 
     fn target(&self, spec: &NameSpec, doc: &Document, scope: &mut Scope, what: &str) -> Result<String, String> {
@@ -183,21 +196,38 @@ impl MergeSink {
         Ok(refused)
     }
 
+    /// Runs `cmd`, retrying while the deployment cannot be reached: each failed attempt is on
+    /// the run's health board, and the retries end after the limit or when the run stops.
     fn with_retries(&self, db: &str, cmd: RawDocumentBuf) -> Result<bson::Document, SinkError> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
+        let limit = self.health.retry_for().unwrap_or(self.retry_for);
+        let mut failed = false;
         loop {
             match self.client.database(db).run_raw_command(cmd.clone()).run() {
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => {
+                    if failed {
+                        self.health.recovered(&self.name, now_ms());
+                    }
+                    return Ok(reply);
+                }
                 Err(e) => {
                     let transient = matches!(
                         *e.kind,
                         ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. }
                     ) || e.contains_label("RetryableWriteError");
-                    if !transient || started.elapsed() >= self.retry_for {
-                        return Err(self.error(format!("write to {} failed: {}", db, e.kind)));
+                    let message = format!("write to {} failed: {}", db, e.kind);
+                    if !transient || started.elapsed() >= limit {
+                        // A refused user or password is the configuration's to fix.
+                        let refused = matches!(*e.kind, ErrorKind::Authentication { .. })
+                            || matches!(&*e.kind, ErrorKind::Command(c) if c.code == UNAUTHORIZED);
+                        return Err(if refused { SinkError::user(&self.name, message) } else { self.error(message) });
                     }
-                    std::thread::sleep(pause);
+                    failed = true;
+                    self.health.failing(&self.name, &message, now_ms());
+                    if !self.health.wait_to_retry(pause) {
+                        return Err(self.error(format!("{} (the processor is stopping)", message)));
+                    }
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
             }
@@ -298,8 +328,8 @@ impl Sink for MergeSink {
     fn take_rejected(&mut self) -> Vec<SinkReject> {
         std::mem::take(&mut self.rejected)
     }
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    fn attach_health(&mut self, health: &sluice_engine::Health) {
+        self.health = health.clone();
+    }
 }

@@ -4,6 +4,7 @@
 mod change_stream_options;
 mod change_stream_source;
 mod connection;
+mod connector;
 mod convert;
 mod lookup;
 mod lookup_cache;
@@ -14,6 +15,7 @@ mod merge_sink;
 pub use change_stream_options::{BeforeChange, ChangeStreamOptions, FullDocument, StartPoint, WatchScope};
 pub use change_stream_source::ChangeStreamSource;
 pub use connection::MongoConnection;
+pub use connector::MongoConnector;
 pub use convert::{from_driver, to_driver};
 pub use lookup::{LookupEnricher, PARALLEL as LOOKUP_PARALLEL};
 pub use lookup_options::{CacheLimits, LookupOptions, DEFAULT_CACHE_BYTES};

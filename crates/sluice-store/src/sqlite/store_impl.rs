@@ -357,6 +357,21 @@ impl MetadataStore for SqliteStore {
         self.exec(q).await.map(|_| ())
     }
 
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for e in events {
+            sqlx::query("INSERT INTO log_events (workspace_id, kind, at_ms, line) VALUES (?, ?, ?, ?)")
+                .bind(&e.workspace_id)
+                .bind(e.kind.as_str())
+                .bind(e.at_ms)
+                .bind(&e.line)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
     async fn logs(&self, workspace_id: &str, kind: LogKind, from_ms: i64, to_ms: i64) -> StoreResult<Vec<LogEvent>> {
         let q = sqlx::query(
             "SELECT * FROM log_events WHERE workspace_id = ? AND kind = ? AND at_ms >= ? AND at_ms <= ? ORDER BY seq",

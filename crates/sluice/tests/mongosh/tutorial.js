@@ -73,7 +73,10 @@ try {
 } catch (e) {
   refused = e;
 }
-check(refused !== null && refused.name === 'MongoServerError' && refused.code === 9, 'an invalid pipeline is refused');
+check(
+  refused !== null && refused.name === 'MongoServerError' && refused.code === 9,
+  'an invalid pipeline is refused: ' + (refused === null ? 'no error' : refused.name + ' ' + refused.code + ' ' + refused.message)
+);
 check(String(refused.message).includes('$nope'), 'the error names the stage');
 
 print('mongosh tutorial passed');

@@ -37,6 +37,32 @@ pub async fn sample_workspace(c: &Client, server: &Server) -> String {
     ws
 }
 
+/// Creates the workspace `ws` (no sample connection) with `connections`; the project's
+/// `.../streams` path.
+pub async fn workspace_with(c: &Client, server: &Server, connections: &[Json]) -> String {
+    let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
+    let body =
+        serde_json::json!({"name": "ws", "dataProcessRegion": {"cloudProvider": "AWS", "region": "VIRGINIA_USA"}});
+    let r = c.post(&ws, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    for conn in connections {
+        let r = c.post(&format!("{}/ws/connections", ws), conn).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    }
+    ws
+}
+
+/// The operational log of workspace `ws` (under the project's `.../streams` path `streams`),
+/// one JSON value a line.
+pub async fn operational_log(c: &Client, streams: &str, ws: &str) -> Vec<Json> {
+    let gzip = Client { accept: "application/vnd.atlas.2025-03-12+gzip".into(), ..c.clone() };
+    let r = gzip.get(&format!("{}/{}:downloadOperationalLogs?startDate=0", streams, ws)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.raw[..]), &mut text).expect("gzip");
+    text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
 /// Runs a blocking helper (a Kafka or MongoDB client) off the async test's threads.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking helper")

@@ -1,4 +1,5 @@
-//! From a `$source` stage to a connector.
+//! A `$source` without a registry (`sluice run`, and the inline `documents` of any processor):
+//! the inline documents or the sample solar stream.
 
 use sluice_engine::Source;
 use sluice_pipeline::SourceSpec;

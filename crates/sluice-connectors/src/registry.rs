@@ -1,0 +1,160 @@
+//! The one registry of connectors: for each connection type, the [`Connector`] that checks the
+//! stages using such a connection and opens their sources, sinks and enrichers. A processor's
+//! wiring asks here and nowhere else; adding a connector is a folder with its `connector.rs` and
+//! one line in [`CONNECTORS`].
+
+use serde_json::Value as Json;
+use sluice_engine::{Enricher, Sink, Source};
+use sluice_pipeline::{EnrichSpec, SinkSpec, SourceSpec};
+use sluice_types::ConnectionType;
+
+use crate::https::HttpsConnector;
+use crate::kafka::KafkaConnector;
+use crate::mongodb::MongoConnector;
+use crate::sample_connector::SampleConnector;
+
+/// Every connector of this build, one per connection type.
+static CONNECTORS: [&dyn Connector; 4] = [&SampleConnector, &KafkaConnector, &MongoConnector, &HttpsConnector];
+
+/// The connector of a connection type, if this build has one.
+pub fn connector(ctype: ConnectionType) -> Option<&'static dyn Connector> {
+    CONNECTORS.iter().copied().find(|c| c.connection_type() == ctype)
+}
+
+/// What a connection is used for in a processor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `$source`.
+    Source,
+    /// `$emit`.
+    Emit,
+    /// `$merge`.
+    Merge,
+    /// `options.dlq`: dead letters written to a collection.
+    Dlq,
+    /// An enrichment stage (`$https`, `$lookup`, `$cachedLookup`), by its name.
+    Enrich(&'static str),
+}
+
+impl Role {
+    /// How the role reads in a message: the stage (or option) that uses the connection.
+    pub fn stage(self) -> &'static str {
+        match self {
+            Role::Source => "$source",
+            Role::Emit => "$emit",
+            Role::Merge => "$merge",
+            Role::Dlq => "options.dlq",
+            Role::Enrich(stage) => stage,
+        }
+    }
+}
+
+/// A connection of a workspace's registry as it is stored: its name, type and settings (the
+/// API's fields, secrets already unsealed).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionRef<'a> {
+    /// Its name in the registry.
+    pub name: &'a str,
+    /// Its type.
+    pub ctype: ConnectionType,
+    /// Its settings.
+    pub config: &'a Json,
+}
+
+/// A use of a connection by a processor, with the stage's own fields.
+#[derive(Debug, Clone, Copy)]
+pub enum Use<'p> {
+    /// The `$source` stage.
+    Source(&'p SourceSpec),
+    /// The `$emit` or `$merge` stage.
+    Sink(&'p SinkSpec),
+    /// `options.dlq {db, coll}`.
+    Dlq {
+        /// The database.
+        db: &'p str,
+        /// The collection.
+        coll: &'p str,
+    },
+    /// An enrichment stage.
+    Enrich(&'p EnrichSpec),
+}
+
+impl Use<'_> {
+    /// The role this use plays.
+    pub fn role(&self) -> Role {
+        match self {
+            Use::Source(_) => Role::Source,
+            Use::Sink(SinkSpec::Emit { .. }) => Role::Emit,
+            Use::Sink(SinkSpec::Merge { .. }) => Role::Merge,
+            Use::Dlq { .. } => Role::Dlq,
+            Use::Enrich(e) => Role::Enrich(e.stage),
+        }
+    }
+}
+
+/// One kind of connection's connector. Opening is blocking: it may ask the upstream servers
+/// (a Kafka source learns its topics' partitions).
+pub trait Connector: Sync {
+    /// The connection type it serves.
+    fn connection_type(&self) -> ConnectionType;
+
+    /// Whether it can play `role`.
+    fn plays(&self, role: Role) -> bool;
+
+    /// Checks the stage's connector fields for this use, so that a bad one is refused when the
+    /// processor is created (naming the stage and the field), not when it starts.
+    fn check(&self, u: &Use<'_>) -> Result<(), String>;
+
+    /// Opens the `$source`. `processor_id` names the default Kafka consumer group, as Atlas does.
+    fn open_source(
+        &self,
+        c: &ConnectionRef<'_>,
+        _spec: &SourceSpec,
+        _processor_id: &str,
+    ) -> Result<Box<dyn Source>, String> {
+        Err(cannot_play(c, Role::Source))
+    }
+
+    /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`.
+    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>) -> Result<Box<dyn Sink>, String> {
+        Err(cannot_play(c, u.role()))
+    }
+
+    /// Opens an enrichment stage's connector.
+    fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
+        Err(cannot_play(c, Role::Enrich(e.stage)))
+    }
+}
+
+/// Why a connection cannot be used in a role: this build has no such connector.
+pub fn cannot_play(c: &ConnectionRef<'_>, role: Role) -> String {
+    format!(
+        "connection {} of type {} cannot be used as {} yet: this build of Sluice has no such connector",
+        c.name,
+        c.ctype.as_str(),
+        role.stage()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_connector_per_type_and_the_roles_atlas_gives_them() {
+        let plays = |t: ConnectionType, r: Role| connector(t).is_some_and(|c| c.plays(r));
+        assert!(plays(ConnectionType::Sample, Role::Source));
+        assert!(plays(ConnectionType::Kafka, Role::Source) && plays(ConnectionType::Kafka, Role::Emit));
+        for r in [Role::Source, Role::Merge, Role::Dlq, Role::Enrich("$lookup"), Role::Enrich("$cachedLookup")] {
+            assert!(plays(ConnectionType::Cluster, r), "{:?}", r);
+        }
+        assert!(plays(ConnectionType::Https, Role::Enrich("$https")));
+        assert!(!plays(ConnectionType::Kafka, Role::Merge));
+        assert!(!plays(ConnectionType::Https, Role::Source));
+        for (i, a) in CONNECTORS.iter().enumerate() {
+            for b in &CONNECTORS[i + 1..] {
+                assert_ne!(a.connection_type(), b.connection_type(), "one connector per type");
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! From a plan and its workspace's connection registry to the engine's source, sinks and
+//! enrichers. Which connector serves which connection is the connectors' registry's business
+//! (`sluice_connectors::connector`); this file only finds the uses of each connection.
+
+use sluice_connectors::{connector, ConnectionRef, MemorySink, Role, TestLog, Use};
+use sluice_engine::{Enricher, Sink, Source};
+use sluice_mql::Value;
+use sluice_pipeline::{Plan, SinkSpec, Stage};
+use sluice_store::Connection;
+
+/// The reserved connection name of the in-memory output log (Atlas: `__testLog`).
+pub const TEST_LOG: &str = "__testLog";
+
+/// Dead letters kept in memory when the processor has no `options.dlq`.
+pub const DLQ_KEPT: usize = 1000;
+
+/// A processor's opened connectors.
+pub struct Endpoints {
+    /// The `$source`.
+    pub source: Box<dyn Source>,
+    /// The `$emit` or `$merge` (or the test log).
+    pub sink: Box<dyn Sink>,
+    /// The dead-letter queue.
+    pub dlq: Box<dyn Sink>,
+    /// The connector of each enrichment stage (`$https`, `$lookup`), in pipeline order.
+    pub enrichers: Vec<Box<dyn Enricher>>,
+}
+
+/// Every connection the processor uses, by name, with its use.
+fn uses<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, Use<'p>)> {
+    let mut used = Vec::new();
+    if let Some(n) = plan.source.connection_name.as_deref() {
+        used.push((n, Use::Source(&plan.source)));
+    }
+    for s in &plan.stages {
+        if let Stage::Enrich(e) = s {
+            used.push((e.connection_name.as_str(), Use::Enrich(e)));
+        }
+    }
+    match &plan.sink {
+        Some(sink @ SinkSpec::Emit { connection_name, .. }) if connection_name != TEST_LOG => {
+            used.push((connection_name.as_str(), Use::Sink(sink)))
+        }
+        Some(sink @ SinkSpec::Merge { into, .. }) => {
+            if let Some(Value::String(n)) = into.get("connectionName") {
+                used.push((n.as_str(), Use::Sink(sink)));
+            }
+        }
+        _ => {}
+    }
+    if let Some(dlq) = options.get("dlq") {
+        let field = |k: &str| dlq.get(k).and_then(|v| v.as_str());
+        if let (Some(n), Some(db), Some(coll)) = (field("connectionName"), field("db"), field("coll")) {
+            used.push((n, Use::Dlq { db, coll }));
+        }
+    }
+    used
+}
+
+/// The registry entry named `name`, as the connectors see it.
+fn connection<'c>(conns: &'c [Connection], name: &str) -> Result<ConnectionRef<'c>, String> {
+    conns
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| ConnectionRef { name: &c.name, ctype: c.ctype, config: &c.config })
+        // Atlas's wording.
+        .ok_or_else(|| {
+            format!("connection named {} does not exist. Check sp.listConnections() for available connections.", name)
+        })
+}
+
+/// Checks that every connection the processor uses exists, has a connector for its use, and
+/// that the stage's connector fields are valid for it (so a bad topic or key format is refused
+/// when the processor is created, not when it starts).
+pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
+    let used = uses(plan, options);
+    for (name, _) in &used {
+        connection(conns, name)?;
+    }
+    for (name, u) in &used {
+        let c = connection(conns, name)?;
+        match connector(c.ctype).filter(|k| k.plays(u.role())) {
+            Some(k) => k.check(u)?,
+            None => return Err(sluice_connectors::registry::cannot_play(&c, u.role())),
+        }
+    }
+    Ok(())
+}
+
+/// Opens the processor's source, sinks and enrichers (blocking: a Kafka source asks the brokers
+/// for its topics' partitions). Output without a sink stage, or `$emit` to `__testLog`, goes to
+/// `log` (sampled by the API); dead letters without `options.dlq` to `dlq_log` (the last
+/// [`DLQ_KEPT`], which the API shows). `processor_id` names the default Kafka consumer group, as
+/// Atlas does.
+pub fn open(
+    plan: &Plan,
+    options: &serde_json::Value,
+    conns: &[Connection],
+    (log, dlq_log): (TestLog, TestLog),
+    processor_id: &str,
+) -> Result<Endpoints, String> {
+    check(plan, options, conns)?;
+    let mut endpoints = Endpoints {
+        source: open_source_of(plan, conns, processor_id)?,
+        sink: Box::new(MemorySink::new(TEST_LOG, log)),
+        dlq: Box::new(MemorySink::new("dlq", dlq_log)),
+        enrichers: Vec::new(),
+    };
+    for (name, u) in uses(plan, options) {
+        let c = connection(conns, name)?;
+        let k = connector(c.ctype).ok_or_else(|| sluice_connectors::registry::cannot_play(&c, u.role()))?;
+        match u {
+            Use::Source(_) => {}
+            Use::Sink(_) => endpoints.sink = k.open_sink(&c, &u)?,
+            Use::Dlq { .. } => endpoints.dlq = k.open_sink(&c, &u)?,
+            Use::Enrich(e) => endpoints.enrichers.push(k.open_enricher(&c, e)?),
+        }
+    }
+    Ok(endpoints)
+}
+
+/// Opens the processor's `$source` alone (blocking, as [`open`]): its connection's, or the
+/// inline `documents`.
+pub fn open_source_of(plan: &Plan, conns: &[Connection], processor_id: &str) -> Result<Box<dyn Source>, String> {
+    match plan.source.connection_name.as_deref() {
+        Some(name) if plan.source.documents.is_none() => {
+            let c = connection(conns, name)?;
+            let k = connector(c.ctype)
+                .filter(|k| k.plays(Role::Source))
+                .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Source))?;
+            k.open_source(&c, &plan.source, processor_id)
+        }
+        _ => sluice_connectors::open_source(&plan.source, sluice_connectors::SolarConfig::default())
+            .map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,268 @@
+//! What every processor's actor shares: the stores, the readable side of each run, the last
+//! figures of ended runs, and the steps a lifecycle action is made of (check a pipeline, open
+//! connections and start a run, stop one, write the operational log).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use sluice_connectors::TestLog;
+use sluice_engine::{Health, HealthEvents, DEFAULT_RETRY_FOR};
+use sluice_pipeline::{parse_pipeline_json, Plan};
+use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, Workspace};
+use sluice_types::{ProcessorState, Tier};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::checkpointing::{self, fingerprint, Checkpointer};
+use crate::endpoints;
+use crate::error::ControlError;
+use crate::ids::now_ms;
+use crate::oplog::LogWriter;
+use crate::runner::{executor, Exit, LiveStats, RunSpec, RunView, Running, StateLimit, SAMPLE_CAPACITY};
+
+/// How often a running processor takes a checkpoint unless its options say otherwise.
+pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+/// The processor option (a Sluice extension) that sets its checkpoint interval in milliseconds.
+pub const CHECKPOINT_INTERVAL_OPTION: &str = "checkpointIntervalMs";
+/// The processor option (a Sluice extension) that caps its state below its tier's limit, in bytes.
+pub const MAX_STATE_OPTION: &str = "maxStateBytes";
+/// The processor option (a Sluice extension): how long, in milliseconds, its connectors keep
+/// retrying an external system that fails before the processor goes FAILED.
+pub const RETRY_LIMIT_OPTION: &str = "retryLimitMs";
+
+/// Where a processor's runs report to its actor: their end, and changes of their health.
+pub(crate) struct RunLinks {
+    /// A run's end.
+    pub exits: UnboundedSender<Exit>,
+    /// A connection failing or recovering.
+    pub health: HealthEvents,
+}
+
+/// The stores and run views every processor's actor uses.
+pub(crate) struct Services {
+    /// Processors, workspaces, connections and logs.
+    pub store: Arc<dyn MetadataStore>,
+    /// Checkpoints.
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    /// The readable side of every run, by processor id: the API reads stats and samples here
+    /// without waiting on the processor's actor.
+    views: Mutex<HashMap<String, RunView>>,
+    /// The final figures of each processor's last run (or, after a server restart, the counters
+    /// of its newest checkpoint), for the stats of processors that are not running.
+    ended: Mutex<HashMap<String, LiveStats>>,
+    next_run: AtomicU64,
+    oplog: LogWriter,
+}
+
+impl Services {
+    /// Services over these stores; the operational log's writer runs on the current runtime.
+    pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>) -> Services {
+        Services {
+            checkpoints,
+            views: Mutex::new(HashMap::new()),
+            ended: Mutex::new(HashMap::new()),
+            next_run: AtomicU64::new(1),
+            oplog: LogWriter::new(store.clone()),
+            store,
+        }
+    }
+
+    /// Parses and checks a pipeline against the workspace's connections.
+    pub async fn validate(&self, ws: &Workspace, pipeline: &Json, options: &Json) -> Result<Plan, ControlError> {
+        if !pipeline.is_array() {
+            return Err(ControlError::Invalid("pipeline must be an array of stages".into()));
+        }
+        if !options.is_object() {
+            return Err(ControlError::Invalid("options must be an object".into()));
+        }
+        let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let conns = self.store.connections(&ws.id).await?;
+        endpoints::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
+        Ok(plan)
+    }
+
+    /// The readable side of a processor's run, if it runs.
+    pub fn view(&self, processor_id: &str) -> Option<RunView> {
+        self.views.lock().ok()?.get(processor_id).cloned()
+    }
+
+    /// The final figures of a processor's last run, if known.
+    pub fn ended(&self, processor_id: &str) -> Option<LiveStats> {
+        self.ended.lock().ok()?.get(processor_id).cloned()
+    }
+
+    /// Remembers the final figures of a processor that is not running.
+    pub fn set_ended(&self, processor_id: &str, last: LiveStats) {
+        if let Ok(mut m) = self.ended.lock() {
+            m.insert(processor_id.to_string(), last);
+        }
+    }
+
+    /// Opens the processor's connections and starts its run, restored from its last checkpoint
+    /// when `resume`; its end and its health changes are sent to `links`. Returns the run and the
+    /// sequence number restored.
+    pub async fn launch(
+        &self,
+        p: &Processor,
+        resume: bool,
+        start_at: Option<i64>,
+        links: &RunLinks,
+    ) -> Result<(Running, Option<u64>), ControlError> {
+        let ws = self.store.workspace_by_id(&p.workspace_id).await?;
+        // A pipeline that no longer checks (a connection deleted since) cannot start.
+        let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| match e {
+            ControlError::Invalid(m) => ControlError::StartFailed(m),
+            other => other,
+        })?;
+        let conns = self.store.connections(&ws.id).await?;
+        let (log, dlq_log) = (TestLog::new(SAMPLE_CAPACITY), TestLog::new(endpoints::DLQ_KEPT));
+        let mut endpoints = {
+            let (plan, options, id) = (plan.clone(), p.options.clone(), p.id.clone());
+            let logs = (log.clone(), dlq_log.clone());
+            tokio::task::spawn_blocking(move || endpoints::open(&plan, &options, &conns, logs, &id))
+                .await?
+                .map_err(ControlError::StartFailed)?
+        };
+        let tier = p.tier.unwrap_or(ws.tier);
+        let partitions = endpoints.source.partitions();
+        if let Some(limit) = tier.kafka_partition_limit().filter(|l| partitions > *l) {
+            return Err(ControlError::StartFailed(format!(
+                "the $source reads {} partitions, more than the {} a processor of tier {} may read: run it on a larger tier",
+                partitions,
+                limit,
+                tier.as_str()
+            )));
+        }
+        endpoints.source.allow_parallelism(tier.max_parallelism());
+        let state_limit = state_limit(tier, &p.options);
+        let health = Health::new(retry_limit(&p.options), Some(links.health.clone()));
+        let exec =
+            executor(&plan, &p.name, endpoints, &state_limit, health.clone()).map_err(ControlError::StartFailed)?;
+        let spec = RunSpec {
+            processor_id: p.id.clone(),
+            run_id: self.next_run.fetch_add(1, Ordering::Relaxed),
+            exec,
+            log,
+            dlq_log,
+            checkpointer: Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline)),
+            resume,
+            start_at,
+            checkpoint_every: checkpoint_interval(&p.options),
+            state_limit,
+            health,
+            span: tracing::Span::current(),
+        };
+        let (running, restored) = Running::spawn(spec, links.exits.clone(), now_ms()).await?;
+        if let Ok(mut m) = self.views.lock() {
+            m.insert(p.id.clone(), running.view());
+        }
+        Ok((running, restored))
+    }
+
+    /// Stops a run (it takes its checkpoint first) and keeps its final figures.
+    pub async fn halt(&self, processor_id: &str, run: Running) {
+        if let Ok(mut m) = self.views.lock() {
+            m.remove(processor_id);
+        }
+        let last = run.stop().await;
+        self.set_ended(processor_id, last);
+    }
+
+    /// After a change of pipeline: keep the saved state when the new pipeline can resume from
+    /// it, drop it when asked to, refuse otherwise (Atlas).
+    pub async fn keep_or_drop_state(
+        &self,
+        processor_id: &str,
+        pipeline: &Json,
+        resume: Option<bool>,
+    ) -> Result<(), ControlError> {
+        if resume == Some(false) {
+            return self.drop_state(processor_id).await;
+        }
+        let store = self.checkpoints.clone();
+        let id = processor_id.to_string();
+        let latest = tokio::task::spawn_blocking(move || checkpointing::latest_fingerprint(store.as_ref(), &id))
+            .await?
+            .map_err(|e| ControlError::Store(sluice_store::StoreError::Backend(e)))?;
+        match latest {
+            Some(f) if f != fingerprint(pipeline) => Err(ControlError::Invalid(checkpointing::incompatible_message())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Drops a processor's checkpoints and the figures of its last run.
+    pub async fn drop_state(&self, processor_id: &str) -> Result<(), ControlError> {
+        if let Ok(mut m) = self.ended.lock() {
+            m.remove(processor_id);
+        }
+        let store = self.checkpoints.clone();
+        let id = processor_id.to_string();
+        tokio::task::spawn_blocking(move || store.clear(&id)).await?.map_err(ControlError::Store)
+    }
+
+    /// Stores the state a lifecycle action led to and writes the operational log line.
+    pub async fn record(&self, p: &mut Processor, to: ProcessorState, what: &str) -> Result<(), ControlError> {
+        p.state = to;
+        p.updated_at = now_ms();
+        self.store.update_processor(p).await?;
+        self.log(p, what).await;
+        Ok(())
+    }
+
+    /// An operational log line for a run that started, with the checkpoint it resumed from.
+    pub async fn log_resumed(&self, p: &Processor, what: &str, restored: Option<u64>) {
+        let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": what,
+            "state": p.state.as_str(), "restoredCheckpoint": restored});
+        self.append(&p.workspace_id, line).await;
+    }
+
+    /// An operational log line for a lifecycle event.
+    pub async fn log(&self, p: &Processor, what: &str) {
+        let line =
+            serde_json::json!({"processor": p.name, "processorId": p.id, "event": what, "state": p.state.as_str()});
+        self.append(&p.workspace_id, line).await;
+    }
+
+    /// Appends a line to the workspace's operational logs; a failure to write it is only logged.
+    pub async fn append(&self, workspace_id: &str, line: Json) {
+        let e = LogEvent {
+            workspace_id: workspace_id.to_string(),
+            kind: LogKind::Operational,
+            at_ms: now_ms(),
+            line: line.to_string(),
+        };
+        if let Err(err) = self.oplog.append(e).await {
+            tracing::warn!(error = %err, "cannot write an operational log line");
+        }
+    }
+}
+
+/// The most state a processor may hold: its tier's limit (80% of the tier's RAM), or its
+/// `maxStateBytes` option when that is lower.
+fn state_limit(tier: Tier, options: &Json) -> StateLimit {
+    let by_tier = StateLimit {
+        bytes: tier.state_limit_bytes(),
+        source: format!("tier {} (80% of its {} MiB RAM)", tier.as_str(), tier.ram_bytes() >> 20),
+    };
+    match options.get(MAX_STATE_OPTION).and_then(Json::as_u64) {
+        Some(n) if n < by_tier.bytes => StateLimit { bytes: n, source: format!("the option {}", MAX_STATE_OPTION) },
+        _ => by_tier,
+    }
+}
+
+/// How long the processor's connectors retry a failing external system: its `retryLimitMs`
+/// option, or the default.
+fn retry_limit(options: &Json) -> Duration {
+    options.get(RETRY_LIMIT_OPTION).and_then(Json::as_u64).map(Duration::from_millis).unwrap_or(DEFAULT_RETRY_FOR)
+}
+
+/// The processor's checkpoint interval: its `checkpointIntervalMs` option, or the default.
+fn checkpoint_interval(options: &Json) -> Duration {
+    options
+        .get(CHECKPOINT_INTERVAL_OPTION)
+        .and_then(Json::as_u64)
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_CHECKPOINT_EVERY)
+}
