@@ -73,6 +73,18 @@ pub fn flags(query: Option<&str>) -> Flags {
     f
 }
 
+/// 400 unless the query's `envelope` and `pretty`, when given, are booleans (the contract
+/// declares both `type: boolean`; Atlas refuses other values rather than reading them as false).
+fn check_flags(query: Option<&str>) -> Result<(), ApiError> {
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if matches!(k, "envelope" | "pretty") && !(v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false")) {
+            return Err(ApiError::invalid_query(&format!("{} must be true or false.", k)).params([k]));
+        }
+    }
+    Ok(())
+}
+
 /// An authenticated request.
 pub struct Call {
     /// Who calls.
@@ -117,6 +129,7 @@ impl FromRequestParts<Arc<AppState>> for Call {
         let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_string();
         let principal = state.auth.authenticate(&parts.headers, parts.method.as_str(), &uri, peer_ip(parts)).await?;
         state.limiter.admit(&principal.subject)?;
+        check_flags(parts.uri.query())?;
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         Ok(Call {
             principal,
@@ -170,5 +183,20 @@ impl Call {
             return Err(ApiError::forbidden_role(op.id));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_and_pretty_must_be_booleans() {
+        assert!(check_flags(None).is_ok());
+        assert!(check_flags(Some("envelope=true&pretty=FALSE&pageNum=2")).is_ok());
+        let e = check_flags(Some("pageNum=1&pretty=%C2%82")).unwrap_err();
+        assert_eq!((e.code, e.parameters.clone()), ("INVALID_QUERY_PARAMETER", vec!["pretty".to_string()]));
+        assert_eq!(check_flags(Some("envelope=")).unwrap_err().code, "INVALID_QUERY_PARAMETER");
+        assert_eq!(check_flags(Some("envelope")).unwrap_err().code, "INVALID_QUERY_PARAMETER");
     }
 }

@@ -3,6 +3,7 @@
 //! service-account bearer tokens, and a role check on every operation. Handlers are thin: they
 //! check the request and ask the store or the controller.
 
+mod action_methods;
 pub mod auth;
 mod body;
 mod call;
@@ -16,6 +17,7 @@ pub mod processor_requests;
 mod rate_limit;
 mod rejection;
 mod reply;
+mod request_schema;
 mod routes;
 pub mod server;
 mod shape;
@@ -61,11 +63,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{G}/streams/activeVpcPeeringConnections"), get(networking::list_peerings))
         .route(
             &format!("{G}/streams/vpcPeeringConnections/{{id}}"),
-            post(networking::peering_action).delete(networking::peering_action),
+            post(networking::peering_action)
+                .delete(networking::peering_action)
+                .layer(axum::middleware::from_fn(action_methods::vpc_peering)),
         )
         .route(
             &format!("{G}/streams/{{tenantName}}"),
-            get(workspaces::get).patch(workspaces::update).delete(workspaces::delete),
+            get(workspaces::get)
+                .patch(workspaces::update)
+                .delete(workspaces::delete)
+                .layer(axum::middleware::from_fn(action_methods::workspace)),
         )
         .route(&format!("{G}/streams/{{tenantName}}/auditLogs"), get(logs::audit))
         .route(&format!("{G}/streams/{{tenantName}}/connections"), get(connections::list).post(connections::create))
@@ -84,7 +91,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{G}/streams/{{tenantName}}/processor"), post(processors::create))
         .route(
             &format!("{G}/streams/{{tenantName}}/processor/{{processorName}}"),
-            get(processors::get).patch(processors::update).delete(processors::delete).post(processors::action),
+            get(processors::get)
+                .patch(processors::update)
+                .delete(processors::delete)
+                .post(processors::action)
+                .layer(axum::middleware::from_fn(action_methods::processor)),
         )
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/sample"), get(processors::sample))
         .route(&format!("{G}/streams/{{tenantName}}/processor/{{processorName}}/dlq"), get(processors::dlq))

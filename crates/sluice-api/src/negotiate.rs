@@ -28,14 +28,24 @@ impl Version {
     }
 }
 
-/// `(date, format)` of the first Atlas media type in an Accept header.
-fn requested(accept: &str) -> Option<(&str, &str)> {
-    accept.split(',').find_map(|part| {
+/// `(date, format)` of the Atlas media types in an Accept header, in order.
+fn atlas_media_types(accept: &str) -> impl Iterator<Item = (&str, &str)> {
+    accept.split(',').filter_map(|part| {
         let media = part.split(';').next()?.trim();
         let rest = media.strip_prefix("application/vnd.atlas.")?;
         let (date, fmt) = rest.split_once('+')?;
         is_calendar_date(date).then_some((date, fmt))
     })
+}
+
+/// `(date, format)` of the Atlas media type an Accept header asks for: the first in the
+/// operation's format (a client may accept `+json` and `+gzip` alike), else the first.
+fn requested(accept: &str, format: Format) -> Option<(&str, &str)> {
+    let name = match format {
+        Format::Json => "json",
+        Format::Gzip => "gzip",
+    };
+    atlas_media_types(accept).find(|(_, f)| *f == name).or_else(|| atlas_media_types(accept).next())
 }
 
 /// Whether `date` is `YYYY-MM-DD` naming a day that exists (Atlas answers 406 for `2023-13-45`).
@@ -54,7 +64,7 @@ fn is_calendar_date(date: &str) -> bool {
 
 /// Chooses the version of `op` for an Accept header.
 pub fn negotiate(op: &Operation, accept: Option<&str>) -> Result<Version, ApiError> {
-    let (date, fmt) = match accept.and_then(requested) {
+    let (date, fmt) = match accept.and_then(|a| requested(a, op.format)) {
         Some(x) => x,
         None => {
             // A header naming an Atlas media type we cannot read is an error, not a default.
@@ -96,6 +106,14 @@ mod tests {
             date(&ops::START_PROCESSOR, Some("text/html, application/vnd.atlas.2025-03-12+json;q=0.9")),
             Ok("2024-05-30")
         );
+    }
+
+    #[test]
+    fn a_header_accepting_both_formats_gets_the_operations_own() {
+        let both = "application/vnd.atlas.2025-03-12+json, application/vnd.atlas.2025-03-12+gzip";
+        assert_eq!(date(&ops::AUDIT_LOGS, Some(both)), Ok("2023-02-01"));
+        assert_eq!(date(&ops::GET_WORKSPACE, Some(both)), Ok("2023-02-01"));
+        assert_eq!(date(&ops::AUDIT_LOGS, Some("application/vnd.atlas.2025-03-12+json")), Err("INVALID_VERSION_DATE"));
     }
 
     #[test]

@@ -68,44 +68,87 @@ const fn gz(id: &'static str, versions: &'static [&'static str], roles: &'static
 /// The table.
 pub mod ops {
     use super::*;
+    /// Return all stream workspaces in one project: GET `/streams`.
     pub const LIST_WORKSPACES: Operation = op("listGroupStreamWorkspaces", V2023, READ);
+    /// Create one stream workspace: POST `/streams`.
     pub const CREATE_WORKSPACE: Operation = op("createGroupStreamWorkspace", V2023, MANAGE);
+    /// Create one stream workspace with sample connections: POST `/streams:withSampleConnections`.
     pub const CREATE_WITH_SAMPLES: Operation = op("withGroupStreamSampleConnections", V2024_08, MANAGE);
+    /// Return one stream workspace: GET `/streams/{tenantName}`.
     pub const GET_WORKSPACE: Operation = op("getGroupStreamWorkspace", V2023, READ);
+    /// Update one stream workspace: PATCH `/streams/{tenantName}`.
     pub const UPDATE_WORKSPACE: Operation = op("updateGroupStreamWorkspace", V2023, MANAGE);
+    /// Delete one stream workspace: DELETE `/streams/{tenantName}`.
     pub const DELETE_WORKSPACE: Operation = op("deleteGroupStreamWorkspace", V2023, MANAGE);
+    /// Download audit logs for one Atlas stream processing workspace: GET `/streams/{tenantName}/auditLogs`.
     pub const AUDIT_LOGS: Operation = gz("downloadGroupStreamAuditLogs", V2023, LOGS);
+    /// Download operational logs for one Atlas stream processing workspace:
+    /// GET `/streams/{tenantName}:downloadOperationalLogs`.
     pub const OPERATIONAL_LOGS: Operation = gz("downloadGroupStreamOperationalLogs", V2025, LOGS);
+    /// Return account ID and VPC ID for one project and region: GET `/streams/accountDetails`.
     pub const ACCOUNT_DETAILS: Operation = op("getGroupStreamAccountDetails", V2024_11, READ);
+    /// Return all Private Link connections: GET `/streams/privateLinkConnections`.
     pub const LIST_PRIVATE_LINKS: Operation = op("listGroupStreamPrivateLinkConnections", V2023, READ);
+    /// Create one Private Link connection: POST `/streams/privateLinkConnections`.
     pub const CREATE_PRIVATE_LINK: Operation = op("createGroupStreamPrivateLinkConnection", V2023, MANAGE);
+    /// Return one Private Link connection: GET `/streams/privateLinkConnections/{connectionId}`.
     pub const GET_PRIVATE_LINK: Operation = op("getGroupStreamPrivateLinkConnection", V2023, READ);
+    /// Update one Private Link connection: PATCH `/streams/privateLinkConnections/{connectionId}`.
     pub const UPDATE_PRIVATE_LINK: Operation = op("updateGroupStreamPrivateLinkConnection", V2025, MANAGE);
+    /// Delete one Private Link connection: DELETE `/streams/privateLinkConnections/{connectionId}`.
     pub const DELETE_PRIVATE_LINK: Operation = op("deleteGroupStreamPrivateLinkConnection", V2023, MANAGE);
+    /// Return all VPC peering connections: GET `/streams/vpcPeeringConnections`.
     pub const LIST_VPC_PEERINGS: Operation = op("listGroupStreamVpcPeeringConnections", V2023, READ);
+    /// Return all active incoming VPC peering connections: GET `/streams/activeVpcPeeringConnections`.
     pub const LIST_ACTIVE_VPC_PEERINGS: Operation = op("listGroupStreamActiveVpcPeeringConnections", V2024_11, READ);
+    /// Accept one incoming VPC peering connection: POST `/streams/vpcPeeringConnections/{id}:accept`.
     pub const ACCEPT_VPC_PEERING: Operation = op("acceptGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    /// Reject one incoming VPC peering connection: POST `/streams/vpcPeeringConnections/{id}:reject`.
     pub const REJECT_VPC_PEERING: Operation = op("rejectGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    /// Delete one VPC peering connection: DELETE `/streams/vpcPeeringConnections/{id}`.
     pub const DELETE_VPC_PEERING: Operation = op("deleteGroupStreamVpcPeeringConnection", V2023, MANAGE);
+    /// Return all stream failover connections:
+    /// GET `/streams/{tenantName}/connections/{connectionName}/failoverConnections`.
     pub const LIST_FAILOVERS: Operation = op("listGroupStreamConnectionFailoverConnections", V2025, READ);
+    /// Create one failover stream connection:
+    /// POST `/streams/{tenantName}/connections/{connectionName}/failoverConnections`.
     pub const CREATE_FAILOVER: Operation = op("createGroupStreamConnectionFailoverConnection", V2025, MANAGE);
+    /// Return one stream failover connection:
+    /// GET `/streams/{tenantName}/connections/{connectionName}/failoverConnections/{failoverConnectionId}`.
     pub const GET_FAILOVER: Operation = op("getGroupStreamConnectionFailoverConnection", V2025, READ);
+    /// Update one stream failover connection:
+    /// PATCH `/streams/{tenantName}/connections/{connectionName}/failoverConnections/{failoverConnectionId}`.
     pub const UPDATE_FAILOVER: Operation = op("updateGroupStreamConnectionFailoverConnection", V2025, MANAGE);
+    /// Delete one stream failover connection:
+    /// DELETE `/streams/{tenantName}/connections/{connectionName}/failoverConnections/{failoverConnectionId}`.
     pub const DELETE_FAILOVER: Operation = op("deleteGroupStreamConnectionFailoverConnection", V2025, MANAGE);
 
+    /// Return all connections of the stream workspaces: GET `/streams/{tenantName}/connections`.
     pub const LIST_CONNECTIONS: Operation = op("listGroupStreamConnections", V2023, READ);
+    /// Create one stream connection: POST `/streams/{tenantName}/connections`.
     pub const CREATE_CONNECTION: Operation = op("createGroupStreamConnection", V2023, MANAGE);
+    /// Return one stream connection: GET `/streams/{tenantName}/connections/{connectionName}`.
     pub const GET_CONNECTION: Operation = op("getGroupStreamConnection", V2023, READ);
+    /// Update one stream connection: PATCH `/streams/{tenantName}/connections/{connectionName}`.
     pub const UPDATE_CONNECTION: Operation = op("updateGroupStreamConnection", V2023, MANAGE);
+    /// Delete one stream connection: DELETE `/streams/{tenantName}/connections/{connectionName}`.
     pub const DELETE_CONNECTION: Operation = op("deleteGroupStreamConnection", V2023, MANAGE);
 
+    /// Create one stream processor: POST `/streams/{tenantName}/processor`.
     pub const CREATE_PROCESSOR: Operation = op("createGroupStreamProcessor", V2024_05, PROCESS);
+    /// Return one stream processor: GET `/streams/{tenantName}/processor/{processorName}`.
     pub const GET_PROCESSOR: Operation = op("getGroupStreamProcessor", V2024_05, READ);
+    /// Return all stream processors in one stream workspace: GET `/streams/{tenantName}/processors`.
     pub const LIST_PROCESSORS: Operation = op("getGroupStreamProcessors", V2024_05, READ);
+    /// Update one stream processor: PATCH `/streams/{tenantName}/processor/{processorName}`.
     pub const UPDATE_PROCESSOR: Operation = op("updateGroupStreamProcessor", V2024_05, PROCESS);
+    /// Delete one stream processor: DELETE `/streams/{tenantName}/processor/{processorName}`.
     pub const DELETE_PROCESSOR: Operation = op("deleteGroupStreamProcessor", V2024_05, PROCESS);
+    /// Start one stream processor: POST `/streams/{tenantName}/processor/{processorName}:start`.
     pub const START_PROCESSOR: Operation = op("startGroupStreamProcessor", V2024_05, PROCESS);
+    /// Start one stream processor with options: POST `/streams/{tenantName}/processor/{processorName}:startWith`.
     pub const START_PROCESSOR_WITH: Operation = op("startGroupStreamProcessorWith", V2025, PROCESS);
+    /// Stop one stream processor: POST `/streams/{tenantName}/processor/{processorName}:stop`.
     pub const STOP_PROCESSOR: Operation = op("stopGroupStreamProcessor", V2024_05, PROCESS);
     /// Sluice extension: the last output documents of a running processor.
     pub const SAMPLE_PROCESSOR: Operation = op("sampleStreamProcessor", V2024_05, READ);

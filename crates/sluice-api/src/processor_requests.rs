@@ -9,6 +9,7 @@ use sluice_types::Tier;
 
 use crate::body::Obj;
 use crate::error::ApiError;
+use crate::request_schema::RequestSchema;
 use crate::routes::workspaces::check_name;
 
 const TIERS: &[&str] = &["SP2", "SP5", "SP10", "SP30", "SP50"];
@@ -107,6 +108,7 @@ pub fn create_request(map: &Map<String, Json>) -> Result<CreateRequest, ApiError
     let options = options_of(&root, &[])?.unwrap_or_else(|| json!({}));
     failover_enabled(&root)?;
     let tier = root.enumerated("tier", TIERS)?.and_then(Tier::parse);
+    RequestSchema::Processor.check(map)?;
     Ok(CreateRequest { name: name.to_string(), pipeline, options, tier })
 }
 
@@ -120,6 +122,7 @@ pub fn modify_request(map: &Map<String, Json>) -> Result<Modification, ApiError>
     if let Some(n) = new_name {
         check_name("name", n)?;
     }
+    RequestSchema::ProcessorUpdate.check(map)?;
     let resume_from_checkpoint = match root.obj("options")? {
         Some(o) => o.bool("resumeFromCheckpoint")?,
         None => None,
@@ -145,6 +148,7 @@ pub fn start_request(map: &Map<String, Json>) -> Result<StartOptions, ApiError> 
         f.enumerated("mode", &["GRACEFUL", "FORCED"])?;
         return Err(no_failover("failover"));
     }
+    RequestSchema::StartWith.check(map)?;
     Ok(StartOptions {
         tier: root.enumerated("tier", TIERS)?.and_then(Tier::parse),
         resume_from_checkpoint: root.bool("resumeFromCheckpoint")?,

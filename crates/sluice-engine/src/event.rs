@@ -21,6 +21,7 @@ impl Event {
     ///
     /// `out.push(Event { .. })` builds the event on the stack in 8-byte pieces and copies it on at
     /// once with 16-byte loads, which wait for those stores (perf: half of `step`'s own samples).
+    #[allow(unsafe_code)]
     #[inline(always)]
     pub(crate) fn push_to(
         out: &mut Vec<Event>,

@@ -419,6 +419,7 @@ pub mod raw {
     }
 }
 
+/// Decodes one whole BSON document; bytes left after it are an error.
 pub fn decode_document(bytes: &[u8]) -> Result<Document, BsonError> {
     let mut r = Reader { b: bytes, pos: 0 };
     let d = r.document(0)?;

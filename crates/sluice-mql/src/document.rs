@@ -209,6 +209,7 @@ impl IntoIterator for Document {
 /// `fields.push((key, value))` assembles the pair on the stack first and copies it on with
 /// 16-byte loads, each spanning two of the stores that just built it: the processor cannot
 /// forward such a load and waits (perf: ~40% of `insert`'s samples).
+#[allow(unsafe_code)]
 #[inline(always)]
 pub(crate) fn push_field(fields: &mut Vec<(Str, Value)>, key: Str, value: Value) {
     // SAFETY: the value is written.
@@ -220,6 +221,7 @@ pub(crate) fn push_field(fields: &mut Vec<(Str, Value)>, key: Str, value: Value)
 ///
 /// # Safety
 /// `write` must initialise the value it is given (it is uninitialised memory in the vector).
+#[allow(unsafe_code)]
 #[inline(always)]
 pub(crate) unsafe fn push_field_with(fields: &mut Vec<(Str, Value)>, key: Str, write: impl FnOnce(*mut Value)) {
     if fields.len() == fields.capacity() {

@@ -12,6 +12,7 @@ pub struct GroupKey(pub Value);
 
 impl GroupKey {
     /// A value seen as a key without copying it, to look a group up by a field of an event.
+    #[allow(unsafe_code)]
     #[inline]
     pub fn from_ref(v: &Value) -> &GroupKey {
         // SAFETY: `GroupKey` is `repr(transparent)` over `Value`: the two have one layout.

@@ -1,74 +1,32 @@
-//! An Atlas Admin API client signing with HTTP Digest (MD5, `qop=auth`): each client keeps its
-//! nonce and counts it up, so a request is one round trip. Used by the client commands and by
+//! An Atlas Admin API client signing with HTTP Digest (MD5, `qop=auth`, through `http-auth`):
+//! each client keeps its nonce and counts it up, so a request is one round trip. Used by the client commands and by
 //! `sluice bench api`.
 
-use md5::{Digest as _, Md5};
+use http_auth::{DigestClient as DigestState, PasswordParams};
 use reqwest::StatusCode;
 use serde_json::Value as Json;
 
-fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
-}
-
-/// One Digest client: its own nonce, counted up with each request.
+/// One Digest client: the challenge it answers (its nonce, counted up with each request, and
+/// a fresh random cnonce each time), kept by `http-auth`.
 pub struct DigestClient {
     http: reqwest::Client,
     base: String,
     user: String,
     password: String,
-    realm: String,
-    nonce: String,
-    nc: u32,
-}
-
-fn field<'a>(challenge: &'a str, key: &str) -> Option<&'a str> {
-    let start = challenge.find(&format!("{}=\"", key))? + key.len() + 2;
-    challenge[start..].split('"').next()
+    digest: DigestState,
 }
 
 impl DigestClient {
     /// A client of the server at `base` (`http://host:port`) with an API key.
     pub async fn new(base: &str, public_key: &str, private_key: &str) -> Result<DigestClient, String> {
-        let mut c = DigestClient {
-            http: reqwest::Client::new(),
-            base: base.trim_end_matches('/').to_string(),
-            user: public_key.to_string(),
-            password: private_key.to_string(),
-            realm: String::new(),
-            nonce: String::new(),
-            nc: 0,
-        };
-        c.challenge().await?;
-        Ok(c)
+        let http = reqwest::Client::new();
+        let base = base.trim_end_matches('/').to_string();
+        let digest = challenge(&http, &base).await?;
+        Ok(DigestClient { http, base, user: public_key.to_string(), password: private_key.to_string(), digest })
     }
 
-    /// Asks for a fresh nonce (an unauthenticated request answers with a challenge).
-    async fn challenge(&mut self) -> Result<(), String> {
-        let r = self.http.get(format!("{}/api/atlas/v2/groups", self.base)).send().await.map_err(|e| e.to_string())?;
-        let c = r
-            .headers()
-            .get_all("www-authenticate")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.contains("algorithm=MD5"))
-            .ok_or("no MD5 Digest challenge")?
-            .to_string();
-        self.realm = field(&c, "realm").ok_or("no realm")?.to_string();
-        self.nonce = field(&c, "nonce").ok_or("no nonce")?.to_string();
-        self.nc = 0;
-        Ok(())
-    }
-
-    fn authorization(&mut self, method: &str, uri: &str) -> String {
-        self.nc += 1;
-        let nc = format!("{:08x}", self.nc);
-        let ha1 = md5_hex(&format!("{}:{}:{}", self.user, self.realm, self.password));
-        let ha2 = md5_hex(&format!("{}:{}", method, uri));
-        let response = md5_hex(&format!("{}:{}:{}:sluice:auth:{}", ha1, self.nonce, nc, ha2));
-        format!(
-            r#"Digest username="{}", realm="{}", nonce="{}", uri="{}", algorithm=MD5, qop=auth, nc={}, cnonce="sluice", response="{}""#,
-            self.user, self.realm, self.nonce, uri, nc, response
-        )
+    fn authorization(&mut self, method: &str, uri: &str) -> Result<String, String> {
+        self.digest.respond(&PasswordParams { username: &self.user, password: &self.password, uri, method, body: None })
     }
 
     /// Sends an authenticated request; a stale nonce is renewed once.
@@ -79,7 +37,7 @@ impl DigestClient {
         body: Option<&Json>,
     ) -> Result<(StatusCode, Json), String> {
         for _ in 0..2 {
-            let auth = self.authorization(method.as_str(), uri);
+            let auth = self.authorization(method.as_str(), uri)?;
             let mut rb = self
                 .http
                 .request(method.clone(), format!("{}{}", self.base, uri))
@@ -90,7 +48,7 @@ impl DigestClient {
             }
             let r = rb.send().await.map_err(|e| e.to_string())?;
             if r.status() == StatusCode::UNAUTHORIZED {
-                self.challenge().await?;
+                self.digest = challenge(&self.http, &self.base).await?;
                 continue;
             }
             let status = r.status();
@@ -99,4 +57,22 @@ impl DigestClient {
         }
         Err("authentication kept failing".into())
     }
+}
+
+/// Asks for a fresh nonce (an unauthenticated request answers with challenges) and keeps the
+/// MD5 one: every server version offers it.
+async fn challenge(http: &reqwest::Client, base: &str) -> Result<DigestState, String> {
+    let r = http.get(format!("{}/api/atlas/v2/groups", base)).send().await.map_err(|e| e.to_string())?;
+    for value in r.headers().get_all("www-authenticate").iter().filter_map(|v| v.to_str().ok()) {
+        for c in http_auth::parse_challenges(value).map_err(|e| e.to_string())? {
+            if !c.scheme.eq_ignore_ascii_case("Digest") {
+                continue;
+            }
+            let d = DigestState::try_from(&c)?;
+            if d.algorithm() == http_auth::digest::Algorithm::Md5 {
+                return Ok(d);
+            }
+        }
+    }
+    Err("no MD5 Digest challenge".into())
 }

@@ -104,9 +104,9 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let mut exec =
         Executor::new(&plan, source, sink, dlq, ExecutorConfig::new("sluice-run")).map_err(|e| e.to_string())?;
 
+    // Ctrl-C sets the flag; the loop below stops cleanly at the next batch and flushes.
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc_handler(move || flag.store(true, Ordering::SeqCst));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone()).map_err(|e| e.to_string())?;
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut last_print = Instant::now();
@@ -127,25 +127,4 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     }
     eprintln!("done: {} in {:.2}s", progress(&stats, started), started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// Installs a SIGINT handler that calls `f` (stop cleanly, flushing the output).
-fn ctrlc_handler(f: impl Fn() + Send + Sync + 'static) {
-    static HANDLER: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
-    extern "C" fn on_sigint(_: i32) {
-        if let Some(h) = HANDLER.get() {
-            h();
-        }
-    }
-    if HANDLER.set(Box::new(f)).is_ok() {
-        // SAFETY: `signal` installs a handler that only reads a OnceLock and stores an atomic flag,
-        // both async-signal-safe.
-        unsafe {
-            signal(2, on_sigint);
-        }
-    }
-}
-
-extern "C" {
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
 }

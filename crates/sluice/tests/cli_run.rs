@@ -113,3 +113,25 @@ fn a_sink_that_needs_a_connection_is_refused_by_run() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn ctrl_c_stops_an_endless_run_cleanly_with_its_summary() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = sluice()
+        .args(["run", "--pipeline", &repo("examples/solar-window.json"), "--rate", "1000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sluice runs");
+    // The sample stream never ends: let it read for a while, then press Ctrl-C.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+    assert!(kill.success());
+    let status = child.wait().expect("sluice stops");
+    let mut stderr = String::new();
+    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("stderr is text");
+    assert!(status.success(), "Ctrl-C is a clean stop, not a kill: {:?} {}", status, stderr);
+    assert!(stderr.contains("done: "), "the summary is printed after Ctrl-C: {}", stderr);
+}

@@ -296,7 +296,7 @@ async fn prometheus_reads_the_projects_processors_with_a_bearer_token() {
     let text = eventually(20, || async {
         let r = prometheus.get("/metrics").await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.content_type.starts_with("text/plain; version=0.0.4"), "{}", r.content_type);
+        assert!(r.content_type.starts_with("application/openmetrics-text; version=1.0.0"), "{}", r.content_type);
         let text = String::from_utf8_lossy(&r.raw).to_string();
         let input = text
             .lines()
@@ -306,7 +306,9 @@ async fn prometheus_reads_the_projects_processors_with_a_bearer_token() {
         (input > 0.0).then_some(text)
     })
     .await;
-    assert!(text.contains("# TYPE sluice_processor_input_messages_total counter"), "{}", text);
+    // OpenMetrics: a counter's family is named without `_total`, its samples with it.
+    assert!(text.contains("# TYPE sluice_processor_input_messages counter"), "{}", text);
+    assert!(text.ends_with("# EOF\n"), "{}", text);
     assert!(text.contains(r#"sluice_processor_up{workspace="ws",processor="solar",state="STARTED"} 1"#), "{}", text);
     assert!(text.contains("sluice_processor_state_bytes{"), "{}", text);
     assert_error(&Client::new(&server, Auth::None).get("/metrics").await, 401, "USER_UNAUTHORIZED");

@@ -107,6 +107,28 @@ async fn every_rejection_is_atlas_json_and_401_comes_before_405() {
     assert_atlas_error(r.status, &r.body, 405, "METHOD_NOT_ALLOWED");
     let allow = r.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     assert!(allow.contains("GET") && allow.contains("DELETE"), "{}", allow);
+    assert!(!allow.contains("POST"), "POST is for the `:action` paths only: {}", allow);
+
+    // The `:action` paths share a route with their resource, yet each has its own methods.
+    let r = reqwest::Client::new().get(format!("{}:start", url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    for (method, path, allowed) in [
+        (Method::GET, format!("{}/ws/processor/p1:start", streams), "POST"),
+        (Method::DELETE, format!("{}/ws/processor/p1:stop", streams), "POST"),
+        (Method::PATCH, format!("{}/ws/processor/p1:startWith", streams), "POST"),
+        (Method::POST, format!("{}/ws/processor/p1", streams), "GET, PATCH, DELETE"),
+        (Method::PATCH, format!("{}/ws:downloadOperationalLogs", streams), "GET"),
+        (Method::DELETE, format!("{}/vpcPeeringConnections/x:accept", streams), "POST"),
+        (Method::GET, format!("{}/vpcPeeringConnections/x:reject", streams), "POST"),
+        (Method::POST, format!("{}/vpcPeeringConnections/x", streams), "DELETE"),
+    ] {
+        let r = c.call(method.clone(), &path, None).await;
+        assert_atlas_error(r.status, &r.body, 405, "METHOD_NOT_ALLOWED");
+        assert_eq!(r.headers.get("allow").and_then(|v| v.to_str().ok()), Some(allowed), "{} {}", method, path);
+    }
+    // Their own methods still reach the handlers (no such processor here).
+    let r = c.call(Method::POST, &format!("{}/ws/processor/p1:start", streams), None).await;
+    assert_atlas_error(r.status, &r.body, 404, "STREAM_PROCESSOR_NOT_FOUND");
 
     // The server still answers normally afterwards.
     let r = c.get(&format!("{}/ws", streams)).await;

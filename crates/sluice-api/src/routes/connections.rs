@@ -1,5 +1,6 @@
 //! A workspace's connection registry. Types Sluice runs (Sample, Kafka, Cluster, Https) are
-//! validated field by field; the others are stored as declared.
+//! validated field by field; the others are stored as their schema in the contract declares
+//! them. Either way, what is stored is checked against the contract's `StreamsConnection`.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::error::ApiError;
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::request_schema::RequestSchema;
 use crate::routes::workspaces::{check_name, find};
 use crate::shape;
 use crate::state::AppState;
@@ -65,6 +67,12 @@ fn config(ctype: ConnectionType, root: &Obj) -> Result<Json, ApiError> {
     if runnable {
         let allowed: Vec<&str> = common.iter().chain(fields.iter()).copied().collect();
         root.only(&allowed)?;
+    } else {
+        // Only what the contract declares for the type: anything else would be stored and
+        // shown back as if it were part of the connection.
+        let declared = RequestSchema::Connection.declared_attributes(ctype.as_str());
+        let declared: Vec<&str> = declared.iter().map(String::as_str).collect();
+        root.only(&declared)?;
     }
     match ctype {
         ConnectionType::Kafka => {
@@ -160,6 +168,7 @@ pub async fn create(
         config: config(ctype, &root)?,
         created_at: now_ms(),
     };
+    RequestSchema::Connection.check(&as_declared(&c))?;
     match state.store.insert_connection(&c).await {
         Ok(()) => {}
         Err(StoreError::Conflict) => return Err(ApiError::connection_exists(name)),
@@ -221,9 +230,20 @@ pub async fn update(
     let mut merged = c.config.as_object().cloned().unwrap_or_default();
     merge(&mut merged, &config(c.ctype, &root)?);
     c.config = Json::Object(merged);
+    // The connection as it will be stored, not only the change, must be what the contract
+    // describes.
+    RequestSchema::Connection.check(&as_declared(&c))?;
     state.store.update_connection(&c).await?;
     state.audit(&w.id, &ctx.subject, "updateConnection", &c.name).await;
     Ok(reply::ok(StatusCode::OK, shape::connection(&ctx, &w, &c), &ctx.version, ctx.flags))
+}
+
+/// A connection as a request would declare it: its name, type and settings.
+fn as_declared(c: &Connection) -> Map<String, Json> {
+    let mut m = c.config.as_object().cloned().unwrap_or_default();
+    m.insert("name".into(), Json::String(c.name.clone()));
+    m.insert("type".into(), Json::String(c.ctype.as_str().to_string()));
+    m
 }
 
 /// Deep merge of a patch into stored fields (so an omitted password stays).

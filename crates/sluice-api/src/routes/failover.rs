@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::request_schema::RequestSchema;
 use crate::routes::connections::find_conn;
 use crate::routes::workspaces::find;
 use crate::shape::redacted;
@@ -65,6 +66,7 @@ fn declared(body: &[u8], primary: &Connection, creating: bool) -> Result<Map<Str
     if creating && ctype == "Cluster" && root.get("clusterName").is_none() && root.get("connectionString").is_none() {
         return Err(ApiError::missing_attribute("clusterName"));
     }
+    RequestSchema::FailoverConnection.check(&map)?;
     Ok(map.into_iter().filter(|(k, _)| fields_for(ctype).contains(&k.as_str())).collect())
 }
 
@@ -195,6 +197,11 @@ pub async fn update(
     let mut r = owned(&state, &group, &conn, &id).await?;
     if let Json::Object(m) = &mut r.body {
         m.extend(fields);
+        // The record as it will be stored must be what the contract describes.
+        let mut declared = m.clone();
+        declared.remove(OWNER);
+        declared.insert("type".into(), json!(conn.ctype.as_str()));
+        RequestSchema::FailoverConnection.check(&declared)?;
     }
     state.store.update_network(&r).await?;
     Ok(reply::ok(StatusCode::OK, shown(&ctx, &call.path, &r), &ctx.version, ctx.flags))

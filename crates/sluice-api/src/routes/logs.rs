@@ -84,17 +84,46 @@ pub async fn audit(
     download(&state, &call, &group, &tenant, &ops::AUDIT_LOGS, LogKind::Audit, q).await
 }
 
+/// Seconds since the epoch: a whole number, also written with a zero fraction (`1636466948.0`,
+/// as the contract's own example is).
+fn epoch_seconds(v: &str) -> Option<i64> {
+    let whole = match v.split_once('.') {
+        Some((w, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => w,
+        Some(_) => return None,
+        None => v,
+    };
+    whole.parse().ok()
+}
+
 /// The log query from a raw query string (the operational route shares its path with GET workspace).
 fn parse_log_query(q: &str) -> Option<LogQuery> {
     let mut out = LogQuery::default();
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
-            "startDate" => out.start_date = Some(v.parse().ok()?),
-            "endDate" => out.end_date = Some(v.parse().ok()?),
+            "startDate" => out.start_date = Some(epoch_seconds(v)?),
+            "endDate" => out.end_date = Some(epoch_seconds(v)?),
             "spName" => out.sp_name = Some(v.to_string()),
             _ => {}
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_whole_seconds_with_or_without_a_zero_fraction() {
+        assert_eq!(epoch_seconds("1636466948"), Some(1636466948));
+        assert_eq!(epoch_seconds("1636466948.0"), Some(1636466948));
+        assert_eq!(epoch_seconds("1636466948.00"), Some(1636466948));
+        assert_eq!(epoch_seconds("1636466948.5"), None);
+        assert_eq!(epoch_seconds("1636466948."), None);
+        assert_eq!(epoch_seconds("soon"), None);
+        let q = parse_log_query("startDate=1.0&endDate=2&spName=p1").expect("a query");
+        assert_eq!((q.start_date, q.end_date, q.sp_name.as_deref()), (Some(1), Some(2), Some("p1")));
+        assert!(parse_log_query("endDate=2.5").is_none());
+    }
 }

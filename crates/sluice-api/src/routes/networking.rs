@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::request_schema::RequestSchema;
 use crate::state::AppState;
 
 /// The fields a Private Link connection is declared with (the contract's writable ones).
@@ -66,6 +67,11 @@ fn private_link_fields(body: &[u8], require_provider: bool) -> Result<Map<String
             .ok_or_else(|| ApiError::missing_attribute("provider"))?;
     }
     root.enumerated("authenticationScheme", &["TLS", "SASL_SCRAM", "IAM"])?;
+    if require_provider {
+        RequestSchema::PrivateLink.check(&map)?;
+    } else {
+        RequestSchema::PrivateLinkUpdate.check(&map)?;
+    }
     Ok(map.into_iter().filter(|(k, _)| PRIVATE_LINK_FIELDS.contains(&k.as_str())).collect())
 }
 
@@ -170,6 +176,8 @@ pub async fn update_private_link(
     let mut r = find_link(&state, &group, &id).await?;
     if let Json::Object(m) = &mut r.body {
         m.extend(fields);
+        // The record as it will be stored must be what the contract describes.
+        RequestSchema::PrivateLink.check(m)?;
     }
     refuse_duplicate(&state, &group, &r.body, &r.id).await?;
     state.store.update_network(&r).await?;

@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::operation::ops;
 use crate::paging::PageQuery;
 use crate::reply;
+use crate::request_schema::RequestSchema;
 use crate::shape;
 use crate::state::AppState;
 
@@ -161,6 +162,7 @@ async fn create_inner(
         tier: tier(&root)?.unwrap_or(DEFAULT_TIER),
         created_at: now_ms(),
     };
+    RequestSchema::Workspace.check(&map)?;
     let conns = if with_solar { vec![solar(&w.id)] } else { Vec::new() };
     match state.store.insert_workspace(&w, &conns).await {
         Ok(()) => {}
@@ -229,7 +231,17 @@ pub async fn get(
     }
     let ctx = call.begin(&state, &ops::GET_WORKSPACE, &group).await?;
     let w = find(&state, &ctx, &name).await?;
-    let include = !q.include_connections.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    // The contract declares a boolean (true when left out); anything else is refused.
+    let include = match q.include_connections.as_deref() {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(_) => {
+            return Err(
+                ApiError::invalid_query("includeConnections must be true or false.").params(["includeConnections"])
+            )
+        }
+    };
     let conns = if include { state.store.connections(&w.id).await? } else { Vec::new() };
     let mut body = shape::workspace(&ctx, &w, &conns, &state.hostnames);
     if !include {
@@ -253,6 +265,7 @@ pub async fn update(
     let root = Obj::root(&map);
     root.only(&["cloudProvider", "region", "streamConfig", "processorStatus", "failoverRegions"])?;
     no_failover_regions(&root)?;
+    RequestSchema::WorkspaceUpdate.check(&map)?;
     if let Some((p, r)) = region(&root, "cloudProvider", "region", "")? {
         w.cloud_provider = p;
         w.region = r;

@@ -7,6 +7,7 @@ use rdkafka::bindings::{rd_kafka_get_watermark_offsets, rd_kafka_resp_err_t};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 /// The high watermark of `topic`/`partition` from the consumer's cache, if it has one.
+#[allow(unsafe_code)]
 pub(crate) fn cached_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
     let topic = CString::new(topic).ok()?;
     let (mut low, mut high) = (-1i64, -1i64);

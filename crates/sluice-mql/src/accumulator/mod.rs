@@ -44,7 +44,16 @@ pub enum AccKind {
     /// `$percentile` with its requested percentiles in [0, 1]
     Percentile(Vec<f64>),
     /// `$top` (n = 1, single value) / `$topN`; `bottom` reverses the order
-    Top { n: usize, single: bool, bottom: bool, sort: SortSpec },
+    Top {
+        /// How many documents it keeps.
+        n: usize,
+        /// `$top`/`$bottom`: one value, not an array of `n`.
+        single: bool,
+        /// `$bottom`/`$bottomN`: the last in sort order, not the first.
+        bottom: bool,
+        /// The `sortBy` order.
+        sort: SortSpec,
+    },
     /// `$firstN`
     FirstN(usize),
     /// `$lastN`

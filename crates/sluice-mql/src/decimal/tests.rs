@@ -57,3 +57,24 @@ fn comparison_ignores_cohort() {
     assert_eq!(d("42").to_exact_i64(), Some(42));
     assert_eq!(d("4.2").to_exact_i64(), None);
 }
+
+/// Found by the decQuad test cases (`tests/dectest.rs`).
+#[test]
+fn far_apart_operands_huge_exponents_and_clamped_quotients() {
+    // A low operand far below a short one still rounds it.
+    assert_eq!(d("1E34").add(&d("-0.5000001")).to_string(), "9999999999999999999999999999999999");
+    assert_eq!(d("1E34").add(&d("-5000000.000000001")).to_string(), "9999999999999999999999999995000000");
+    // Zero, whatever its exponent, leaves the other operand as it is.
+    let tiny = "1.123456789987654321123456789012345E-36";
+    assert_eq!(d("0").add(&d(tiny)).to_string(), tiny);
+    assert_eq!(d(tiny).add(&d("0")).to_string(), tiny);
+    // A quotient past the largest exponent keeps zeros in its coefficient.
+    assert_eq!(
+        d("1e+40").div(&d("1e-6104")).map(|q| q.to_string()).as_deref(),
+        Some("1.000000000000000000000000000000000E+6144")
+    );
+    // Exponents far out of range overflow or underflow at once, not after a billion steps.
+    assert_eq!(d("0.9e-999999999").to_string(), "0E-6176");
+    assert_eq!(d("-1111e-99999999999").to_string(), "-0E-6176");
+    assert_eq!(d("111e9999999999").to_string(), "Infinity");
+}

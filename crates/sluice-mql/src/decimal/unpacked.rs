@@ -33,10 +33,34 @@ fn digits(mut c: u128) -> u32 {
     n
 }
 
+/// A written exponent, held to ±999,999,999: any exponent that large overflows or underflows
+/// all the same (`1E+9999999999` is Infinity, not a syntax error), and adding the digits of a
+/// request-sized coefficient to it stays within `i32`.
+fn exponent(e: &str) -> Option<i32> {
+    let (neg, digits) = match e.as_bytes().first()? {
+        b'-' => (true, &e[1..]),
+        b'+' => (false, &e[1..]),
+        _ => (false, e),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v =
+        digits.bytes().fold(0i32, |acc, b| acc.saturating_mul(10).saturating_add(i32::from(b - b'0')).min(999_999_999));
+    Some(if neg { -v } else { v })
+}
+
 impl Dec {
     /// Rounds an exact (sign, coefficient, exponent) to 34 digits, half to even; `sticky` says a
     /// non-zero remainder was already dropped below the coefficient.
     pub(super) fn round(neg: bool, mut c: U256, mut exp: i32, mut sticky: bool) -> Dec {
+        // A coefficient (at most 78 digits) more than 80 places below the smallest exponent is
+        // less than half its unit, so it rounds to zero, as a zero there is clamped: answered
+        // at once, since a parsed exponent (`0.9e-999999999`) would otherwise cost a billion
+        // rounds of the loop below.
+        if exp < EXP_MIN - 80 || (c.is_zero() && exp < EXP_MIN) {
+            return Dec::Finite(neg, 0, EXP_MIN);
+        }
         let limit = U256::from_u128(pow10(MAX_DIGITS));
         let mut last_dropped = 0u64;
         let mut dropped_any = false;
@@ -124,7 +148,7 @@ impl Dec {
             None => (body, None),
         };
         let mut exp: i32 = match exp_part {
-            Some(e) => e.parse().ok()?,
+            Some(e) => exponent(e)?,
             None => 0,
         };
         let mut c = U256([0; 4]);
@@ -254,11 +278,22 @@ impl Dec {
                 let scaled = if shift <= 40 { U256::from_u128(hi.1).mul_pow10(shift) } else { None };
                 let (a, b, exp, sticky) = match scaled {
                     Some(h) => (h, U256::from_u128(lo.1), lo.2, false),
+                    // A zero, however large its exponent, leaves the other operand as it is.
+                    None if hi.1 == 0 => (U256([0; 4]), U256::from_u128(lo.1), lo.2, false),
                     None => {
-                        // hi dominates: keep hi's digits with room below them, the low operand is sticky.
+                        // hi scaled to 37 digits (three below the 34 kept), at exponent `at`; the
+                        // low operand is cut to that exponent, what is cut off being sticky. It
+                        // may still matter (1E34 - 0.5000001 rounds down to 34 nines).
                         let room = MAX_DIGITS + 3 - digits(hi.1).min(MAX_DIGITS);
                         let h = U256::from_u128(hi.1).mul_pow10(room).unwrap_or(U256::from_u128(hi.1));
-                        (h, U256([0; 4]), hi.2 - room as i32, lo.1 != 0)
+                        let at = hi.2 - room as i32;
+                        let cut = u32::try_from(at - lo.2).unwrap_or(u32::MAX);
+                        let (kept, rest) = if cut > 38 { (0, lo.1) } else { (lo.1 / pow10(cut), lo.1 % pow10(cut)) };
+                        // Subtracting a cut operand: take one unit more off and let the sticky
+                        // bit stand for the part of it that was not there, so the remainder
+                        // stays above the exact difference's digits, as rounding expects.
+                        let kept = if rest != 0 && hi.0 != lo.0 { kept + 1 } else { kept };
+                        (h, U256::from_u128(kept), at, rest != 0)
                     }
                 };
                 let (neg, mag) = if hi.0 == lo.0 {
@@ -311,7 +346,9 @@ impl Dec {
                 let mut r = Dec::round(sa != sb, q, ideal - k as i32, inexact);
                 if !inexact {
                     if let Finite(n, mut c, mut e) = r {
-                        while e < ideal && c != 0 && c % 10 == 0 {
+                        // Not past the largest exponent: 1E+40 / 1E-6101 keeps zeros in its
+                        // coefficient (clamped), it does not leave the format.
+                        while e < ideal && e < EXP_MAX && c != 0 && c % 10 == 0 {
                             c /= 10;
                             e += 1;
                         }

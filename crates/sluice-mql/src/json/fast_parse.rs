@@ -196,6 +196,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// A string without escapes, if its bytes are UTF-8.
+    #[allow(unsafe_code)]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;

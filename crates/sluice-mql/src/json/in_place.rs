@@ -42,6 +42,7 @@ pub(super) fn push_in_place(fields: &mut Vec<(Str, Value)>, key: Str, value: Val
 /// Appends a field holding a parsed object, or the typed value it stands for when it is an
 /// Extended JSON wrapper; None for a malformed wrapper. The document is moved into its slot by
 /// words, not through a `Value` assembled on the stack (see the module's comment).
+#[allow(unsafe_code)]
 #[inline(always)]
 pub(super) fn push_object(fields: &mut Vec<(Str, Value)>, key: Str, doc: Document) -> Option<()> {
     match typed_value(&doc) {
@@ -63,6 +64,7 @@ pub(super) fn push_object(fields: &mut Vec<(Str, Value)>, key: Str, doc: Documen
 }
 
 /// Appends a string field, the string built in its slot.
+#[allow(unsafe_code)]
 #[inline(always)]
 pub(super) fn push_string(fields: &mut Vec<(Str, Value)>, key: Str, s: &str) {
     // SAFETY: the value is written.
@@ -76,6 +78,7 @@ pub(super) fn push_string(fields: &mut Vec<(Str, Value)>, key: Str, s: &str) {
 
 /// Appends a number field. Each case writes its own value: a compiler fence in each keeps the
 /// compiler from merging the cases into one temporary and a copy (the stall this avoids).
+#[allow(unsafe_code)]
 #[inline(always)]
 pub(super) fn push_number(fields: &mut Vec<(Str, Value)>, key: Str, n: Number) {
     let put = |slot: *mut Value, v: Value| {

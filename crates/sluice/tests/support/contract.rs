@@ -53,6 +53,42 @@ fn discriminators_as_json_schema(schemas: &mut Json) {
     }
 }
 
+/// OpenAPI: a `writeOnly` property "SHALL NOT be sent as part of the response" and its
+/// `required` applies to requests only. These schemas check responses, so a password the
+/// server keeps to itself is not missing. (The contract lists some of them as required beside
+/// an `allOf` that declares them, so the names are gathered from every schema first.)
+fn write_only_not_required(schemas: &mut Json) {
+    fn gather(v: &Json, out: &mut Vec<Json>) {
+        match v {
+            Json::Object(m) => {
+                for (k, s) in m.get("properties").and_then(Json::as_object).into_iter().flatten() {
+                    if s["writeOnly"] == json!(true) && !out.contains(&json!(k)) {
+                        out.push(json!(k));
+                    }
+                }
+                m.values().for_each(|v| gather(v, out));
+            }
+            Json::Array(a) => a.iter().for_each(|v| gather(v, out)),
+            _ => {}
+        }
+    }
+    fn drop_required(v: &mut Json, names: &[Json]) {
+        match v {
+            Json::Object(m) => {
+                if let Some(required) = m.get_mut("required").and_then(Json::as_array_mut) {
+                    required.retain(|r| !names.contains(r));
+                }
+                m.values_mut().for_each(|v| drop_required(v, names));
+            }
+            Json::Array(a) => a.iter_mut().for_each(|v| drop_required(v, names)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    gather(schemas, &mut names);
+    drop_required(schemas, &names);
+}
+
 /// One operation as the contract declares it.
 pub struct ContractOperation {
     pub id: String,
@@ -74,6 +110,15 @@ pub struct Contract {
 impl Contract {
     /// Reads the contract and applies `SOURCE.md`'s exceptions.
     pub fn load() -> Contract {
+        let mut spec = Contract::openapi_with_documented_exceptions();
+        discriminators_as_json_schema(&mut spec["components"]["schemas"]);
+        write_only_not_required(&mut spec["components"]["schemas"]);
+        Contract { spec }
+    }
+
+    /// The repository's contract as an OpenAPI document, with only the three schema details
+    /// `SOURCE.md` lists as contradicting what Atlas sends replaced by what it sends.
+    pub fn openapi_with_documented_exceptions() -> Json {
         // Read at run time: a target dir shared by clones at other paths keeps another's path.
         let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
         let path = std::path::Path::new(&manifest).join("../../spec/atlas-streams-openapi.json");
@@ -90,8 +135,7 @@ impl Contract {
         if let Some(p) = schemas["ApiError"]["properties"].get_mut("parameters") {
             *p = json!({"type": "array", "items": {}});
         }
-        discriminators_as_json_schema(schemas);
-        Contract { spec }
+        spec
     }
 
     /// Every operation of the contract.

@@ -137,10 +137,9 @@ impl Server {
 
     /// SIGTERM, then waits for a clean exit.
     pub fn terminate(mut self) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            kill(self.child.id() as i32, 15);
-        }
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success(), "SIGTERM to {}", pid);
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "graceful shutdown exits 0, got {:?}", status);
     }
@@ -157,10 +156,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 /// How a client authenticates.
