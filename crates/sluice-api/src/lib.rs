@@ -11,6 +11,7 @@ pub mod console;
 pub mod error;
 pub mod limits;
 mod negotiate;
+pub mod openapi_schema;
 pub mod operation;
 mod paging;
 pub mod processor_requests;

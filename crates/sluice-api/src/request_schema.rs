@@ -12,6 +12,7 @@ use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value as Json};
 
 use crate::error::ApiError;
+use crate::openapi_schema::{discriminators_as_json_schema, nullable_as_json_schema, Branches};
 
 /// The contract, as the repository keeps it.
 const CONTRACT: &str = include_str!("../../../spec/atlas-streams-openapi.json");
@@ -140,7 +141,7 @@ fn build() -> Option<HashMap<RequestSchema, Validator>> {
     // any value (`{"$limit": 5}`, `{"$unset": "a"}`), and the pipeline parser checks stages and
     // names the one at fault. So a stage is only required to be an object here.
     schemas["Document"] = json!({"type": "object"});
-    discriminators_as_json_schema(schemas);
+    discriminators_as_json_schema(schemas, Branches::IfThen);
     nullable_as_json_schema(schemas);
     let mut out = HashMap::new();
     for s in RequestSchema::ALL {
@@ -149,70 +150,6 @@ fn build() -> Option<HashMap<RequestSchema, Validator>> {
         out.insert(s, v);
     }
     Some(out)
-}
-
-/// OpenAPI's `discriminator` picks one `oneOf` branch by a property; JSON Schema's `oneOf`
-/// demands that exactly one branch match, which loose branches never give (and the branches'
-/// `allOf` names the parent, a cycle). So a discriminated schema becomes "if the property is
-/// K, then K's branch", and the branches inherit from a copy of the parent without its
-/// `oneOf`. A value of the property outside the mapping is left to the property's `enum`.
-fn discriminators_as_json_schema(schemas: &mut Json) {
-    let Some(all) = schemas.as_object() else { return };
-    let names: Vec<String> = all
-        .iter()
-        .filter(|(_, s)| s.get("discriminator").is_some() && s.get("oneOf").is_some())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for name in names {
-        let mut base = schemas[&name].clone();
-        let (discriminator, base) = match base.as_object_mut() {
-            Some(obj) => {
-                obj.remove("oneOf");
-                (obj.remove("discriminator").unwrap_or(Json::Null), base)
-            }
-            None => continue,
-        };
-        let base_name = format!("{}__base", name);
-        schemas[&base_name] = base;
-        let parent_ref = json!({"$ref": format!("#/components/schemas/{}", name)});
-        let base_ref = json!({"$ref": format!("#/components/schemas/{}", base_name)});
-        if let Some(all) = schemas.as_object_mut() {
-            for schema in all.values_mut() {
-                if let Some(parts) = schema.get_mut("allOf").and_then(Json::as_array_mut) {
-                    for item in parts.iter_mut().filter(|i| **i == parent_ref) {
-                        *item = base_ref.clone();
-                    }
-                }
-            }
-        }
-        let prop = discriminator["propertyName"].as_str().unwrap_or("type").to_string();
-        let branches: Vec<Json> = discriminator["mapping"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(value, target)| {
-                json!({"if": {"properties": {&prop: {"const": value}}, "required": [&prop]}, "then": {"$ref": target}})
-            })
-            .collect();
-        schemas[&name] = json!({"allOf": [base_ref, {"allOf": branches}]});
-    }
-}
-
-/// OpenAPI 3.0's `nullable: true` is JSON Schema's `null` among the types.
-fn nullable_as_json_schema(v: &mut Json) {
-    match v {
-        Json::Object(m) => {
-            if m.get("nullable") == Some(&Json::Bool(true)) {
-                m.remove("nullable");
-                let inner = Json::Object(std::mem::take(m));
-                m.insert("anyOf".into(), json!([{"type": "null"}, inner]));
-            } else {
-                m.values_mut().for_each(nullable_as_json_schema);
-            }
-        }
-        Json::Array(a) => a.iter_mut().for_each(nullable_as_json_schema),
-        _ => {}
-    }
 }
 
 /// `/a/b/0` as the dotted path the other checks name (`a.b.0`).

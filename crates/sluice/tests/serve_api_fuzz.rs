@@ -51,7 +51,11 @@ async fn generated_requests_for_every_operation_get_answers_within_the_contract(
     let spec = dir.join("contract.json");
     let mut contract = support::contract::Contract::openapi_with_documented_exceptions();
     document_bad_request_everywhere(&mut contract);
-    discriminators_as_exclusive_branches(&mut contract["components"]["schemas"]);
+    // The fuzzer picks one `oneOf` branch to generate from: each branch pinned to its value.
+    sluice_api::openapi_schema::discriminators_as_json_schema(
+        &mut contract["components"]["schemas"],
+        sluice_api::openapi_schema::Branches::OneOf,
+    );
     std::fs::write(&spec, serde_json::to_vec(&contract).expect("JSON")).expect("write the contract");
     // The project, workspace, connection and processor are the server's (random names are just
     // 404, and the deletes get names of their own); `envelope=true` is left out
@@ -118,48 +122,5 @@ fn document_bad_request_everywhere(contract: &mut serde_json::Value) {
                 responses.entry("400").or_insert_with(|| bad_request.clone());
             }
         }
-    }
-}
-
-/// OpenAPI's `discriminator` picks one `oneOf` branch by `type`; JSON Schema's `oneOf`, which
-/// the fuzzer applies, demands that exactly one branch match, which the contract's loose
-/// branches never give (a Sample connection matches several), and each branch's `allOf`
-/// names its parent again. So each branch is pinned to its mapping's value of the property,
-/// and inherits from a copy of the parent without the `oneOf`: the same choice, in JSON Schema.
-fn discriminators_as_exclusive_branches(schemas: &mut serde_json::Value) {
-    use serde_json::{json, Value as Json};
-    let names: Vec<String> = schemas
-        .as_object()
-        .expect("schemas")
-        .iter()
-        .filter(|(_, s)| s.get("discriminator").is_some() && s.get("oneOf").is_some())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for name in names {
-        let mut base = schemas[&name].clone();
-        let obj = base.as_object_mut().expect("a schema object");
-        let discriminator = obj.remove("discriminator").expect("discriminator");
-        obj.remove("oneOf");
-        let base_name = format!("{}__base", name);
-        schemas[&base_name] = base;
-        let parent_ref = json!({"$ref": format!("#/components/schemas/{}", name)});
-        let base_ref = json!({"$ref": format!("#/components/schemas/{}", base_name)});
-        for schema in schemas.as_object_mut().expect("schemas").values_mut() {
-            if let Some(all) = schema.get_mut("allOf").and_then(Json::as_array_mut) {
-                for item in all.iter_mut().filter(|i| **i == parent_ref) {
-                    *item = base_ref.clone();
-                }
-            }
-        }
-        let prop = discriminator["propertyName"].as_str().expect("propertyName").to_string();
-        let branches: Vec<Json> = discriminator["mapping"]
-            .as_object()
-            .expect("mapping")
-            .iter()
-            .map(|(value, target)| {
-                json!({"allOf": [{"$ref": target}, {"properties": {&prop: {"enum": [value]}}, "required": [&prop]}]})
-            })
-            .collect();
-        schemas[&name] = json!({"allOf": [base_ref], "oneOf": branches});
     }
 }

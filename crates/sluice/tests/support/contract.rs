@@ -6,52 +6,9 @@
 
 use serde_json::{json, Value as Json};
 
-use super::Reply;
+use sluice_api::openapi_schema::{discriminators_as_json_schema, Branches};
 
-/// OpenAPI's `discriminator` picks one `oneOf` branch by a property; JSON Schema's `oneOf`
-/// instead demands that exactly one branch match, which loose branches never give (a Sample
-/// connection matches several). So a discriminated schema becomes "if the property is K, then
-/// K's schema", and the branches' `allOf` reference back to it goes to a copy without the
-/// discriminator (else the branches would recurse into themselves).
-fn discriminators_as_json_schema(schemas: &mut Json) {
-    let names: Vec<String> = schemas
-        .as_object()
-        .expect("schemas")
-        .iter()
-        .filter(|(_, s)| s.get("discriminator").is_some() && s.get("oneOf").is_some())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for name in names {
-        let mut base = schemas[&name].clone();
-        let obj = base.as_object_mut().expect("a schema object");
-        let discriminator = obj.remove("discriminator").expect("discriminator");
-        obj.remove("oneOf");
-        let base_name = format!("{}__base", name);
-        schemas[&base_name] = base;
-        let parent_ref = json!({"$ref": format!("#/components/schemas/{}", name)});
-        let base_ref = json!({"$ref": format!("#/components/schemas/{}", base_name)});
-        for schema in schemas.as_object_mut().expect("schemas").values_mut() {
-            if let Some(all) = schema.get_mut("allOf").and_then(Json::as_array_mut) {
-                for item in all.iter_mut().filter(|i| **i == parent_ref) {
-                    *item = base_ref.clone();
-                }
-            }
-        }
-        let prop = discriminator["propertyName"].as_str().expect("propertyName").to_string();
-        let branches: Vec<Json> = discriminator["mapping"]
-            .as_object()
-            .expect("mapping")
-            .iter()
-            .map(|(value, target)| {
-                json!({"if": {"properties": {&prop: {"const": value}}, "required": [&prop]}, "then": {"$ref": target}})
-            })
-            .collect();
-        let s = schemas[&name].as_object_mut().expect("a schema object");
-        s.remove("oneOf");
-        s.remove("discriminator");
-        s.insert("allOf".into(), Json::Array(branches));
-    }
-}
+use super::Reply;
 
 /// OpenAPI: a `writeOnly` property "SHALL NOT be sent as part of the response" and its
 /// `required` applies to requests only. These schemas check responses, so a password the
@@ -111,7 +68,7 @@ impl Contract {
     /// Reads the contract and applies `SOURCE.md`'s exceptions.
     pub fn load() -> Contract {
         let mut spec = Contract::openapi_with_documented_exceptions();
-        discriminators_as_json_schema(&mut spec["components"]["schemas"]);
+        discriminators_as_json_schema(&mut spec["components"]["schemas"], Branches::IfThen);
         write_only_not_required(&mut spec["components"]["schemas"]);
         Contract { spec }
     }
