@@ -124,6 +124,18 @@ pub trait Connector: Sync {
     fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
         Err(cannot_play(c, Role::Enrich(e.stage)))
     }
+
+    /// The newest `n` dead letters of an `options.dlq {db, coll}` on this connection, oldest
+    /// first (for the API and the console to show).
+    fn newest_dead_letters(
+        &self,
+        c: &ConnectionRef<'_>,
+        _db: &str,
+        _coll: &str,
+        _n: usize,
+    ) -> Result<Vec<sluice_mql::Document>, String> {
+        Err(cannot_play(c, Role::Dlq))
+    }
 }
 
 /// Why a connection cannot be used in a role: this build has no such connector.

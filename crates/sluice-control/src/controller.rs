@@ -15,6 +15,7 @@ use sluice_store::{CheckpointStore, MetadataStore, Processor, Workspace};
 use sluice_types::ProcessorState;
 
 use crate::actor::{ActorHandle, Request};
+use crate::endpoints;
 use crate::error::ControlError;
 use crate::ids::{new_id, now_ms};
 use crate::request::{Modification, StartOptions};
@@ -167,10 +168,17 @@ impl Controller {
         self.services.view(processor_id).map(|v| v.log.last(n))
     }
 
-    /// The last `n` dead-letter records of a running processor kept in memory (one without
-    /// `options.dlq`), oldest first.
-    pub fn dlq_sample(&self, processor_id: &str, n: usize) -> Option<Vec<Document>> {
-        self.services.view(processor_id).map(|v| v.dlq_log.last(n))
+    /// The last `n` dead letters of a processor, oldest first: from its `options.dlq`
+    /// collection when it has one (asking the database), else those its run keeps in memory
+    /// (none when it is not running).
+    pub async fn dead_letters(&self, p: &Processor, n: usize) -> Result<Vec<Document>, ControlError> {
+        if p.options.get("dlq").is_none() {
+            return Ok(self.services.view(&p.id).map(|v| v.dlq_log.last(n)).unwrap_or_default());
+        }
+        let conns = self.services.store.connections(&p.workspace_id).await?;
+        let options = p.options.clone();
+        let read = tokio::task::spawn_blocking(move || endpoints::newest_dead_letters(&options, &conns, n)).await?;
+        Ok(read.map_err(ControlError::StartFailed)?.unwrap_or_default())
     }
 
     /// Up to `max` output documents of a running processor written after the first `seen` of its

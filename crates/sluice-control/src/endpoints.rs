@@ -134,3 +134,19 @@ pub fn open_source_of(plan: &Plan, conns: &[Connection], processor_id: &str) -> 
             .map_err(|e| e.to_string()),
     }
 }
+
+/// The newest `n` dead letters of a processor whose `options.dlq` names a collection, oldest
+/// first (blocking: it asks the database); `None` when its dead letters stay in memory.
+pub fn newest_dead_letters(
+    options: &serde_json::Value,
+    conns: &[Connection],
+    n: usize,
+) -> Result<Option<Vec<sluice_mql::Document>>, String> {
+    let Some(dlq) = options.get("dlq") else { return Ok(None) };
+    let field = |k: &str| dlq.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("options.dlq.{} is required", k));
+    let c = connection(conns, field("connectionName")?)?;
+    let k = connector(c.ctype)
+        .filter(|k| k.plays(Role::Dlq))
+        .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Dlq))?;
+    k.newest_dead_letters(&c, field("db")?, field("coll")?, n).map(Some)
+}

@@ -189,7 +189,7 @@ pub async fn dlq(
     let ctx = call.begin(&state, &ops::DLQ_PROCESSOR, &group).await?;
     let w = find(&state, &ctx, &tenant).await?;
     let p = find_proc(&state, &w, &name).await?;
-    let docs = state.controller.dlq_sample(&p.id, q.limit()?).unwrap_or_default();
+    let docs = state.controller.dead_letters(&p, q.limit()?).await.map_err(|e| control_error(&p.name, e))?;
     Ok(documents(&ctx, &call, &docs))
 }
 

@@ -68,6 +68,16 @@ impl Connector for MongoConnector {
         Ok(Box::new(MergeSink::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
     }
 
+    fn newest_dead_letters(
+        &self,
+        c: &ConnectionRef<'_>,
+        db: &str,
+        coll: &str,
+        n: usize,
+    ) -> Result<Vec<Document>, String> {
+        super::newest_documents(&MongoConnection::from_settings(c.name, c.config)?, db, coll, n)
+    }
+
     fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
         let opts = LookupOptions::parse(&e.options, e.stage == "$cachedLookup")?;
         Ok(Box::new(LookupEnricher::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))

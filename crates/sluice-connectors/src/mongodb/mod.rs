@@ -11,6 +11,7 @@ mod lookup_cache;
 mod lookup_options;
 mod merge_options;
 mod merge_sink;
+mod newest;
 
 pub use change_stream_options::{BeforeChange, ChangeStreamOptions, FullDocument, StartPoint, WatchScope};
 pub use change_stream_source::ChangeStreamSource;
@@ -21,3 +22,4 @@ pub use lookup::{LookupEnricher, PARALLEL as LOOKUP_PARALLEL};
 pub use lookup_options::{CacheLimits, LookupOptions, DEFAULT_CACHE_BYTES};
 pub use merge_options::{MergeOptions, NameSpec, WhenMatched};
 pub use merge_sink::MergeSink;
+pub use newest::newest_documents;
