@@ -48,13 +48,16 @@ fn uses<'p>(plan: &'p Plan, options: &'p serde_json::Value) -> Vec<(&'p str, Use
         }
         _ => {}
     }
-    if let Some(dlq) = options.get("dlq") {
-        let field = |k: &str| dlq.get(k).and_then(|v| v.as_str());
-        if let (Some(n), Some(db), Some(coll)) = (field("connectionName"), field("db"), field("coll")) {
-            used.push((n, Use::Dlq { db, coll }));
-        }
-    }
+    used.extend(dlq_use(options));
     used
+}
+
+/// `options.dlq {connectionName, db, coll}` as a use of its connection (the API has checked its
+/// fields when the processor was created).
+fn dlq_use(options: &serde_json::Value) -> Option<(&str, Use<'_>)> {
+    let dlq = options.get("dlq")?;
+    let field = |k: &str| dlq.get(k).and_then(|v| v.as_str());
+    Some((field("connectionName")?, Use::Dlq { db: field("db")?, coll: field("coll")? }))
 }
 
 /// The registry entry named `name`, as the connectors see it.
@@ -142,11 +145,10 @@ pub fn newest_dead_letters(
     conns: &[Connection],
     n: usize,
 ) -> Result<Option<Vec<sluice_mql::Document>>, String> {
-    let Some(dlq) = options.get("dlq") else { return Ok(None) };
-    let field = |k: &str| dlq.get(k).and_then(|v| v.as_str()).ok_or_else(|| format!("options.dlq.{} is required", k));
-    let c = connection(conns, field("connectionName")?)?;
+    let Some((name, Use::Dlq { db, coll })) = dlq_use(options) else { return Ok(None) };
+    let c = connection(conns, name)?;
     let k = connector(c.ctype)
         .filter(|k| k.plays(Role::Dlq))
         .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Dlq))?;
-    k.newest_dead_letters(&c, field("db")?, field("coll")?, n).map(Some)
+    k.newest_dead_letters(&c, db, coll, n).map(Some)
 }
