@@ -8,6 +8,9 @@
 #                                        and log in DIR; returns once it serves requests. Started
 #                                        again on the same DIR (after a kill), it reuses its ports,
 #                                        its data and its users.
+#   scripts/apache-kafka.sh describe-group HOST:PORT GROUP
+#                                        Kafka's own kafka-consumer-groups --describe: the group's
+#                                        committed offsets and lag by partition
 #
 # `start` writes DIR/broker.pid and DIR/env, a file of exports:
 #   SLUICE_TEST_KAFKA            PLAINTEXT host:port
@@ -44,11 +47,13 @@ install_java_and_maven() {
 }
 
 fetch_jars() {
-    [ -f "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
+    # Written last: a cache with it holds every jar below.
+    local complete="$LIBS/.complete-2"
+    [ -f "$complete" ] && return 0
     install_java_and_maven
     local build
     build="$(mktemp -d)"
-    # The broker, its storage tool, and a logger that writes to stderr.
+    # The broker, its storage tool, Kafka's command-line tools, and a logger that writes to stderr.
     cat >"$build/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -58,16 +63,18 @@ fetch_jars() {
   <packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>$SLF4J_VERSION</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>$SLF4J_VERSION</version></dependency>
   </dependencies>
 </project>
 EOF
-    (cd "$build" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$build/libs")
+    (cd "$build" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$build/libs" >&2)
     mkdir -p "$CACHE"
     rm -rf "$LIBS"
     mv "$build/libs" "$LIBS"
     rm -rf "$build"
+    touch "$complete"
 }
 
 free_port() {
@@ -199,8 +206,15 @@ start() {
     return 1
 }
 
+describe_group() {
+    fetch_jars
+    java_run org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+        --bootstrap-server "$1" --describe --group "$2"
+}
+
 case "${1:-}" in
     jars) fetch_jars && echo "$LIBS" ;;
+    describe-group) [ $# -eq 3 ] || { echo "usage: $0 describe-group HOST:PORT GROUP" >&2; exit 2; }; describe_group "$2" "$3" ;;
     start) [ $# -eq 2 ] || { echo "usage: $0 start DIR" >&2; exit 2; }; start "$2" ;;
-    *) echo "usage: $0 jars | start DIR" >&2; exit 2 ;;
+    *) echo "usage: $0 jars | start DIR | describe-group HOST:PORT GROUP" >&2; exit 2 ;;
 esac

@@ -115,8 +115,9 @@ pub trait Connector: Sync {
         Err(cannot_play(c, Role::Source))
     }
 
-    /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`.
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>) -> Result<Box<dyn Sink>, String> {
+    /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`, of processor
+    /// `processor_id` (an exactly-once Kafka `$emit` names its transactions after it).
+    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, _processor_id: &str) -> Result<Box<dyn Sink>, String> {
         Err(cannot_play(c, u.role()))
     }
 

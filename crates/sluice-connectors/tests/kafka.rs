@@ -36,7 +36,10 @@ fn open_executor(
 fn kafka_sink(plan: &Plan) -> Box<dyn Sink> {
     let Some(SinkSpec::Emit { options, .. }) = &plan.sink else { panic!("the plan emits") };
     let conn = KafkaConnection::plaintext("kafka", &broker());
-    Box::new(KafkaSink::open(&conn, KafkaEmitOptions::parse(options).expect("valid $emit")).expect("sink opens"))
+    Box::new(
+        KafkaSink::open(&conn, KafkaEmitOptions::parse(options).expect("valid $emit"), "kafka-test")
+            .expect("sink opens"),
+    )
 }
 
 /// Steps until `until` holds, sleeping briefly when the source is idle.
@@ -324,7 +327,9 @@ fn an_unreachable_broker_is_refused_at_open_naming_the_connection() {
         })
     };
     let emit = sluice_mql::json::parse_document(r#"{"topic": "t"}"#).unwrap();
-    let sink_err = KafkaSink::open(&conn, KafkaEmitOptions::parse(&emit).unwrap()).err().expect("no broker, no sink");
+    let sink_err = KafkaSink::open(&conn, KafkaEmitOptions::parse(&emit).unwrap(), "kafka-test")
+        .err()
+        .expect("no broker, no sink");
     assert!(sink_err.contains("connection down") && sink_err.contains("127.0.0.1:1"), "{}", sink_err);
     let source_err = source.join().unwrap();
     assert!(source_err.contains("connection down"), "{}", source_err);

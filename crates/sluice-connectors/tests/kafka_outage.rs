@@ -37,7 +37,7 @@ fn executor(input: &str, output: &str, out_broker: &str, extra: &[(&str, &str)])
     let Some(SinkSpec::Emit { options, .. }) = &plan.sink else { unreachable!() };
     let mut out = KafkaConnection::plaintext("out", out_broker);
     out.extra = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let sink = KafkaSink::open(&out, KafkaEmitOptions::parse(options).unwrap()).expect("sink");
+    let sink = KafkaSink::open(&out, KafkaEmitOptions::parse(options).unwrap(), "outage").expect("sink");
     Executor::new(
         &plan,
         Box::new(source),

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
-use sluice_engine::{Checkpoint, Executor};
+use sluice_engine::{Checkpoint, EngineError, Executor};
 use sluice_store::CheckpointStore;
 
 use crate::ids::now_ms;
@@ -123,16 +123,36 @@ impl Checkpointer {
     /// Restores the newest checkpoint into `exec`, if there is one; its sequence number.
     /// Refused when the checkpoint was taken with other `$source` or window stages.
     /// The state is read from the checkpoint's bytes where it lies (no value tree of it), so a
-    /// restore needs the state and the file's bytes, no more.
+    /// restore needs the state and the file's bytes, no more. A damaged checkpoint, or one whose
+    /// transactional output never committed, gives way to the one before it.
     pub fn restore_latest(&mut self, exec: &mut Executor) -> Result<Option<u64>, String> {
-        let Some(bytes) = newest_intact(self.store.as_ref(), &self.processor_id)? else { return Ok(None) };
-        let c = Checkpoint::decode_raw(&bytes).map_err(|e| e.to_string())?;
-        if c.fingerprint != self.fingerprint {
-            return Err(incompatible_message());
+        let seqs = self.store.list(&self.processor_id).map_err(|e| e.to_string())?;
+        // New checkpoints follow the newest saved, whichever is restored.
+        self.next_seq = seqs.first().map_or(1, |newest| newest + 1);
+        for seq in seqs {
+            let bytes = self.store.load(&self.processor_id, seq).map_err(|e| e.to_string())?;
+            let c = match Checkpoint::decode_raw(&bytes) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(processor = %self.processor_id, seq, error = %e, "skipping a damaged checkpoint");
+                    continue;
+                }
+            };
+            if c.fingerprint != self.fingerprint {
+                return Err(incompatible_message());
+            }
+            match exec.restore_raw(c.state) {
+                Ok(()) => return Ok(Some(c.seq)),
+                // The run died between saving this checkpoint and committing its output: the
+                // one before it (whose output did commit) is where to resume, and the output
+                // is written again from there.
+                Err(EngineError::OutputNotCommitted(why)) => {
+                    tracing::warn!(processor = %self.processor_id, seq, reason = %why, "resuming from an earlier checkpoint");
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
-        exec.restore_raw(c.state).map_err(|e| e.to_string())?;
-        self.next_seq = c.seq + 1;
-        Ok(Some(c.seq))
+        Ok(None)
     }
 
     /// Drops every saved checkpoint: the run starts fresh.

@@ -2,6 +2,7 @@
 //! enrichers. Which connector serves which connection is the connectors' registry's business
 //! (`sluice_connectors::connector`); this file only finds the uses of each connection.
 
+use sluice_connectors::kafka::{DeliveryGuarantee, KafkaEmitOptions, TRANSACTION_TIMEOUT};
 use sluice_connectors::{connector, ConnectionRef, MemorySink, Role, TestLog, Use};
 use sluice_engine::{Enricher, Sink, Source};
 use sluice_mql::Value;
@@ -87,6 +88,26 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
             None => return Err(sluice_connectors::registry::cannot_play(&c, u.role())),
         }
     }
+    check_transaction_span(plan, options, conns)
+}
+
+/// An exactly-once Kafka `$emit` keeps its output in a transaction until the next checkpoint
+/// commits it: the checkpoint interval must end well before the broker would abort it.
+fn check_transaction_span(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
+    let Some(SinkSpec::Emit { connection_name, options: emit, .. }) = &plan.sink else { return Ok(()) };
+    let is_kafka = connection(conns, connection_name).is_ok_and(|c| c.ctype == sluice_types::ConnectionType::Kafka);
+    let exactly_once =
+        is_kafka && KafkaEmitOptions::parse(emit).is_ok_and(|o| o.guarantee == DeliveryGuarantee::ExactlyOnce);
+    let longest = TRANSACTION_TIMEOUT / 3;
+    if exactly_once && crate::services::checkpoint_interval(options) > longest {
+        return Err(format!(
+            "options.{} must be at most {} with $emit.config.deliveryGuarantee exactlyOnce: the output waits in a \
+             Kafka transaction until the next checkpoint, and the broker aborts one open for {} s",
+            crate::CHECKPOINT_INTERVAL_OPTION,
+            longest.as_millis(),
+            TRANSACTION_TIMEOUT.as_secs()
+        ));
+    }
     Ok(())
 }
 
@@ -114,8 +135,8 @@ pub fn open(
         let k = connector(c.ctype).ok_or_else(|| sluice_connectors::registry::cannot_play(&c, u.role()))?;
         match u {
             Use::Source(_) => {}
-            Use::Sink(_) => endpoints.sink = k.open_sink(&c, &u)?,
-            Use::Dlq { .. } => endpoints.dlq = k.open_sink(&c, &u)?,
+            Use::Sink(_) => endpoints.sink = k.open_sink(&c, &u, processor_id)?,
+            Use::Dlq { .. } => endpoints.dlq = k.open_sink(&c, &u, processor_id)?,
             Use::Enrich(e) => endpoints.enrichers.push(k.open_enricher(&c, e)?),
         }
     }

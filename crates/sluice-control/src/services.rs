@@ -259,7 +259,7 @@ fn retry_limit(options: &Json) -> Duration {
 }
 
 /// The processor's checkpoint interval: its `checkpointIntervalMs` option, or the default.
-fn checkpoint_interval(options: &Json) -> Duration {
+pub(crate) fn checkpoint_interval(options: &Json) -> Duration {
     options
         .get(CHECKPOINT_INTERVAL_OPTION)
         .and_then(Json::as_u64)

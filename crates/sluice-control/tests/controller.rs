@@ -124,12 +124,15 @@ async fn bad_pipelines_and_missing_connections_are_refused() {
     let p = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "kafka"}}]);
     let e = c.create(&ws, "k", p, json!({})).await.unwrap_err();
     assert!(matches!(&e, ControlError::Invalid(m) if m.contains("$emit.topic is required")), "{}", e);
-    // A broker that cannot be reached: created, but refused at start naming the connection.
+    // A broker that cannot be reached: created, but refused at start naming the connection; the
+    // processor is FAILED with that reason.
     let p = json!([{"$source": {"connectionName": "sample_stream_solar"}}, {"$emit": {"connectionName": "kafka", "topic": "t"}}]);
     c.create(&ws, "k", p, json!({})).await.unwrap();
     let e = c.start(&ws, "k", StartOptions::default()).await.unwrap_err();
     assert!(matches!(&e, ControlError::StartFailed(m) if m.contains("connection kafka")), "{}", e);
-    assert_eq!(c.store().processor(&ws.id, "k").await.unwrap().state, ProcessorState::Created);
+    let stored = c.store().processor(&ws.id, "k").await.unwrap();
+    assert_eq!(stored.state, ProcessorState::Failed);
+    assert!(stored.error_msg.is_some_and(|m| m.contains("connection kafka")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,10 @@ pub enum EngineError {
     /// A checkpoint could not be restored.
     #[error("cannot restore checkpoint: {0}")]
     Restore(String),
+    /// The output a checkpoint records as written was never committed (a transactional sink):
+    /// an earlier checkpoint must be restored instead. Nothing was restored.
+    #[error("the output of this checkpoint was not committed: {0}")]
+    OutputNotCommitted(String),
     /// A stage stopped the processor (`onError: fail`).
     #[error("{0}")]
     Operator(String),
@@ -97,7 +101,7 @@ impl EngineError {
             EngineError::Build(_) | EngineError::Operator(_) => ErrorDomain::User,
             EngineError::Source(e) => e.domain,
             EngineError::Sink(e) => e.domain,
-            EngineError::Restore(_) => ErrorDomain::Internal,
+            EngineError::Restore(_) | EngineError::OutputNotCommitted(_) => ErrorDomain::Internal,
         }
     }
 }

@@ -32,6 +32,6 @@ pub use health::{Health, HealthEvent, HealthEvents, Trouble, DEFAULT_RETRY_FOR};
 pub use latency::Latency;
 pub use operator::{OpContext, Operator, OperatorStats};
 pub use partition_watermarks::PartitionWatermarks;
-pub use sink::{Sink, SinkError, SinkReject};
+pub use sink::{Sink, SinkError, SinkReject, SinkResume};
 pub use source::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
 pub use stats::{saved_counters, ExecutorStats};

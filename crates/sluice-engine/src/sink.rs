@@ -1,6 +1,6 @@
 //! The interface every sink connector implements.
 
-use sluice_mql::Document;
+use sluice_mql::{Document, Value};
 
 use crate::error_domain::ErrorDomain;
 
@@ -72,4 +72,30 @@ pub trait Sink: Send {
     fn on_checkpoint_saved(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// What the sink keeps in a checkpoint, taken right after that checkpoint's
+    /// [`Sink::flush`]: for a transactional sink, the transaction the flush pre-committed and
+    /// [`Sink::on_checkpoint_saved`] will commit. Null for a sink that keeps nothing.
+    fn snapshot(&self) -> Value {
+        Value::Null
+    }
+
+    /// Resumes from a checkpoint's [`Sink::snapshot`] (Null when it holds none), before
+    /// anything else of the checkpoint is restored. A transactional sink whose transaction of
+    /// that checkpoint never committed (the run died between saving the checkpoint and
+    /// committing) answers [`SinkResume::OutputLost`]: the checkpoint before it is the one to
+    /// resume from, and the lost output is written again from there.
+    fn resume_from(&mut self, _state: &Value) -> Result<SinkResume, SinkError> {
+        Ok(SinkResume::Resumed)
+    }
+}
+
+/// What a sink found when resuming from a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkResume {
+    /// The checkpoint's output is where the sink wrote it: resume from that checkpoint.
+    Resumed,
+    /// The checkpoint's output was never committed (the reason says what was checked): resume
+    /// from an earlier checkpoint.
+    OutputLost(String),
 }

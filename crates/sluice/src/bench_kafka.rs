@@ -136,7 +136,7 @@ fn executor(brokers: &str, plan: &Plan, group: &str) -> Result<Executor, String>
     // As a processor of the default tier reads.
     source.allow_parallelism(sluice_types::Tier::SP10.max_parallelism());
     let Some(SinkSpec::Emit { options, .. }) = &plan.sink else { return Err("the plan must $emit".into()) };
-    let sink = KafkaSink::open(&conn, KafkaEmitOptions::parse(options)?)?;
+    let sink = KafkaSink::open(&conn, KafkaEmitOptions::parse(options)?, "bench")?;
     Executor::new(plan, Box::new(source), Box::new(sink), Box::new(CountingSink(0)), ExecutorConfig::new("bench-kafka"))
         .map_err(|e| e.to_string())
 }

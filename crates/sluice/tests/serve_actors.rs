@@ -68,11 +68,14 @@ async fn a_start_stuck_on_a_silent_broker_holds_up_no_other_processor() {
     assert_eq!(c.get(&format!("{}/stuck", processors)).await.body["state"], "CREATED");
     assert!(!stuck.is_finished(), "the stuck start was still waiting on its broker all along");
 
-    // The stuck start ends with the broker's silence as its reason, and its processor is not running.
+    // The stuck start ends with the broker's silence as its reason, and its processor is not
+    // running: FAILED, showing why.
     let r = stuck.await.expect("the stuck start's task");
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
     assert!(r.body["detail"].as_str().unwrap_or_default().contains("silent"), "{:?}", r.body);
-    assert_eq!(c.get(&format!("{}/stuck", processors)).await.body["state"], "CREATED");
+    let b = c.get(&format!("{}/stuck", processors)).await.body;
+    assert_eq!(b["state"], "FAILED", "{:?}", b);
+    assert!(b["errorMsg"].as_str().unwrap_or_default().contains("silent"), "{:?}", b);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,26 +11,13 @@ mod kafka;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kafka::{broker, create_topic, produce, read_all, unique_topic, Msg};
+use kafka::{broker, create_topic, produce_paced, read_all, unique_topic};
 use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 use support::*;
 
 const MESSAGES: i64 = 3000;
 const CHUNK: i64 = 50;
-
-/// A small pseudo-random sequence (xorshift), seeded from the clock and printed, so a failing
-/// run can be replayed by fixing the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        lo + self.0 % (hi - lo)
-    }
-}
 
 async fn connect(c: &Client, server: &Server, input: &str, output: &str) -> String {
     let ws = format!("/api/atlas/v2/groups/{}/streams", server.banner_value("groupId"));
@@ -73,34 +60,16 @@ async fn sigkill_at_random_points_loses_no_input() {
     // Messages keep arriving for about three seconds, across the crashes.
     let i3 = input.clone();
     let producer = tokio::task::spawn_blocking(move || {
-        for start in (0..MESSAGES).step_by(CHUNK as usize) {
-            let values: Vec<Vec<u8>> =
-                (start..start + CHUNK).map(|n| format!(r#"{{"n": {}}}"#, n).into_bytes()).collect();
-            produce(
-                &broker(),
-                &i3,
-                &values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>(),
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let reading = |n: i64| format!(r#"{{"n": {}}}"#, n).into_bytes();
+        produce_paced(&broker(), &i3, MESSAGES, CHUNK, Duration::from_millis(50), reading)
     });
 
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
-    eprintln!("crash points seeded with {}", seed);
-    let mut rng = Rng(seed);
     let dir = temp_dir("crash");
-    let mut server = Server::start(&dir);
-    let mut c = owner(&server, "MD5");
+    let server = Server::start(&dir);
+    let c = owner(&server, "MD5");
     let p = connect(&c, &server, &input, &output).await;
     assert_eq!(c.post(&format!("{}:start", p), &json!({})).await.status, StatusCode::OK);
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(rng.next_ms(150, 700))).await;
-        server.crash();
-        server = Server::start(&dir);
-        c = Client { base: format!("http://{}", server.addr), ..c };
-        let b = c.get(&p).await.body;
-        assert_eq!(b["state"], "STARTED", "back after the crash: {:?}", b);
-    }
+    let (server, c) = support::crashes::crash_and_restart(server, &dir, c, &p, 3, (150, 700)).await;
     producer.await.unwrap();
     eventually(60, || async {
         let b = c.get(&p).await.body;
@@ -122,13 +91,7 @@ async fn sigkill_at_random_points_loses_no_input() {
         *seen.entry(n).or_default() += 1;
     }
     let missing: Vec<i64> = (0..MESSAGES).filter(|n| !seen.contains_key(n)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} inputs have no output (seed {}): {:?}",
-        missing.len(),
-        seed,
-        &missing[..missing.len().min(20)]
-    );
+    assert!(missing.is_empty(), "{} inputs have no output: {:?}", missing.len(), &missing[..missing.len().min(20)]);
     let duplicates = out.len() - seen.len();
     eprintln!(
         "{} outputs for {} inputs: {} duplicates from replays after the crashes",

@@ -1,7 +1,8 @@
 //! `sluice serve` with a Kafka connection on a real broker: a processor created, started,
 //! stopped and started again through the Atlas API reads every message once and writes every
-//! result once, commits its offsets to its consumer group, and never shows the password. And
-//! Kafka → window → `$merge` into a real MongoDB-wire server.
+//! result once, commits its offsets to its consumer group (as Kafka's own kafka-consumer-groups
+//! tool shows), and never shows the password. And Kafka → window → `$merge` into a real
+//! MongoDB-wire server.
 
 mod support;
 
@@ -42,6 +43,18 @@ async fn output_ns(topic: &str, expect: usize) -> Vec<i64> {
         .collect();
     ns.sort_unstable();
     ns
+}
+
+/// What `kafka-consumer-groups --describe --group GROUP` prints (Apache Kafka's own tool).
+fn describe_group(group: &str) -> String {
+    let script =
+        std::env::var("SLUICE_APACHE_KAFKA").expect("SLUICE_APACHE_KAFKA: run the tests through scripts/test.sh");
+    let out = std::process::Command::new(script)
+        .args(["describe-group", &broker(), group])
+        .output()
+        .expect("Kafka's consumer group tool runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn count(body: &Json, field: &str) -> u64 {
@@ -113,12 +126,17 @@ async fn a_kafka_processor_stopped_and_started_reads_and_writes_everything_once(
     eventually(30, || async { (count(&c.get(&p).await.body, "outputMessageCount") >= 25).then_some(()) }).await;
     let b = c.get(&p).await.body;
     assert_eq!(count(&b, "inputMessageCount"), 25, "{:?}", b);
-    // Per partition: where the processor stands (the test broker's end offsets are not exact for
-    // batched produces, so only the current offsets are checked here).
+    // Per partition: where the processor stands, the partition's end and the lag between them.
     let parts = b["stats"]["kafkaPartitions"].as_array().expect("kafkaPartitions in the stats");
     assert_eq!(parts.len(), 2, "{:?}", parts);
     assert!(parts.iter().all(|p| p["topic"] == input.as_str() && p["isIdle"].is_boolean()), "{:?}", parts);
     assert_eq!(parts.iter().map(|p| p["currentOffset"].as_i64().unwrap_or(0)).sum::<i64>(), 25, "{:?}", parts);
+    eventually(10, || async {
+        let b = c.get(&p).await.body;
+        let parts = b["stats"]["kafkaPartitions"].as_array().cloned().unwrap_or_default();
+        parts.iter().all(|p| p["endOffset"] == p["currentOffset"] && p["lag"] == 0).then_some(())
+    })
+    .await;
     assert!(b["stats"]["sinkWriteMillis"].is_u64() && b["stats"]["sourceReadMillis"].is_u64(), "{:?}", b["stats"]);
     assert_eq!(output_ns(&output, 25).await, (0..25).collect::<Vec<_>>(), "every reading once");
 
@@ -132,6 +150,18 @@ async fn a_kafka_processor_stopped_and_started_reads_and_writes_everything_once(
         }
     })
     .await;
+    // Kafka's own kafka-consumer-groups tool sees them: every partition read to its end, lag 0.
+    let described = blocking(move || describe_group(&group)).await;
+    let rows: Vec<Vec<&str>> = described
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| cols.get(1) == Some(&input.as_str()))
+        .collect();
+    assert_eq!(rows.len(), 2, "a row per partition: {}", described);
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...
+    let current: i64 = rows.iter().map(|r| r[3].parse::<i64>().expect("CURRENT-OFFSET")).sum();
+    assert_eq!(current, 25, "{}", described);
+    assert!(rows.iter().all(|r| r[3] == r[4] && r[5] == "0"), "no lag: {}", described);
     server.terminate();
     let _ = std::fs::remove_dir_all(dir);
 }

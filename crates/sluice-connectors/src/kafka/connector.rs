@@ -39,11 +39,12 @@ impl Connector for KafkaConnector {
         Ok(Box::new(KafkaSource::open(&KafkaConnection::from_settings(c.name, c.config)?, &opts, &group)?))
     }
 
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>) -> Result<Box<dyn Sink>, String> {
+    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, processor_id: &str) -> Result<Box<dyn Sink>, String> {
         match u {
             Use::Sink(SinkSpec::Emit { options, .. }) => Ok(Box::new(KafkaSink::open(
                 &KafkaConnection::from_settings(c.name, c.config)?,
                 KafkaEmitOptions::parse(options)?,
+                processor_id,
             )?)),
             other => Err(cannot_play(c, other.role())),
         }

@@ -34,6 +34,21 @@ pub struct KafkaEmitOptions {
     pub compression: String,
     /// `config.acks`: `0`, `1` or `-1` (all). Default all.
     pub acks: i32,
+    /// `config.deliveryGuarantee` (a Sluice extension): at-least-once (the default, as Atlas) or
+    /// exactly-once (transactions committed with the checkpoints).
+    pub guarantee: DeliveryGuarantee,
+}
+
+/// What a reader of the output topic sees after a failure and a resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeliveryGuarantee {
+    /// Every record, some perhaps twice (what was written after the last checkpoint is written
+    /// again on resume).
+    #[default]
+    AtLeastOnce,
+    /// Every record once, to a `read_committed` consumer: output is written in transactions that
+    /// commit with the checkpoints, so it becomes visible once per checkpoint interval.
+    ExactlyOnce,
 }
 
 impl KafkaEmitOptions {
@@ -63,6 +78,7 @@ impl KafkaEmitOptions {
             iso_dates: false,
             compression: "none".into(),
             acks: -1,
+            guarantee: DeliveryGuarantee::AtLeastOnce,
         };
         let Some(config) = options.get("config") else { return Ok(o) };
         let config = config.as_document().ok_or("$emit.config must be an object")?;
@@ -115,8 +131,23 @@ impl KafkaEmitOptions {
                         _ => return Err("$emit.config.acks must be 0, 1, -1 or \"all\"".into()),
                     }
                 }
+                "deliveryGuarantee" => {
+                    o.guarantee = match text()? {
+                        "atLeastOnce" => DeliveryGuarantee::AtLeastOnce,
+                        "exactlyOnce" => DeliveryGuarantee::ExactlyOnce,
+                        other => {
+                            return Err(format!(
+                                "$emit.config.deliveryGuarantee must be atLeastOnce or exactlyOnce, got '{}'",
+                                other
+                            ))
+                        }
+                    }
+                }
                 other => return Err(format!("$emit.config.{} is not a Kafka $emit setting", other)),
             }
+        }
+        if o.guarantee == DeliveryGuarantee::ExactlyOnce && o.acks != -1 {
+            return Err("$emit.config.deliveryGuarantee exactlyOnce needs acks -1 (all), the default".into());
         }
         Ok(o)
     }
@@ -156,5 +187,18 @@ mod tests {
             .unwrap_err()
             .contains("compression_type"));
         assert!(parse(r#"{"topic": "t", "coll": "x"}"#).unwrap_err().contains("coll"));
+        assert!(parse(r#"{"topic": "t", "config": {"deliveryGuarantee": "once"}}"#)
+            .unwrap_err()
+            .contains("deliveryGuarantee"));
+        assert!(parse(r#"{"topic": "t", "config": {"deliveryGuarantee": "exactlyOnce", "acks": 1}}"#)
+            .unwrap_err()
+            .contains("acks"));
+    }
+
+    #[test]
+    fn at_least_once_unless_asked() {
+        assert_eq!(parse(r#"{"topic": "t"}"#).unwrap().guarantee, DeliveryGuarantee::AtLeastOnce);
+        let o = parse(r#"{"topic": "t", "config": {"deliveryGuarantee": "exactlyOnce"}}"#).unwrap();
+        assert_eq!(o.guarantee, DeliveryGuarantee::ExactlyOnce);
     }
 }

@@ -1,8 +1,10 @@
 //! Kafka: `$source` reads topics, `$emit` writes them, through librdkafka.
 
 mod cached_watermarks;
+mod client_errors;
 mod connection;
 mod connector;
+mod deliveries;
 mod emit_options;
 mod key_format;
 mod readers;
@@ -11,14 +13,16 @@ mod settings;
 mod sink;
 mod source;
 mod source_options;
+mod transactions;
 
 /// How long opening a source or sink waits for the brokers to answer.
 pub const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use connection::{KafkaConnection, SaslMechanism, SecurityProtocol};
 pub use connector::KafkaConnector;
-pub use emit_options::{KafkaEmitOptions, TopicSpec};
+pub use emit_options::{DeliveryGuarantee, KafkaEmitOptions, TopicSpec};
 pub use key_format::KeyFormat;
 pub use sink::KafkaSink;
 pub use source::{KafkaSource, UNREACHABLE_LIMIT};
 pub use source_options::{KafkaSourceOptions, OffsetReset};
+pub use transactions::TRANSACTION_TIMEOUT;

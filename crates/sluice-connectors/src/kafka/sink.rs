@@ -1,55 +1,31 @@
 //! `$emit` to Kafka: each document becomes one JSON message. The producer is idempotent (no
 //! duplicates from its own retries); a flush, which every checkpoint does first, waits until
 //! every message is acknowledged, so a checkpoint never counts output the broker does not have.
+//! With `deliveryGuarantee: "exactlyOnce"` the output is written in transactions that commit
+//! with the checkpoints (see [`super::transactions`]).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::ClientContext;
-use sluice_engine::{Health, Sink, SinkError, SinkReject};
+use rdkafka::producer::{BaseRecord, Producer};
+use sluice_engine::{Health, Sink, SinkError, SinkReject, SinkResume};
 use sluice_mql::expr::{Input, Scope};
 use sluice_mql::json::{write_document, write_value, JsonMode};
 use sluice_mql::{format_iso_millis, Document, Value};
 
-use super::{KafkaConnection, KafkaEmitOptions, TopicSpec, OPEN_TIMEOUT};
+use super::transactions::Producers;
+use super::{DeliveryGuarantee, KafkaConnection, KafkaEmitOptions, TopicSpec, OPEN_TIMEOUT};
 
 /// How long a message may wait for the brokers before it counts as failed.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the producer's queue may stay full before the wait shows on the health board.
 const SLOW_BROKERS: Duration = Duration::from_secs(2);
 
-/// Delivery reports, written by the producer's thread.
-#[derive(Default)]
-struct Deliveries {
-    failed: u64,
-    first_error: Option<String>,
-}
-
-struct DeliveryContext(Arc<Mutex<Deliveries>>);
-
-impl ClientContext for DeliveryContext {}
-
-impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            if let Ok(mut d) = self.0.lock() {
-                d.failed += 1;
-                d.first_error.get_or_insert_with(|| e.to_string());
-            }
-        }
-    }
-}
-
 /// A Kafka `$emit`.
 pub struct KafkaSink {
     name: String,
-    producer: ThreadedProducer<DeliveryContext>,
-    deliveries: Arc<Mutex<Deliveries>>,
+    producers: Producers,
     opts: KafkaEmitOptions,
     rejected: Vec<SinkReject>,
     payload: String,
@@ -59,8 +35,10 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
-    /// Creates the producer.
-    pub fn open(conn: &KafkaConnection, opts: KafkaEmitOptions) -> Result<KafkaSink, String> {
+    /// Creates the producer. `processor_id` names the transactional ids of an exactly-once
+    /// `$emit` (`sluice-<processor_id>-0` and `-1`), so that a new run of the processor fences
+    /// the one before it.
+    pub fn open(conn: &KafkaConnection, opts: KafkaEmitOptions, processor_id: &str) -> Result<KafkaSink, String> {
         let mut cfg = conn.client_config()?;
         cfg.set("enable.idempotence", if opts.acks == -1 { "true" } else { "false" });
         cfg.set("acks", opts.acks.to_string());
@@ -71,18 +49,20 @@ impl KafkaSink {
                 cfg.set(k, v);
             }
         }
-        let deliveries = Arc::new(Mutex::new(Deliveries::default()));
-        let producer: ThreadedProducer<DeliveryContext> = cfg
-            .create_with_context(DeliveryContext(deliveries.clone()))
-            .map_err(|e| format!("connection {}: cannot create a Kafka producer: {}", conn.name, e))?;
+        let transactional = format!("sluice-{}", processor_id);
+        let exactly_once = (opts.guarantee == DeliveryGuarantee::ExactlyOnce).then_some(transactional.as_str());
+        let producers = Producers::open(&cfg, exactly_once).map_err(|e| format!("connection {}: {}", conn.name, e))?;
         // Fail the start, not the first checkpoint, when the brokers cannot be reached.
-        producer.client().fetch_metadata(None, OPEN_TIMEOUT).map_err(|e| {
-            format!("connection {}: cannot reach the Kafka brokers {}: {}", conn.name, conn.bootstrap_servers, e)
+        producers.current().client().fetch_metadata(None, OPEN_TIMEOUT).map_err(|e| {
+            producers.errors().explain(format!(
+                "connection {}: cannot reach the Kafka brokers {}: {}",
+                conn.name, conn.bootstrap_servers, e
+            ))
         })?;
+        producers.init_transactions().map_err(|e| format!("connection {}: {}", conn.name, e))?;
         Ok(KafkaSink {
             name: conn.name.clone(),
-            producer,
-            deliveries,
+            producers,
             opts,
             rejected: Vec::new(),
             payload: String::new(),
@@ -95,7 +75,7 @@ impl KafkaSink {
     fn report_waiting(&self, since: std::time::Instant) {
         let message = format!(
             "{} message(s) waiting for the Kafka brokers for {} s",
-            self.producer.in_flight_count(),
+            self.producers.current().in_flight_count(),
             since.elapsed().as_secs()
         );
         self.health.failing(&self.name, &message, crate::outage::now_ms());
@@ -155,6 +135,7 @@ impl KafkaSink {
         } else {
             write_document(&mut self.payload, doc, self.opts.output);
         }
+        self.producers.before_send().map_err(|e| self.error(e))?;
         let mut full_since: Option<std::time::Instant> = None;
         loop {
             let mut record: BaseRecord<'_, [u8], str> = BaseRecord::to(topic).payload(self.payload.as_str());
@@ -164,7 +145,7 @@ impl KafkaSink {
             if let Some(h) = &headers {
                 record = record.headers(h.clone());
             }
-            match self.producer.send(record) {
+            match self.producers.current().send(record) {
                 Ok(()) => return Ok(Ok(())),
                 // The producer's queue is full: wait for the brokers to take some. This is the
                 // backpressure that slows the source down to what the sink can take.
@@ -269,7 +250,7 @@ impl Sink for KafkaSink {
         let started = std::time::Instant::now();
         let mut waited = false;
         loop {
-            match self.producer.flush(Duration::from_secs(1)) {
+            match self.producers.current().flush(Duration::from_secs(1)) {
                 Ok(()) => break,
                 Err(e) if self.health.stopping() || started.elapsed() >= DELIVERY_TIMEOUT + Duration::from_secs(5) => {
                     return Err(self.error(format!("messages not acknowledged: {}", e)));
@@ -283,14 +264,32 @@ impl Sink for KafkaSink {
         if waited {
             self.health.recovered(&self.name, crate::outage::now_ms());
         }
-        let d = self.deliveries.lock().map_err(|_| self.error("delivery reports poisoned"))?;
-        if d.failed > 0 {
-            return Err(self.error(format!(
-                "{} message(s) could not be delivered: {}",
-                d.failed,
-                d.first_error.as_deref().unwrap_or("unknown error")
-            )));
+        {
+            let d = self.producers.deliveries().lock().map_err(|_| self.error("delivery reports poisoned"))?;
+            if d.failed > 0 {
+                return Err(self.error(format!(
+                    "{} message(s) could not be delivered: {}",
+                    d.failed,
+                    d.first_error.as_deref().unwrap_or("unknown error")
+                )));
+            }
         }
+        self.producers.precommit();
         Ok(())
+    }
+
+    fn on_checkpoint_saved(&mut self) -> Result<(), SinkError> {
+        self.producers.commit().map_err(|e| self.error(e))
+    }
+
+    fn snapshot(&self) -> Value {
+        self.producers.snapshot()
+    }
+
+    fn resume_from(&mut self, state: &Value) -> Result<SinkResume, SinkError> {
+        Ok(match self.producers.check_committed(state).map_err(|e| self.error(e))? {
+            Ok(()) => SinkResume::Resumed,
+            Err(lost) => SinkResume::OutputLost(lost),
+        })
     }
 }

@@ -10,13 +10,14 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_engine::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
 use sluice_mql::{Document, Str, Value};
 
 use super::cached_watermarks::cached_high_watermark;
+use super::client_errors::ErrorsContext;
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
 use crate::outage::Outage;
@@ -25,6 +26,8 @@ use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// How often a running source asks whether its topics have new partitions.
+const DISCOVER_EVERY: Duration = Duration::from_secs(10);
 /// How long the brokers may stay unreachable before the processor fails.
 pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -44,7 +47,7 @@ pub struct KafkaSource {
     /// The configuration the readers' consumers are made from.
     config: ClientConfig,
     /// Metadata, offsets and commits (never assigned).
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ErrorsContext>,
     topics: Vec<String>,
     decoding: Decoding,
     commit_offsets: bool,
@@ -64,6 +67,8 @@ pub struct KafkaSource {
     /// The brokers unreachable, reported on the run's health board.
     outage: Outage,
     last_probe: Option<Instant>,
+    /// When the topics' partitions were last asked for.
+    last_discovery: Instant,
 }
 
 impl KafkaSource {
@@ -86,13 +91,22 @@ impl KafkaSource {
         if cfg.get("fetch.wait.max.ms").is_none() {
             cfg.set("fetch.wait.max.ms", "50");
         }
-        let consumer: BaseConsumer =
-            cfg.create().map_err(|e| format!("connection {}: cannot create a Kafka consumer: {}", conn.name, e))?;
+        let errors = ErrorsContext::default();
+        let consumer: BaseConsumer<ErrorsContext> = cfg
+            .create_with_context(errors.clone())
+            .map_err(|e| format!("connection {}: cannot create a Kafka consumer: {}", conn.name, e))?;
         let mut parts = Vec::new();
         let mut index = Vec::new();
         for (t, topic) in opts.topics.iter().enumerate() {
-            let ids = partitions_of(&consumer, topic, OPEN_TIMEOUT)
-                .map_err(|e| format!("connection {}: topic {}: {}", conn.name, topic, e))?;
+            let ids = partitions_of(&consumer, topic, OPEN_TIMEOUT).map_err(|e| {
+                // The client's errors are served by polling it.
+                while let Some(event) = consumer.poll(Duration::ZERO) {
+                    if let Err(e) = event {
+                        errors.0.record(&e, "");
+                    }
+                }
+                errors.0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
+            })?;
             let mut by_id = vec![u32::MAX; ids.iter().max().map_or(0, |m| *m as usize + 1)];
             for id in ids {
                 by_id[id as usize] = parts.len() as u32;
@@ -116,6 +130,7 @@ impl KafkaSource {
             start_time: None,
             outage: Outage::new(&conn.name, UNREACHABLE_LIMIT),
             last_probe: None,
+            last_discovery: Instant::now(),
         })
     }
 
@@ -226,6 +241,34 @@ impl KafkaSource {
         self.index[t].get(partition as usize).copied().filter(|i| *i != u32::MAX)
     }
 
+    /// Partitions added to the topics since the source opened (Kafka's CreatePartitions): read
+    /// from their first message, as all of it was written after the source started, and kept
+    /// in checkpoints like the others. The readers start again with them at the next poll, each
+    /// partition at its next offset. Best effort: brokers that cannot answer now are asked
+    /// again later (their outage is watched by [`KafkaSource::check_reachable`]).
+    fn discover_partitions(&mut self) {
+        self.last_discovery = Instant::now();
+        let mut added = 0;
+        for t in 0..self.topics.len() {
+            let Ok(ids) = partitions_of(&self.consumer, &self.topics[t], Duration::from_secs(1)) else { continue };
+            for id in ids {
+                if self.index[t].get(id as usize).is_some_and(|i| *i != u32::MAX) {
+                    continue;
+                }
+                let low = self.consumer.fetch_watermarks(&self.topics[t], id, Duration::from_secs(1)).ok().map(|w| w.0);
+                if self.index[t].len() <= id as usize {
+                    self.index[t].resize(id as usize + 1, u32::MAX);
+                }
+                self.index[t][id as usize] = self.parts.len() as u32;
+                self.parts.push(Assigned { topic: t, partition: id, next: low.or(Some(0)) });
+                added += 1;
+            }
+        }
+        if added > 0 {
+            self.readers = None;
+        }
+    }
+
     /// A consumption error: transport trouble starts (or continues) the unreachable clock;
     /// anything fatal fails the processor.
     fn on_error(&mut self, e: KafkaError) -> Result<(), SourceError> {
@@ -273,7 +316,11 @@ impl KafkaSource {
 }
 
 /// The partition ids of `topic`, or why they cannot be known.
-fn partitions_of(consumer: &BaseConsumer, topic: &str, timeout: Duration) -> Result<Vec<i32>, String> {
+fn partitions_of<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<i32>, String> {
     let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| format!("cannot read metadata: {}", e))?;
     let t = md.topics().iter().find(|t| t.name() == topic).ok_or("the broker returned no metadata for it")?;
     if let Some(err) = t.error() {
@@ -293,6 +340,10 @@ impl Source for KafkaSource {
     }
 
     fn poll(&mut self, max: usize, out: &mut Vec<SourceRecord>) -> Result<SourceStatus, SourceError> {
+        if self.readers.is_some() && self.outage.elapsed().is_none() && self.last_discovery.elapsed() >= DISCOVER_EVERY
+        {
+            self.discover_partitions();
+        }
         if self.readers.is_none() {
             self.start_readers()?;
         }

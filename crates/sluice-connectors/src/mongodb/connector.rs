@@ -59,7 +59,7 @@ impl Connector for MongoConnector {
         Ok(Box::new(ChangeStreamSource::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
     }
 
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>) -> Result<Box<dyn Sink>, String> {
+    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, _processor_id: &str) -> Result<Box<dyn Sink>, String> {
         let opts = match u {
             Use::Sink(SinkSpec::Merge { into, options }) => MergeOptions::parse(into, options)?,
             Use::Dlq { db, coll } => MergeOptions::parse(&dlq_into(db, coll), &Document::new())?,

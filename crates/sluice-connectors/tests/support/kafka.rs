@@ -45,6 +45,22 @@ pub fn create_topic(broker: &str, name: &str, partitions: i32) {
     }
 }
 
+/// Grows `name` to `partitions` partitions (Kafka's CreatePartitions).
+pub fn add_partitions(broker: &str, name: &str, partitions: usize) {
+    use rdkafka::admin::NewPartitions;
+    let admin: AdminClient<DefaultClientContext> = client(broker).create().expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let grow = NewPartitions::new(name, partitions);
+    let res = rt
+        .block_on(
+            admin.create_partitions(&[grow], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))),
+        )
+        .expect("create_partitions answered");
+    for r in res {
+        r.expect("partitions added");
+    }
+}
+
 /// One message to produce: key, value, partition (None: the partitioner decides).
 pub struct Msg<'a> {
     pub key: Option<&'a [u8]>,
@@ -68,6 +84,27 @@ pub fn produce(broker: &str, topic: &str, msgs: &[Msg<'_>]) {
     producer.flush(Duration::from_secs(30)).expect("all messages acknowledged");
 }
 
+/// Produces the messages `value(0..total)` in chunks of `chunk`, pausing `pause` after each:
+/// input that keeps arriving for a while.
+pub fn produce_paced(
+    broker: &str,
+    topic: &str,
+    total: i64,
+    chunk: i64,
+    pause: Duration,
+    value: impl Fn(i64) -> Vec<u8>,
+) {
+    for start in (0..total).step_by(chunk as usize) {
+        let values: Vec<Vec<u8>> = (start..(start + chunk).min(total)).map(&value).collect();
+        produce(
+            broker,
+            topic,
+            &values.iter().map(|v| Msg { key: None, value: v, partition: None }).collect::<Vec<_>>(),
+        );
+        std::thread::sleep(pause);
+    }
+}
+
 /// A message read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Read {
@@ -79,9 +116,14 @@ pub struct Read {
 }
 
 /// Reads every partition of `topic` from the start until `count` messages arrived or `wait`
-/// passed, then a further short while to catch any message beyond `count`.
+/// passed, then a further short while to catch any message beyond `count`. Reads as a
+/// `read_committed` consumer: messages of aborted or open transactions are not seen.
 pub fn read_all(broker: &str, topic: &str, count: usize, wait: Duration) -> Vec<Read> {
-    let consumer: BaseConsumer = client(broker).set("group.id", "sluice-test-reader").create().expect("consumer");
+    let consumer: BaseConsumer = client(broker)
+        .set("group.id", "sluice-test-reader")
+        .set("isolation.level", "read_committed")
+        .create()
+        .expect("consumer");
     let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
     let mut tpl = TopicPartitionList::new();
     for p in md.topics()[0].partitions() {

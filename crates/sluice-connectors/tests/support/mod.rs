@@ -2,6 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod kafka;
 pub mod mongodb;
-pub mod tls_proxy;

@@ -51,6 +51,15 @@ async fn start(
     let resume = opts.resume_from_checkpoint.unwrap_or(true);
     let (run, restored) = match ctx.services.launch(&p, resume, start_at, &ctx.links).await {
         Ok(r) => r,
+        // Its connections could not be opened (brokers unreachable, a refused password, an
+        // untrusted certificate): the processor shows why, as after a failed run.
+        Err(ControlError::StartFailed(m)) => {
+            let e = ControlError::StartFailed(m.clone());
+            return match mark_failed(ctx, p, m).await {
+                Ok(_) => (RunState::Idle, Err(e)),
+                Err(stored) => (RunState::Idle, Err(stored)),
+            };
+        }
         Err(e) => return (RunState::Idle, Err(e)),
     };
     p.state = to;
@@ -103,20 +112,28 @@ async fn launch(
 
 /// Server start: runs again a processor stored as STARTED; one that cannot start is marked
 /// FAILED with the reason.
-async fn recover(ctx: &Ctx, mut p: Processor) -> (RunState, Result<Processor, ControlError>) {
+async fn recover(ctx: &Ctx, p: Processor) -> (RunState, Result<Processor, ControlError>) {
     match ctx.services.launch(&p, true, None, &ctx.links).await {
         Ok((run, restored)) => {
             ctx.services.log_resumed(&p, "recovered", restored).await;
             (RunState::Running(run), Ok(p))
         }
-        Err(e) => {
-            p.state = ProcessorState::Failed;
-            p.error_msg = Some(e.to_string());
-            p.updated_at = now_ms();
-            let answer = ctx.services.store.update_processor(&p).await.map(|_| p).map_err(ControlError::from);
-            (RunState::Idle, answer)
-        }
+        Err(e) => (RunState::Idle, mark_failed(ctx, p, e.to_string()).await),
     }
+}
+
+/// A processor that could not start: FAILED with the reason, in the store and the workspace's
+/// operational log.
+async fn mark_failed(ctx: &Ctx, mut p: Processor, reason: String) -> Result<Processor, ControlError> {
+    p.state = ProcessorState::Failed;
+    p.error_msg = Some(reason.clone());
+    p.updated_at = now_ms();
+    ctx.services.store.update_processor(&p).await?;
+    tracing::warn!(processor = %p.name, error = %reason, "processor could not start");
+    let line = serde_json::json!({"processor": p.name, "processorId": p.id, "event": "failed to start",
+        "state": p.state.as_str(), "error": reason});
+    ctx.services.append(&p.workspace_id, line).await;
+    Ok(p)
 }
 
 /// Changes the name, pipeline or options.

@@ -8,7 +8,7 @@ use sluice_types::EventTime;
 
 use super::Executor;
 use crate::stats::{counters_value, restore_counters};
-use crate::{EngineError, Operator};
+use crate::{EngineError, Operator, SinkResume};
 
 impl Executor {
     /// The whole pipeline's state as one value: source position, watermark, counters and the
@@ -33,6 +33,7 @@ impl Executor {
                 Value::Array(self.partitions.maxima().into_iter().map(Value::Int64).collect()),
             ),
             (Str::from("counters"), counters_value(&self.stats)),
+            (Str::from("sink"), self.sink.snapshot()),
             (Str::from("operators"), Value::Array(ops)),
         ]
         .into_iter()
@@ -51,6 +52,7 @@ impl Executor {
         let maxima = Value::Array(self.partitions.maxima().into_iter().map(Value::Int64).collect());
         stream::field(out, "partitionMaxSeen", &maxima)?;
         stream::field(out, "counters", &counters_value(&self.stats))?;
+        stream::field(out, "sink", &self.sink.snapshot())?;
         let ops = stream::begin_array(out, "operators")?;
         for (i, o) in self.ops.iter().filter(|o| o.stateful()).enumerate() {
             let op = stream::begin_document_at(out, i)?;
@@ -67,6 +69,7 @@ impl Executor {
     pub fn restore(&mut self, state: &Value) -> Result<(), EngineError> {
         let bad = |m: &str| EngineError::Restore(m.to_string());
         let d = state.as_document().ok_or_else(|| bad("state must be a document"))?;
+        self.resume_sink(d)?;
         let saved = d.get("operators").and_then(Value::as_array).ok_or_else(|| bad("no operators"))?;
         let theirs: Vec<&str> = saved
             .iter()
@@ -120,6 +123,7 @@ impl Executor {
         if !has_operators {
             return Err(EngineError::Restore("no operators".into()));
         }
+        self.resume_sink(&header)?;
         let theirs: Vec<&str> = saved.iter().map(|(s, _)| s.as_str()).collect();
         let mut ours = self.stateful_ops_matching(&theirs)?;
         for (op, (_, st)) in ours.iter_mut().zip(&saved) {
@@ -129,6 +133,15 @@ impl Executor {
             }
         }
         self.restore_header(&header)
+    }
+
+    /// Tells the sink which checkpoint the run resumes from, before anything is restored: a
+    /// transactional sink refuses one whose output never committed.
+    fn resume_sink(&mut self, d: &Document) -> Result<(), EngineError> {
+        match self.sink.resume_from(d.get("sink").unwrap_or(&Value::Null))? {
+            SinkResume::Resumed => Ok(()),
+            SinkResume::OutputLost(why) => Err(EngineError::OutputNotCommitted(why)),
+        }
     }
 
     /// The stateful operators, refused unless they are the stages `theirs` names, in order.

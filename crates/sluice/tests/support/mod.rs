@@ -5,6 +5,7 @@
 
 pub mod certs;
 pub mod contract;
+pub mod crashes;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
