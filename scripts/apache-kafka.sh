@@ -81,12 +81,17 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+java_args() {
+    JAVA_ARGS=(java -Xms128m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+        -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
+        -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info
+        -Dorg.slf4j.simpleLogger.showDateTime=true
+        -cp "$LIBS/*")
+}
+
 java_run() {
-    java -Xms128m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-        -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-        -Dorg.slf4j.simpleLogger.log.kafka.server.KafkaRaftServer=info \
-        -Dorg.slf4j.simpleLogger.showDateTime=true \
-        -cp "$LIBS/*" "$@"
+    java_args
+    "${JAVA_ARGS[@]}" "$@"
 }
 
 # A CA, and a broker certificate for 127.0.0.1 and localhost signed by it, in a PKCS12 keystore.
@@ -184,7 +189,9 @@ start() {
     local log="$dir/broker.log"
     local started_before=0
     [ -f "$log" ] && started_before="$(grep -c 'Kafka Server started' "$log" || true)"
-    java_run kafka.Kafka "$dir/server.properties" >>"$log" 2>&1 &
+    # A simple command in the background: its pid is the JVM's own, for whoever kills it.
+    java_args
+    "${JAVA_ARGS[@]}" kafka.Kafka "$dir/server.properties" >>"$log" 2>&1 &
     local pid=$!
     echo "$pid" >"$dir/broker.pid"
     # Ready when the server says so (all listeners bound and the metadata caught up).

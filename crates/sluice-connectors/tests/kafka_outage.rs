@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sluice_connectors::kafka::{KafkaConnection, KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
 use sluice_connectors::{MemorySink, TestLog};
 use sluice_engine::{Executor, ExecutorConfig, StepOutcome};
-use sluice_mql::json::parse_document_bytes;
+use sluice_mql::json::{parse_document, parse_document_bytes};
 use sluice_mql::Value;
 use sluice_pipeline::{parse_pipeline_json, SinkSpec};
 use support::kafka::{broker, create_topic, produce, read_all, unique_topic, Msg, OwnBroker};
@@ -106,4 +106,44 @@ fn a_broker_that_stays_away_fails_the_checkpoint_naming_the_connection() {
     let e = exec.checkpoint().expect_err("undelivered output fails the checkpoint");
     let msg = e.to_string();
     assert!(msg.contains("sink out") && msg.contains("could not be delivered"), "{}", msg);
+}
+
+/// A Kafka source whose broker (Apache Kafka's, which keeps its data) is killed: within seconds
+/// the run's health board shows the connection failing, though librdkafka's consumers say
+/// nothing of it; once the broker is back the trouble clears and reading goes on where it was.
+#[test]
+fn a_quiet_source_notices_its_broker_gone_and_back() {
+    use sluice_engine::{Health, Source};
+    let mut own = support::kafka::OwnApacheKafka::start();
+    let topic = unique_topic("quiet");
+    create_topic(&own.addr, &topic, 1);
+    let opts = parse_document(&format!(r#"{{"topic": "{}", "config": {{"auto_offset_reset": "earliest"}}}}"#, topic))
+        .expect("options");
+    let mut source = KafkaSource::open(
+        &KafkaConnection::plaintext("in", &own.addr),
+        &KafkaSourceOptions::parse(&opts).expect("valid"),
+        &unique_topic("g"),
+    )
+    .expect("source");
+    let health = Health::new(Duration::from_secs(300), None);
+    source.attach_health(&health);
+    let mut out = Vec::new();
+    source.poll(10, &mut out).expect("poll");
+    own.kill();
+    let killed = Instant::now();
+    while health.troubles().is_empty() {
+        assert!(killed.elapsed() < Duration::from_secs(20), "the outage was not noticed");
+        source.poll(10, &mut out).expect("still retrying");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("noticed {:?} after the kill: {:?}", killed.elapsed(), health.troubles());
+    assert_eq!(health.troubles()[0].connection, "in");
+    own.restart();
+    produce(&own.addr, &topic, &[Msg { key: None, value: br#"{"n": 1}"#, partition: None }]);
+    let back = Instant::now();
+    while out.is_empty() || !health.troubles().is_empty() {
+        assert!(back.elapsed() < Duration::from_secs(30), "not back: {:?}", health.troubles());
+        source.poll(10, &mut out).expect("poll");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

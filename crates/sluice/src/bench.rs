@@ -36,7 +36,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     keys: u64,
     /// `kafka`: Kafka -> the canonical pipeline -> Kafka on a real broker (`--brokers`), with
-    /// the broker's own figures and end-to-end latency at `--rate`. `merge`: `$merge`
+    /// the broker's own figures and end-to-end latency at each of `--rates`. `merge`: `$merge`
     /// documents/s into a real MongoDB-wire server (`--uri`), next to its own insert rate. `api`:
     /// authenticated GETs/s and latency of a `sluice serve` child, and start to first output.
     /// `control`: one processor's calls while another's start waits on a broker that never
@@ -63,9 +63,13 @@ pub struct BenchArgs {
     /// Partitions of the input topic for `kafka`.
     #[arg(long, default_value_t = 3)]
     partitions: i32,
-    /// Events per second offered in the `kafka` latency run.
-    #[arg(long, default_value_t = 100_000)]
-    rate: u64,
+    /// Events per second offered in the `kafka` latency runs (one run per rate, each through the
+    /// broker alone, the stateless pipeline and the windowed one).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![10_000u64, 50_000, 100_000])]
+    rates: Vec<u64>,
+    /// `$emit.config.linger_ms` of the `kafka` latency runs.
+    #[arg(long, default_value_t = 0)]
+    linger_ms: u32,
     /// Seconds of the `kafka` latency run, and of each `api` load phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -122,8 +126,9 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
                 events: args.events,
                 devices: args.devices,
                 partitions: args.partitions,
-                rate: args.rate,
+                rates: args.rates,
                 seconds: args.seconds,
+                linger_ms: args.linger_ms,
             })
         }
         Some("api") => {

@@ -2,8 +2,11 @@
 //!
 //! 1. The broker alone: produce N solar events, then read them back with a bare consumer.
 //! 2. Sluice: the canonical pipeline reading those N events and writing its windows to Kafka.
-//! 3. Latency: a producer at a fixed rate stamps each event; the stateless part of the canonical
-//!    pipeline ($match, $addFields) writes each to Kafka, and a reader measures stamp to arrival.
+//! 3. Latency, at each offered rate: a producer at that rate stamps each event, and a reader
+//!    measures stamp to arrival: in the input topic itself (the broker alone), through the
+//!    stateless part of the canonical pipeline ($match, $addFields) into the output topic, and
+//!    through a one-second tumbling window (from the window's end, when it could first close, to
+//!    its output).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use sluice_pipeline::{parse_pipeline_json, Plan, SinkSpec};
 use crate::bench::{peak_rss_mib, CountingSink, CANONICAL_PIPELINE};
 
 /// Settings of one Kafka benchmark run.
+#[derive(Clone)]
 pub struct KafkaBench {
     /// `host:port` of the broker.
     pub brokers: String,
@@ -34,10 +38,12 @@ pub struct KafkaBench {
     pub devices: u32,
     /// Partitions of the input topic.
     pub partitions: i32,
-    /// Events per second offered in the latency run.
-    pub rate: u64,
-    /// Length of the latency run.
+    /// Events per second offered in the latency runs, one run each.
+    pub rates: Vec<u64>,
+    /// Length of each latency run.
     pub seconds: u64,
+    /// `$emit.config.linger_ms` of the latency runs' pipelines.
+    pub linger_ms: u32,
 }
 
 fn client(brokers: &str) -> ClientConfig {
@@ -120,13 +126,20 @@ fn consume_only(brokers: &str, topic: &str, partitions: i32, events: u64) -> Res
     Ok(started.elapsed())
 }
 
-fn kafka_plan(stages: &str, input: &str, output: &str) -> Result<Plan, String> {
+/// The solar readings' own timestamps as event time.
+const SOLAR_TIME: &str = r#"{"$dateFromString": {"dateString": "$timestamp"}}"#;
+/// The latency runs' stamps (µs since the epoch) as event time: a window closes when the
+/// producer has moved past its end.
+const STAMP_TIME: &str = r#"{"$toDate": {"$toLong": {"$divide": ["$sentAt", 1000]}}}"#;
+
+fn kafka_plan(stages: &str, time_field: &str, input: &str, output: &str, emit_config: &str) -> Result<Plan, String> {
     let source = format!(
-        r#"{{"$source": {{"connectionName": "kafka", "topic": "{}", "timeField": {{"$dateFromString": {{"dateString": "$timestamp"}}}},
+        r#"{{"$source": {{"connectionName": "kafka", "topic": "{}", "timeField": {},
             "config": {{"auto_offset_reset": "earliest"}}}}}}"#,
-        input
+        input, time_field
     );
-    let emit = format!(r#"{{"$emit": {{"connectionName": "kafka", "topic": "{}"}}}}"#, output);
+    let emit =
+        format!(r#"{{"$emit": {{"connectionName": "kafka", "topic": "{}", "config": {}}}}}"#, output, emit_config);
     parse_pipeline_json(&format!("[{}, {}, {}]", source, stages, emit)).map_err(|e| e.to_string())
 }
 
@@ -179,7 +192,7 @@ pub fn run(b: KafkaBench) -> Result<(), String> {
         );
     }
 
-    let plan = kafka_plan(&canonical_stages(true)?, &input, &output)?;
+    let plan = kafka_plan(&canonical_stages(true)?, SOLAR_TIME, &input, &output, "{}")?;
     let mut exec = executor(&b.brokers, &plan, &unique("group"))?;
     let started = Instant::now();
     let cpu_before = process_cpu_seconds();
@@ -212,8 +225,26 @@ pub fn run(b: KafkaBench) -> Result<(), String> {
     }
     drop(exec);
 
-    latency(&b, false)?;
-    latency(&b, true)?;
+    // A first run whose figures are dropped: the broker's JIT and first topics warm up.
+    let warm = KafkaBench { seconds: 2, ..b.clone() };
+    print!("warm-up, not counted: ");
+    latency(&warm, b.rates.first().copied().unwrap_or(10_000), LatencyPath::Broker)?;
+    let mut rows = Vec::new();
+    for &rate in &b.rates {
+        for path in [LatencyPath::Broker, LatencyPath::Stateless, LatencyPath::Windowed] {
+            rows.push(latency(&b, rate, path)?);
+        }
+    }
+    println!();
+    println!("end-to-end latency, produce to arrival (linger_ms {}):", b.linger_ms);
+    println!("| offered events/s | path | arrived | p50 ms | p99 ms | p999 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.offered, r.path, r.arrived, r.p50_ms, r.p99_ms, r.p999_ms, r.max_ms
+        );
+    }
     if let Some(mib) = peak_rss_mib() {
         println!("peak memory: {:.0} MiB", mib);
     }
@@ -230,19 +261,65 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((ticks(11)? + ticks(12)?) / 100.0)
 }
 
-/// Offers `rate` events/s for `seconds` and measures stamp to arrival: through the stateless
-/// stages into the output topic (`through_sluice`), or in the input topic itself (the broker
-/// alone, for comparison).
-fn latency(b: &KafkaBench, through_sluice: bool) -> Result<(), String> {
+/// The start of each latency run that is not measured.
+const WARM_UP: Duration = Duration::from_secs(1);
+
+/// What a latency run goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LatencyPath {
+    /// The input topic itself: the broker's own produce-to-consume latency.
+    Broker,
+    /// `$match` and `$addFields` into the output topic.
+    Stateless,
+    /// `$match` and a one-second tumbling window per device; measured from the window's end.
+    Windowed,
+}
+
+impl std::fmt::Display for LatencyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LatencyPath::Broker => "broker alone",
+            LatencyPath::Stateless => "sluice, stateless",
+            LatencyPath::Windowed => "sluice, 1 s window (from its end)",
+        })
+    }
+}
+
+/// The stages of a windowed latency run: each window's output stamped with the window's end
+/// (in the stamps' µs), the moment it could first close.
+const WINDOWED_STAGES: &str = r#"{"$match": {"obs.watts": {"$gt": 50}}},
+    {"$tumblingWindow": {"interval": {"size": 1, "unit": "second"},
+        "pipeline": [{"$group": {"_id": "$device_id", "maxWatts": {"$max": "$obs.watts"}, "count": {"$count": {}}}}]}},
+    {"$addFields": {"sentAt": {"$multiply": [{"$toLong": {"$meta": "stream.window.end"}}, 1000]}}}"#;
+
+/// One latency run's figures.
+struct LatencyRow {
+    offered: f64,
+    path: LatencyPath,
+    arrived: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+}
+
+/// Offers `rate` events/s for `seconds` and measures stamp to arrival along `path`.
+fn latency(b: &KafkaBench, rate: u64, path: LatencyPath) -> Result<LatencyRow, String> {
+    let through_sluice = path != LatencyPath::Broker;
     let (input, output) = (unique("lat-in"), unique("lat-out"));
     create_topic(&b.brokers, &input, 1)?;
     create_topic(&b.brokers, &output, 1)?;
-    let plan = kafka_plan(&canonical_stages(false)?, &input, &output)?;
+    let stages = if path == LatencyPath::Windowed { WINDOWED_STAGES.to_string() } else { canonical_stages(false)? };
+    let emit_config = format!(r#"{{"linger_ms": {}}}"#, b.linger_ms);
+    let plan = kafka_plan(&stages, STAMP_TIME, &input, &output, &emit_config)?;
     let mut exec = executor(&b.brokers, &plan, &unique("lat-group"))?;
     let done = Arc::new(AtomicBool::new(false));
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let read_from = if through_sluice { output.clone() } else { input.clone() };
 
+    // The first second is not measured: the consumers' first fetches of fresh topics wait out
+    // librdkafka's fetch backoff, which would count as latency.
+    let measure_from = now_micros() + WARM_UP.as_micros() as f64;
     let reader = {
         let (brokers, output, done, expected) = (b.brokers.clone(), read_from, done.clone(), expected.clone());
         std::thread::spawn(move || -> Result<Vec<f64>, String> {
@@ -265,7 +342,7 @@ fn latency(b: &KafkaBench, through_sluice: bool) -> Result<(), String> {
                     quiet_since = Instant::now();
                     let v: serde_json::Value =
                         serde_json::from_slice(m.payload().unwrap_or_default()).map_err(|e| e.to_string())?;
-                    if let Some(sent) = v["sentAt"].as_f64() {
+                    if let Some(sent) = v["sentAt"].as_f64().filter(|sent| *sent >= measure_from) {
                         lat.push(now_micros() - sent);
                     }
                 }
@@ -291,22 +368,27 @@ fn latency(b: &KafkaBench, through_sluice: bool) -> Result<(), String> {
         })
     };
 
-    let producer: BaseProducer = client(&b.brokers).set("linger.ms", "0").create().map_err(|e| e.to_string())?;
+    // As a producer tuned for latency sends: 1 ms of batching (each message alone would take
+    // more requests than the broker answers on this machine, and wait in the producer's queue).
+    let producer: BaseProducer = client(&b.brokers).set("linger.ms", "1").create().map_err(|e| e.to_string())?;
     let mut solar =
         SolarSource::new(SolarConfig { rate_per_sec: None, limit: None, devices: b.devices, ..SolarConfig::default() });
-    let total = b.rate * b.seconds;
+    let total = rate * (b.seconds + WARM_UP.as_secs());
+    let mut measured = 0u64;
     let started = Instant::now();
     let mut sent = 0u64;
     let mut recs = Vec::new();
     let mut line = String::new();
     while sent < total {
         // Keep to the schedule: send what is due, then yield.
-        let due = ((started.elapsed().as_secs_f64() * b.rate as f64) as u64).min(total);
+        let due = ((started.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
         while sent < due {
             recs.clear();
             let _ = solar.poll(1, &mut recs);
             if let Some(SourceRecord::Doc(mut d, _)) = recs.pop() {
-                d.insert("sentAt", sluice_mql::Value::Double(now_micros()));
+                let stamp = now_micros();
+                measured += u64::from(stamp >= measure_from);
+                d.insert("sentAt", sluice_mql::Value::Double(stamp));
                 line.clear();
                 write_document(&mut line, &d, JsonMode::Relaxed);
                 send(&producer, &input, &line)?;
@@ -318,6 +400,7 @@ fn latency(b: &KafkaBench, through_sluice: bool) -> Result<(), String> {
     }
     producer.flush(Duration::from_secs(60)).map_err(|e| e.to_string())?;
     let offered = sent as f64 / started.elapsed().as_secs_f64();
+    let sent = measured;
     // The stateless stages drop readings of 50 W or less: count what passes them.
     expected.store(if through_sluice { u64::MAX } else { sent }, Ordering::Relaxed);
     std::thread::sleep(Duration::from_secs(1));
@@ -329,18 +412,20 @@ fn latency(b: &KafkaBench, through_sluice: bool) -> Result<(), String> {
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize] / 1000.0;
-    println!(
-        "{} latency at {:.0} events/s offered ({} s, {} of {} arrived): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        if through_sluice { "sluice end-to-end" } else { "broker alone" },
+    let row = LatencyRow {
         offered,
-        b.seconds,
-        lat.len(),
-        sent,
-        pct(0.50),
-        pct(0.99),
-        pct(1.0)
+        path,
+        arrived: lat.len(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        p999_ms: pct(0.999),
+        max_ms: pct(1.0),
+    };
+    println!(
+        "{} at {:.0} events/s offered ({} s, {} arrived of {} sent): p50 {:.1} ms, p99 {:.1} ms, p999 {:.1} ms, max {:.1} ms",
+        path, offered, b.seconds, row.arrived, sent, row.p50_ms, row.p99_ms, row.p999_ms, row.max_ms
     );
-    Ok(())
+    Ok(row)
 }
 
 fn now_micros() -> f64 {

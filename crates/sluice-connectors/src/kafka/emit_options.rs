@@ -34,6 +34,13 @@ pub struct KafkaEmitOptions {
     pub compression: String,
     /// `config.acks`: `0`, `1` or `-1` (all). Default all.
     pub acks: i32,
+    /// `config.linger_ms` (a Sluice extension): how long the producer waits to fill a batch
+    /// before sending it. Unset: the connection's `config` `linger.ms`, else 5; 0 sends at once
+    /// (lowest latency, more requests).
+    pub linger_ms: Option<u32>,
+    /// `config.batch_size` (a Sluice extension): the most bytes of a batch to one partition.
+    /// Default librdkafka's 1 MB.
+    pub batch_size: Option<u32>,
     /// `config.deliveryGuarantee` (a Sluice extension): at-least-once (the default, as Atlas) or
     /// exactly-once (transactions committed with the checkpoints).
     pub guarantee: DeliveryGuarantee,
@@ -78,6 +85,8 @@ impl KafkaEmitOptions {
             iso_dates: false,
             compression: "none".into(),
             acks: -1,
+            linger_ms: None,
+            batch_size: None,
             guarantee: DeliveryGuarantee::AtLeastOnce,
         };
         let Some(config) = options.get("config") else { return Ok(o) };
@@ -129,6 +138,18 @@ impl KafkaEmitOptions {
                     o.acks = match v.as_exact_i64().or_else(|| (v.as_str() == Some("all")).then_some(-1)) {
                         Some(n @ -1..=1) => n as i32,
                         _ => return Err("$emit.config.acks must be 0, 1, -1 or \"all\"".into()),
+                    }
+                }
+                "linger_ms" => {
+                    o.linger_ms = match v.as_exact_i64() {
+                        Some(n @ 0..=60_000) => Some(n as u32),
+                        _ => return Err("$emit.config.linger_ms must be an integer from 0 to 60000".into()),
+                    }
+                }
+                "batch_size" => {
+                    o.batch_size = match v.as_exact_i64() {
+                        Some(n @ 1..=2_147_483_647) => Some(n as u32),
+                        _ => return Err("$emit.config.batch_size must be a positive integer (bytes)".into()),
                     }
                 }
                 "deliveryGuarantee" => {
@@ -187,12 +208,22 @@ mod tests {
             .unwrap_err()
             .contains("compression_type"));
         assert!(parse(r#"{"topic": "t", "coll": "x"}"#).unwrap_err().contains("coll"));
+        assert!(parse(r#"{"topic": "t", "config": {"linger_ms": -1}}"#).unwrap_err().contains("linger_ms"));
+        assert!(parse(r#"{"topic": "t", "config": {"batch_size": 0}}"#).unwrap_err().contains("batch_size"));
         assert!(parse(r#"{"topic": "t", "config": {"deliveryGuarantee": "once"}}"#)
             .unwrap_err()
             .contains("deliveryGuarantee"));
         assert!(parse(r#"{"topic": "t", "config": {"deliveryGuarantee": "exactlyOnce", "acks": 1}}"#)
             .unwrap_err()
             .contains("acks"));
+    }
+
+    #[test]
+    fn batching_is_tunable() {
+        let o = parse(r#"{"topic": "t"}"#).unwrap();
+        assert_eq!((o.linger_ms, o.batch_size), (None, None));
+        let o = parse(r#"{"topic": "t", "config": {"linger_ms": 0, "batch_size": 65536}}"#).unwrap();
+        assert_eq!((o.linger_ms, o.batch_size), (Some(0), Some(65536)));
     }
 
     #[test]

@@ -43,6 +43,12 @@ impl KafkaSink {
         cfg.set("enable.idempotence", if opts.acks == -1 { "true" } else { "false" });
         cfg.set("acks", opts.acks.to_string());
         cfg.set("compression.type", &opts.compression);
+        if let Some(ms) = opts.linger_ms {
+            cfg.set("linger.ms", ms.to_string());
+        }
+        if let Some(bytes) = opts.batch_size {
+            cfg.set("batch.size", bytes.to_string());
+        }
         // Defaults the connection's own client settings may override.
         for (k, v) in [("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string()), ("linger.ms", "5".into())] {
             if cfg.get(k).is_none() {

@@ -26,8 +26,11 @@ use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
-/// How often a running source asks whether its topics have new partitions.
+/// How often a running source asks whether its topics have new partitions (and so whether its
+/// brokers answer).
 const DISCOVER_EVERY: Duration = Duration::from_secs(10);
+/// How [`partitions_of`] says the brokers did not answer.
+const METADATA_UNREADABLE: &str = "cannot read metadata";
 /// How long the brokers may stay unreachable before the processor fails.
 pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -244,13 +247,21 @@ impl KafkaSource {
     /// Partitions added to the topics since the source opened (Kafka's CreatePartitions): read
     /// from their first message, as all of it was written after the source started, and kept
     /// in checkpoints like the others. The readers start again with them at the next poll, each
-    /// partition at its next offset. Best effort: brokers that cannot answer now are asked
-    /// again later (their outage is watched by [`KafkaSource::check_reachable`]).
+    /// partition at its next offset. Brokers that cannot answer begin an outage, watched from
+    /// then on by [`KafkaSource::check_reachable`]: librdkafka's consumers retry a lost broker
+    /// without a word to their poll, so this is how a quiet source notices.
     fn discover_partitions(&mut self) {
         self.last_discovery = Instant::now();
         let mut added = 0;
         for t in 0..self.topics.len() {
-            let Ok(ids) = partitions_of(&self.consumer, &self.topics[t], Duration::from_secs(1)) else { continue };
+            let ids = match partitions_of(&self.consumer, &self.topics[t], Duration::from_secs(1)) {
+                Ok(ids) => ids,
+                Err(e) if e.starts_with(METADATA_UNREADABLE) => {
+                    self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e));
+                    return;
+                }
+                Err(_) => continue,
+            };
             for id in ids {
                 if self.index[t].get(id as usize).is_some_and(|i| *i != u32::MAX) {
                     continue;
@@ -321,7 +332,7 @@ fn partitions_of<C: ConsumerContext>(
     topic: &str,
     timeout: Duration,
 ) -> Result<Vec<i32>, String> {
-    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| format!("cannot read metadata: {}", e))?;
+    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| format!("{}: {}", METADATA_UNREADABLE, e))?;
     let t = md.topics().iter().find(|t| t.name() == topic).ok_or("the broker returned no metadata for it")?;
     if let Some(err) = t.error() {
         return Err(format!("{:?}", RDKafkaErrorCode::from(err)));

@@ -238,3 +238,64 @@ impl Drop for OwnBroker {
         self.stop();
     }
 }
+
+/// An Apache Kafka broker of a test's own (`scripts/apache-kafka.sh`), to kill and start again:
+/// unlike [`OwnBroker`], it keeps its topics, offsets and producer state across a restart, on the
+/// same ports.
+pub struct OwnApacheKafka {
+    dir: std::path::PathBuf,
+    pid: Option<u32>,
+    /// `127.0.0.1:PORT` of its PLAINTEXT listener.
+    pub addr: String,
+}
+
+impl OwnApacheKafka {
+    /// Starts one keeping its data under a fresh temporary directory.
+    pub fn start() -> OwnApacheKafka {
+        let dir = std::env::temp_dir().join(format!("sluice-own-kafka-{}", unique_topic("b")));
+        let mut b = OwnApacheKafka { dir, pid: None, addr: String::new() };
+        b.restart();
+        b
+    }
+
+    /// Starts it (again, on its ports and data) and waits until it serves requests.
+    pub fn restart(&mut self) {
+        let script = std::env::var("SLUICE_APACHE_KAFKA")
+            .expect("SLUICE_APACHE_KAFKA is not set: run the tests through scripts/test.sh");
+        let out = std::process::Command::new(script)
+            .arg("start")
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .output()
+            .expect("the broker script runs");
+        assert!(out.status.success(), "the broker did not start: {}", String::from_utf8_lossy(&out.stderr));
+        let env = std::fs::read_to_string(self.dir.join("env")).expect("the broker's env file");
+        let var = |name: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {}=", name)))
+                .unwrap_or_else(|| panic!("{} in the broker's env file", name))
+                .to_string()
+        };
+        self.addr = var("SLUICE_TEST_KAFKA");
+        self.pid = Some(var("SLUICE_KAFKA_BROKER_PID").parse().expect("a pid"));
+    }
+
+    /// Kills it with SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+            // Gone once its port refuses connections.
+            let start = Instant::now();
+            while std::net::TcpStream::connect(&self.addr).is_ok() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for OwnApacheKafka {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
