@@ -37,6 +37,10 @@ pub const PROCESSOR: ActionMethods = ActionMethods {
     ],
 };
 
+/// `.../connections/{connectionName}` and Sluice's `:check`.
+pub const CONNECTION: ActionMethods =
+    ActionMethods { plain: &[Method::GET, Method::PATCH, Method::DELETE], actions: &[("check", &[Method::POST])] };
+
 /// `.../vpcPeeringConnections/{id}` and its `:accept` / `:reject`.
 pub const VPC_PEERING: ActionMethods =
     ActionMethods { plain: &[Method::DELETE], actions: &[("accept", &[Method::POST]), ("reject", &[Method::POST])] };
@@ -81,6 +85,11 @@ pub async fn processor(req: Request, next: Next) -> Response<Body> {
     check(&PROCESSOR, req, next).await
 }
 
+/// Middleware for the connection route.
+pub async fn connection(req: Request, next: Next) -> Response<Body> {
+    check(&CONNECTION, req, next).await
+}
+
 /// Middleware for the VPC peering route.
 pub async fn vpc_peering(req: Request, next: Next) -> Response<Body> {
     check(&VPC_PEERING, req, next).await
@@ -118,6 +127,8 @@ mod tests {
         // An unknown verb is no path of the contract: the handler's 404.
         assert_eq!(allow(&PROCESSOR, Method::GET, &format!("{}:fly", p)), None);
         assert_eq!(allow(&WORKSPACE, Method::POST, "/g/streams/ws:downloadOperationalLogs"), Some("GET".into()));
+        assert_eq!(allow(&CONNECTION, Method::GET, "/g/streams/ws/connections/k:check"), Some("POST".into()));
+        assert_eq!(allow(&CONNECTION, Method::POST, "/g/streams/ws/connections/k"), Some("GET, PATCH, DELETE".into()));
         assert_eq!(allow(&WORKSPACE, Method::GET, "/g/streams/ws:downloadOperationalLogs"), None);
         assert_eq!(
             allow(&VPC_PEERING, Method::DELETE, "/g/streams/vpcPeeringConnections/x:accept"),

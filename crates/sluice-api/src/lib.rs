@@ -79,7 +79,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{G}/streams/{{tenantName}}/connections"), get(connections::list).post(connections::create))
         .route(
             &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}"),
-            get(connections::get).patch(connections::update).delete(connections::delete),
+            get(connections::get)
+                .patch(connections::update)
+                .delete(connections::delete)
+                .post(connections::check)
+                .layer(axum::middleware::from_fn(action_methods::connection)),
         )
         .route(
             &format!("{G}/streams/{{tenantName}}/connections/{{connectionName}}/failoverConnections"),

@@ -168,6 +168,9 @@ pub mod ops {
     pub const RESET_PROCESSOR_OFFSETS: Operation = op("resetStreamProcessorOffsets", V2024_05, PROCESS);
     /// Sluice extension: the saved state of a processor's stages.
     pub const GET_PROCESSOR_STATE: Operation = op("getStreamProcessorState", V2024_05, READ);
+    /// Sluice extension: reach the system behind a connection as a processor would
+    /// (`.../connections/{connectionName}:check`).
+    pub const CHECK_CONNECTION: Operation = op("checkStreamConnection", V2024_05, PROCESS);
     /// Sluice extension: the project's processors in the Prometheus text format.
     pub const METRICS: Operation = op("sluiceMetrics", V2024_05, READ);
     /// Sluice extension: drop one stage's saved state of a stopped processor.

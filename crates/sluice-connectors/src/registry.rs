@@ -115,6 +115,13 @@ pub trait Connector: Sync {
         Err(cannot_play(c, Role::Source))
     }
 
+    /// Reaches the system behind connection `c` as a processor would (blocking, a few seconds
+    /// at most): `Err` says why it cannot be used (unreachable, a refused password, an untrusted
+    /// certificate). Connectors with nothing to reach before a processor uses them answer Ok.
+    fn probe(&self, _c: &ConnectionRef<'_>) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`, of processor
     /// `processor_id` (an exactly-once Kafka `$emit` names its transactions after it).
     fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, _processor_id: &str) -> Result<Box<dyn Sink>, String> {

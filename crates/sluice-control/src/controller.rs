@@ -181,6 +181,20 @@ impl Controller {
         Ok(read.map_err(ControlError::StartFailed)?.unwrap_or_default())
     }
 
+    /// Reaches the system behind connection `name` of workspace `ws` as a processor would
+    /// (Sluice's connection check): `Ok(Err(reason))` when it cannot be used, with how long the
+    /// attempt took.
+    pub async fn check_connection(
+        &self,
+        ws: &Workspace,
+        name: &str,
+    ) -> Result<(Result<(), String>, std::time::Duration), ControlError> {
+        let conn = self.services.store.connection(&ws.id, name).await?;
+        let started = std::time::Instant::now();
+        let answer = tokio::task::spawn_blocking(move || endpoints::probe(&conn)).await?;
+        Ok((answer, started.elapsed()))
+    }
+
     /// Up to `max` output documents of a running processor written after the first `seen` of its
     /// run, oldest first, with the count to pass next time (a sampling cursor's position).
     pub fn sample_since(&self, processor_id: &str, seen: u64, max: usize) -> Option<(Vec<Document>, u64)> {

@@ -173,3 +173,10 @@ pub fn newest_dead_letters(
         .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Dlq))?;
     k.newest_dead_letters(&c, db, coll, n).map(Some)
 }
+
+/// Reaches the system behind `conn` as a processor would (blocking, a few seconds at most):
+/// `Err` says why it cannot be used. A type without a connector has nothing to reach.
+pub fn probe(conn: &Connection) -> Result<(), String> {
+    let c = ConnectionRef { name: &conn.name, ctype: conn.ctype, config: &conn.config };
+    connector(c.ctype).map_or(Ok(()), |k| k.probe(&c))
+}

@@ -2,7 +2,8 @@
 //! (Apache Kafka's SASL_SSL listener: SCRAM-SHA-512 over TLS with the cluster's CA as
 //! `brokerPublicCertificate`): a processor reads and writes through it; the same connection with
 //! a wrong password fails the `:start` within seconds, saying authentication failed, and the
-//! processor shows the reason in its state and the workspace's operational log.
+//! processor shows the reason in its state and the workspace's operational log. Sluice's
+//! connection check (`:check`) says the same of each connection.
 
 mod support;
 
@@ -62,6 +63,31 @@ async fn a_sasl_ssl_connection_carries_a_processor_and_a_wrong_password_fails_it
     let password = env("SLUICE_TEST_KAFKA_PASSWORD");
     workspace_with(&c, &server, &[secured("secure", &password), secured("wrong", "not-the-password")]).await;
     let processors = format!("{}/ws/processor", streams);
+
+    // Sluice's connection check reaches the brokers as a processor would.
+    let r = c.post(&format!("{}/ws/connections/secure:check", streams), &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["ok"], true, "{:?}", r.body);
+    let started = Instant::now();
+    let r = c.post(&format!("{}/ws/connections/wrong:check", streams), &json!({})).await;
+    assert!(started.elapsed() < Duration::from_secs(15), "answered within seconds");
+    assert_eq!((r.status, &r.body["ok"]), (StatusCode::OK, &json!(false)), "{:?}", r.body);
+    let why = r.body["errorMsg"].as_str().unwrap_or_default().to_lowercase();
+    assert!(why.contains("wrong") && why.contains("authentication"), "{:?}", r.body);
+    assert!(!r.raw.windows(16).any(|w| w == b"not-the-password"), "the password is never shown");
+    let r = c.get(&format!("{}/ws/connections/secure:check", streams)).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{:?}", r.body);
+    let r = c.post(&format!("{}/ws/connections/nope:check", streams), &json!({})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    // It opens connections to other systems: a read-only key may not.
+    let group = server.banner_value("groupId");
+    let ro = cli(&server.dir, &["keys", "create", "--project", &group, "--role", "GROUP_READ_ONLY"]);
+    let reader = Client::new(
+        &server,
+        Auth::Digest { user: line_value(&ro, "publicKey"), password: line_value(&ro, "privateKey"), algorithm: "MD5" },
+    );
+    let r = reader.post(&format!("{}/ws/connections/secure:check", streams), &json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
 
     let r = c.post(&processors, &json!({"name": "good", "pipeline": pipeline("secure", &input, &output)})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);

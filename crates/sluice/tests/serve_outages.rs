@@ -102,6 +102,11 @@ async fn a_mongodb_outage_of_30_s_keeps_the_processor_started_and_loses_nothing(
     assert_eq!(error["connection"], "own", "{:?}", error);
     assert!(error["attempts"].as_u64().unwrap_or(0) >= 1, "{:?}", error);
     assert!(during["stats"]["retryCount"].as_u64().unwrap_or(0) >= 1, "{:?}", during);
+    // The connection check says so too, within seconds.
+    let r = c.post(&format!("{}/ws/connections/own:check", ws), &json!({})).await;
+    assert_eq!((r.status, &r.body["ok"]), (StatusCode::OK, &json!(false)), "{:?}", r.body);
+    assert!(r.body["durationMillis"].as_u64().unwrap_or(u64::MAX) < 15_000, "{:?}", r.body);
+    assert!(r.body["errorMsg"].as_str().unwrap_or_default().contains("cannot reach MongoDB"), "{:?}", r.body);
 
     let left = OUTAGE.saturating_sub(down_at.elapsed());
     tokio::time::sleep(left).await; // the outage's length is the point of this test
@@ -130,6 +135,8 @@ async fn a_mongodb_outage_of_30_s_keeps_the_processor_started_and_loses_nothing(
     })
     .await;
     assert_eq!(after["state"], "STARTED");
+    let r = c.post(&format!("{}/ws/connections/own:check", ws), &json!({})).await;
+    assert_eq!((r.status, &r.body["ok"]), (StatusCode::OK, &json!(true)), "{:?}", r.body);
 
     let log = operational_log(&c, &ws, "ws").await;
     let line = |event: &str| log.iter().find(|l| l["event"] == event && l["connection"] == "own").cloned();

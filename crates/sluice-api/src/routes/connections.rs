@@ -204,6 +204,36 @@ pub async fn get(
     Ok(reply::ok(StatusCode::OK, shape::connection(&ctx, &w, &c), &ctx.version, ctx.flags))
 }
 
+/// POST `.../{tenantName}/connections/{connectionName}:check` (Sluice extension): reaches the
+/// system behind the connection as a processor would. 200 `{connectionName, ok, durationMillis}`,
+/// with `errorMsg` saying why when it cannot be used (unreachable, a refused password, an
+/// untrusted certificate).
+pub async fn check(
+    State(state): State<Arc<AppState>>,
+    call: Call,
+    Path((group, tenant, target)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let Some((name, "check")) = target.rsplit_once(':') else {
+        return Err(ApiError::no_such_resource(&call.path));
+    };
+    let ctx = call.begin(&state, &ops::CHECK_CONNECTION, &group).await?;
+    let w = find(&state, &ctx, &tenant).await?;
+    find_conn(&state, &ctx, &w, name).await?;
+    let (answer, took) = state.controller.check_connection(&w, name).await.map_err(|e| match e {
+        sluice_control::ControlError::Store(s) => ApiError::from(s),
+        other => ApiError::unexpected(&format!("connection {}: {}", name, other)),
+    })?;
+    let mut body = serde_json::json!({
+        "connectionName": name,
+        "ok": answer.is_ok(),
+        "durationMillis": took.as_millis() as u64,
+    });
+    if let Err(why) = answer {
+        body["errorMsg"] = Json::String(why);
+    }
+    Ok(reply::ok(StatusCode::OK, body, &ctx.version, ctx.flags))
+}
+
 /// PATCH `.../{tenantName}/connections/{connectionName}`: the type cannot change; secrets not
 /// sent again are kept.
 pub async fn update(

@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::ConsumerContext;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::ClientContext;
 
@@ -58,3 +60,14 @@ impl ClientContext for ErrorsContext {
 }
 
 impl ConsumerContext for ErrorsContext {}
+
+/// Serves the error events waiting on `consumer` (they reach a consumer's context only when it
+/// is polled), keeping them in its [`ClientErrors`]; the last error reported, if any.
+pub fn drain(consumer: &BaseConsumer<ErrorsContext>) -> Option<String> {
+    while let Some(event) = consumer.poll(Duration::ZERO) {
+        if let Err(e) = event {
+            consumer.context().0.record(&e, "");
+        }
+    }
+    consumer.context().0.last()
+}

@@ -139,6 +139,27 @@ impl KafkaConnection {
     }
 }
 
+impl KafkaConnection {
+    /// Asks the brokers for the cluster's metadata, as opening a source or a sink does first:
+    /// `Err` names the connection and says why they did not answer (in librdkafka's words: a
+    /// refused login or an untrusted certificate, not only "transport failure").
+    pub fn probe(&self) -> Result<(), String> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let errors = super::client_errors::ErrorsContext::default();
+        let client: BaseConsumer<super::client_errors::ErrorsContext> = self
+            .client_config()?
+            .create_with_context(errors.clone())
+            .map_err(|e| format!("connection {}: cannot create a Kafka client: {}", self.name, e))?;
+        client.fetch_metadata(None, super::OPEN_TIMEOUT).map(|_| ()).map_err(|e| {
+            super::client_errors::drain(&client);
+            errors.0.explain(format!(
+                "connection {}: cannot reach the Kafka brokers {}: {}",
+                self.name, self.bootstrap_servers, e
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

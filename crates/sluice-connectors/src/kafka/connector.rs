@@ -27,6 +27,10 @@ impl Connector for KafkaConnector {
         }
     }
 
+    fn probe(&self, c: &ConnectionRef<'_>) -> Result<(), String> {
+        KafkaConnection::from_settings(c.name, c.config)?.probe()
+    }
+
     fn open_source(
         &self,
         c: &ConnectionRef<'_>,

@@ -17,7 +17,7 @@ use sluice_engine::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord
 use sluice_mql::{Document, Str, Value};
 
 use super::cached_watermarks::cached_high_watermark;
-use super::client_errors::ErrorsContext;
+use super::client_errors::{drain, ErrorsContext};
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
 use crate::outage::Outage;
@@ -102,12 +102,7 @@ impl KafkaSource {
         let mut index = Vec::new();
         for (t, topic) in opts.topics.iter().enumerate() {
             let ids = partitions_of(&consumer, topic, OPEN_TIMEOUT).map_err(|e| {
-                // The client's errors are served by polling it.
-                while let Some(event) = consumer.poll(Duration::ZERO) {
-                    if let Err(e) = event {
-                        errors.0.record(&e, "");
-                    }
-                }
+                drain(&consumer);
                 errors.0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
             })?;
             let mut by_id = vec![u32::MAX; ids.iter().max().map_or(0, |m| *m as usize + 1)];

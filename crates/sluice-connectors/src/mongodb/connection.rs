@@ -1,5 +1,8 @@
 //! A MongoDB (`Cluster`) connection of the registry, as the driver needs it.
 
+/// How long a connection check waits for a server of the deployment.
+pub const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How to reach a MongoDB deployment. `Debug` never shows the connection string, which may hold
 /// a password.
 #[derive(Clone, PartialEq, Eq)]
@@ -32,6 +35,23 @@ impl MongoConnection {
             .run()
             .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", self.name, e.kind))?;
         Ok(client)
+    }
+
+    /// Pings the deployment, waiting at most [`PROBE_TIMEOUT`] for a server (unless the
+    /// connection string sets `serverSelectionTimeoutMS`): the connection check's answer.
+    pub fn probe(&self) -> Result<(), String> {
+        let mut options = mongodb::options::ClientOptions::parse(self.uri.as_str())
+            .run()
+            .map_err(|e| format!("connection {}: invalid connection string: {}", self.name, e.kind))?;
+        options.server_selection_timeout.get_or_insert(PROBE_TIMEOUT);
+        let client = mongodb::sync::Client::with_options(options)
+            .map_err(|e| format!("connection {}: cannot create a client: {}", self.name, e.kind))?;
+        client
+            .database("admin")
+            .run_command(mongodb::bson::doc! {"ping": 1})
+            .run()
+            .map(|_| ())
+            .map_err(|e| format!("connection {}: cannot reach MongoDB: {}", self.name, e.kind))
     }
 
     /// A client; the driver connects lazily, so this only checks the string.

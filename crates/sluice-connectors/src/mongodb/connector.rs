@@ -54,6 +54,10 @@ impl Connector for MongoConnector {
         }
     }
 
+    fn probe(&self, c: &ConnectionRef<'_>) -> Result<(), String> {
+        MongoConnection::from_settings(c.name, c.config)?.probe()
+    }
+
     fn open_source(&self, c: &ConnectionRef<'_>, spec: &SourceSpec, _: &str) -> Result<Box<dyn Source>, String> {
         let opts = ChangeStreamOptions::parse(&spec.options)?;
         Ok(Box::new(ChangeStreamSource::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
