@@ -285,7 +285,25 @@ impl Sink for KafkaSink {
     }
 
     fn on_checkpoint_saved(&mut self) -> Result<(), SinkError> {
-        self.producers.commit().map_err(|e| self.error(e))
+        // A commit waiting for the brokers shows on the health board, and a stop ends the wait.
+        let (health, name) = (self.health.clone(), self.name.clone());
+        let mut reported = false;
+        let committed = self.producers.commit(|waited| {
+            if health.stopping() || waited >= DELIVERY_TIMEOUT {
+                return false;
+            }
+            if waited >= SLOW_BROKERS {
+                let message = format!("a transaction commit waiting for the Kafka brokers for {} s", waited.as_secs());
+                health.failing(&name, &message, crate::outage::now_ms());
+                reported = true;
+            }
+            true
+        });
+        committed.map_err(|e| self.error(e))?;
+        if reported {
+            self.health.recovered(&self.name, crate::outage::now_ms());
+        }
+        Ok(())
     }
 
     fn snapshot(&self) -> Value {

@@ -153,12 +153,22 @@ impl Producers {
     }
 
     /// The checkpoint recording the pre-committed transaction is durable: commits it.
-    pub fn commit(&mut self) -> Result<(), String> {
+    /// Asks the brokers in slices of a second, so that a wait shows: after each slice that timed
+    /// out, `waiting` is told how long the commit has waited and answers whether to go on. Given
+    /// up, the transaction stays for the next run to settle (its checkpoint's witness says
+    /// whether it committed).
+    pub fn commit(&mut self, mut waiting: impl FnMut(Duration) -> bool) -> Result<(), String> {
         let Some(p) = self.precommitted.take() else { return Ok(()) };
-        self.slots[p.slot]
-            .producer
-            .commit_transaction(TRANSACTION_CALL_TIMEOUT)
-            .map_err(|e| format!("cannot commit the transaction of {}: {}", self.transactional_ids[p.slot], e))
+        let started = Instant::now();
+        loop {
+            match self.slots[p.slot].producer.commit_transaction(Duration::from_secs(1)) {
+                Ok(()) => return Ok(()),
+                Err(KafkaError::Transaction(e)) if e.is_retriable() && waiting(started.elapsed()) => {}
+                Err(e) => {
+                    return Err(format!("cannot commit the transaction of {}: {}", self.transactional_ids[p.slot], e))
+                }
+            }
+        }
     }
 
     /// The pre-committed transaction, for the checkpoint: its id and witness (Null when there
