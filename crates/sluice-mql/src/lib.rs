@@ -23,6 +23,7 @@ mod objectid;
 mod path;
 pub mod query;
 mod regex_cache;
+pub mod serde_value;
 mod value;
 
 pub use compare::{compare_values, values_equal};

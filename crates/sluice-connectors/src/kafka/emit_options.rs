@@ -1,7 +1,9 @@
 //! The Kafka-specific fields of an `$emit` stage.
 
+use serde::Deserialize;
 use sluice_mql::expr::{compile, Expr};
 use sluice_mql::json::JsonMode;
+use sluice_mql::serde_value::{from_document, Raw};
 use sluice_mql::{Document, Value};
 
 use super::KeyFormat;
@@ -47,7 +49,8 @@ pub struct KafkaEmitOptions {
 }
 
 /// What a reader of the output topic sees after a failure and a resume.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum DeliveryGuarantee {
     /// Every record, some perhaps twice (what was written after the last checkpoint is written
     /// again on resume).
@@ -58,15 +61,80 @@ pub enum DeliveryGuarantee {
     ExactlyOnce,
 }
 
+/// The fields of a Kafka `$emit` as Atlas names them (`connectionName` taken out).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    topic: Option<Raw>,
+    config: Option<Config>,
+}
+
+/// `$emit.config` of a Kafka connection.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    key: Option<Raw>,
+    headers: Option<Raw>,
+    #[serde(rename = "keyFormat")]
+    key_format: Option<String>,
+    #[serde(rename = "outputFormat")]
+    output_format: Option<OutputFormat>,
+    #[serde(rename = "dateFormat")]
+    date_format: Option<DateFormat>,
+    compression_type: Option<Compression>,
+    acks: Option<Raw>,
+    linger_ms: Option<u32>,
+    batch_size: Option<u32>,
+    #[serde(rename = "deliveryGuarantee")]
+    delivery_guarantee: Option<DeliveryGuarantee>,
+}
+
+/// `outputFormat`.
+#[derive(Deserialize)]
+enum OutputFormat {
+    #[serde(rename = "relaxedJson")]
+    Relaxed,
+    #[serde(rename = "canonicalJson")]
+    Canonical,
+}
+
+/// `dateFormat`.
+#[derive(Deserialize)]
+enum DateFormat {
+    #[serde(rename = "default")]
+    Default,
+    #[serde(rename = "ISO8601")]
+    Iso8601,
+}
+
+/// `compression_type`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
 impl KafkaEmitOptions {
     /// Parses the connector options of an `$emit` (everything but `connectionName`).
     pub fn parse(options: &Document) -> Result<KafkaEmitOptions, String> {
-        for (k, _) in options.iter() {
-            if !matches!(k.as_str(), "topic" | "config") {
-                return Err(format!("$emit.{} is not a field of a Kafka $emit", k));
-            }
-        }
-        let topic = match options.get("topic") {
+        let f: Fields = from_document(options).map_err(|e| e.describe("$emit"))?;
+        let topic = match f.topic.map(|r| r.0) {
             None => return Err("$emit.topic is required for a Kafka connection".into()),
             Some(Value::String(t)) if !t.starts_with('$') => {
                 if t.is_empty() {
@@ -74,103 +142,50 @@ impl KafkaEmitOptions {
                 }
                 TopicSpec::Fixed(t.to_string())
             }
-            Some(v) => TopicSpec::Computed(compile(v).map_err(|e| format!("$emit.topic: {}", e))?),
+            Some(v) => TopicSpec::Computed(compile(&v).map_err(|e| format!("$emit.topic: {}", e))?),
         };
-        let mut o = KafkaEmitOptions {
-            topic,
-            key: None,
-            key_format: KeyFormat::BinData,
-            headers: None,
-            output: JsonMode::Relaxed,
-            iso_dates: false,
-            compression: "none".into(),
-            acks: -1,
-            linger_ms: None,
-            batch_size: None,
-            guarantee: DeliveryGuarantee::AtLeastOnce,
+        let c = f.config.unwrap_or_default();
+        let expr = |raw: Option<Raw>, field: &str| -> Result<Option<Expr>, String> {
+            raw.map(|r| compile(&r.0).map_err(|e| format!("$emit.config.{}: {}", field, e))).transpose()
         };
-        let Some(config) = options.get("config") else { return Ok(o) };
-        let config = config.as_document().ok_or("$emit.config must be an object")?;
-        for (k, v) in config.iter() {
-            let name = k.as_str();
-            let text = || v.as_str().ok_or_else(|| format!("$emit.config.{} must be a string", name));
-            match name {
-                "key" => o.key = Some(compile(v).map_err(|e| format!("$emit.config.key: {}", e))?),
-                "headers" => o.headers = Some(compile(v).map_err(|e| format!("$emit.config.headers: {}", e))?),
-                "keyFormat" => {
-                    let t = text()?;
-                    o.key_format = KeyFormat::parse(t).ok_or_else(|| {
-                        format!("$emit.config.keyFormat must be one of {}, got '{}'", KeyFormat::NAMES, t)
-                    })?;
-                }
-                "outputFormat" => {
-                    o.output = match text()? {
-                        "relaxedJson" => JsonMode::Relaxed,
-                        "canonicalJson" => JsonMode::Canonical,
-                        other => {
-                            return Err(format!(
-                                "$emit.config.outputFormat must be relaxedJson or canonicalJson, got '{}'",
-                                other
-                            ))
-                        }
-                    }
-                }
-                "dateFormat" => {
-                    o.iso_dates = match text()? {
-                        "default" => false,
-                        "ISO8601" => true,
-                        other => {
-                            return Err(format!("$emit.config.dateFormat must be default or ISO8601, got '{}'", other))
-                        }
-                    }
-                }
-                "compression_type" => {
-                    let t = text()?;
-                    if !matches!(t, "none" | "gzip" | "snappy" | "lz4" | "zstd") {
-                        return Err(format!(
-                            "$emit.config.compression_type must be one of none, gzip, snappy, lz4, zstd, got '{}'",
-                            t
-                        ));
-                    }
-                    o.compression = t.to_string();
-                }
-                "acks" => {
-                    o.acks = match v.as_exact_i64().or_else(|| (v.as_str() == Some("all")).then_some(-1)) {
-                        Some(n @ -1..=1) => n as i32,
-                        _ => return Err("$emit.config.acks must be 0, 1, -1 or \"all\"".into()),
-                    }
-                }
-                "linger_ms" => {
-                    o.linger_ms = match v.as_exact_i64() {
-                        Some(n @ 0..=60_000) => Some(n as u32),
-                        _ => return Err("$emit.config.linger_ms must be an integer from 0 to 60000".into()),
-                    }
-                }
-                "batch_size" => {
-                    o.batch_size = match v.as_exact_i64() {
-                        Some(n @ 1..=2_147_483_647) => Some(n as u32),
-                        _ => return Err("$emit.config.batch_size must be a positive integer (bytes)".into()),
-                    }
-                }
-                "deliveryGuarantee" => {
-                    o.guarantee = match text()? {
-                        "atLeastOnce" => DeliveryGuarantee::AtLeastOnce,
-                        "exactlyOnce" => DeliveryGuarantee::ExactlyOnce,
-                        other => {
-                            return Err(format!(
-                                "$emit.config.deliveryGuarantee must be atLeastOnce or exactlyOnce, got '{}'",
-                                other
-                            ))
-                        }
-                    }
-                }
-                other => return Err(format!("$emit.config.{} is not a Kafka $emit setting", other)),
-            }
+        let key_format = match c.key_format {
+            None => KeyFormat::BinData,
+            Some(t) => KeyFormat::parse(&t)
+                .ok_or_else(|| format!("$emit.config.keyFormat must be one of {}, got '{}'", KeyFormat::NAMES, t))?,
+        };
+        let acks = match c.acks.map(|r| r.0) {
+            None => -1,
+            Some(v) => match v.as_exact_i64().or_else(|| (v.as_str() == Some("all")).then_some(-1)) {
+                Some(n @ -1..=1) => n as i32,
+                _ => return Err("$emit.config.acks must be 0, 1, -1 or \"all\"".into()),
+            },
+        };
+        if c.linger_ms.is_some_and(|ms| ms > 60_000) {
+            return Err("$emit.config.linger_ms must be an integer from 0 to 60000".into());
         }
-        if o.guarantee == DeliveryGuarantee::ExactlyOnce && o.acks != -1 {
+        if c.batch_size.is_some_and(|b| b == 0 || b > i32::MAX as u32) {
+            return Err("$emit.config.batch_size must be a positive integer (bytes)".into());
+        }
+        let guarantee = c.delivery_guarantee.unwrap_or_default();
+        if guarantee == DeliveryGuarantee::ExactlyOnce && acks != -1 {
             return Err("$emit.config.deliveryGuarantee exactlyOnce needs acks -1 (all), the default".into());
         }
-        Ok(o)
+        Ok(KafkaEmitOptions {
+            topic,
+            key: expr(c.key, "key")?,
+            key_format,
+            headers: expr(c.headers, "headers")?,
+            output: match c.output_format {
+                Some(OutputFormat::Canonical) => JsonMode::Canonical,
+                Some(OutputFormat::Relaxed) | None => JsonMode::Relaxed,
+            },
+            iso_dates: matches!(c.date_format, Some(DateFormat::Iso8601)),
+            compression: c.compression_type.unwrap_or(Compression::None).name().to_string(),
+            acks,
+            linger_ms: c.linger_ms,
+            batch_size: c.batch_size,
+            guarantee,
+        })
     }
 }
 

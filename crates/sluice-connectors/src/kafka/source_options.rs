@@ -1,5 +1,8 @@
 //! The Kafka-specific fields of a `$source` stage.
 
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use sluice_mql::serde_value::{from_document, Raw};
 use sluice_mql::{Document, Value};
 
 use super::KeyFormat;
@@ -32,16 +35,53 @@ pub struct KafkaSourceOptions {
     pub commit_offsets: bool,
 }
 
+/// The fields of a Kafka `$source` as Atlas names them (the common ones taken out).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    topic: Option<Raw>,
+    config: Option<Config>,
+    #[serde(rename = "schemaRegistry")]
+    schema_registry: Option<IgnoredAny>,
+}
+
+/// `$source.config` of a Kafka connection.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    group_id: Option<String>,
+    auto_offset_reset: Option<OffsetResetName>,
+    #[serde(rename = "keyFormat")]
+    key_format: Option<String>,
+    #[serde(rename = "keyFormatError")]
+    key_format_error: Option<KeyFormatError>,
+    enable_auto_commit: Option<bool>,
+}
+
+/// `auto_offset_reset`, with librdkafka's other spellings.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum OffsetResetName {
+    #[serde(alias = "smallest", alias = "beginning")]
+    Earliest,
+    #[serde(alias = "largest", alias = "end")]
+    Latest,
+}
+
+/// `keyFormatError`.
+#[derive(Deserialize)]
+enum KeyFormatError {
+    #[serde(rename = "dlq")]
+    Dlq,
+    #[serde(rename = "passThrough")]
+    PassThrough,
+}
+
 impl KafkaSourceOptions {
     /// Parses the connector options of a `$source` (what is left after the common fields).
     pub fn parse(options: &Document) -> Result<KafkaSourceOptions, String> {
-        let mut o = KafkaSourceOptions { key_error_to_dlq: true, commit_offsets: true, ..Default::default() };
-        for (k, _) in options.iter() {
-            if !matches!(k.as_str(), "topic" | "config" | "schemaRegistry") {
-                return Err(format!("$source.{} is not a field of a Kafka $source", k));
-            }
-        }
-        o.topics = match options.get("topic") {
+        let f: Fields = from_document(options).map_err(|e| e.describe("$source"))?;
+        let topics = match f.topic.map(|r| r.0) {
             None => return Err("$source.topic is required for a Kafka connection".into()),
             Some(Value::String(t)) => vec![t.to_string()],
             Some(Value::Array(items)) => items
@@ -50,58 +90,29 @@ impl KafkaSourceOptions {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err("$source.topic must be a string or an array of strings".into()),
         };
-        if o.topics.is_empty() || o.topics.iter().any(String::is_empty) {
+        if topics.is_empty() || topics.iter().any(String::is_empty) {
             return Err("$source.topic must name at least one topic".into());
         }
-        if options.contains_key("schemaRegistry") {
+        if f.schema_registry.is_some() {
             return Err("$source.schemaRegistry is not supported: Sluice reads JSON messages".into());
         }
-        let Some(config) = options.get("config") else { return Ok(o) };
-        let config = config.as_document().ok_or("$source.config must be an object")?;
-        for (k, v) in config.iter() {
-            let text = || v.as_str().ok_or_else(|| format!("$source.config.{} must be a string", k));
-            match k.as_str() {
-                "group_id" => o.group_id = Some(text()?.to_string()),
-                "auto_offset_reset" => {
-                    o.offset_reset = match text()? {
-                        "earliest" | "smallest" | "beginning" => OffsetReset::Earliest,
-                        "latest" | "largest" | "end" => OffsetReset::Latest,
-                        other => {
-                            return Err(format!(
-                                "$source.config.auto_offset_reset must be earliest or latest, got '{}'",
-                                other
-                            ))
-                        }
-                    }
-                }
-                "keyFormat" => {
-                    let t = text()?;
-                    o.key_format = KeyFormat::parse(t).ok_or_else(|| {
-                        format!("$source.config.keyFormat must be one of {}, got '{}'", KeyFormat::NAMES, t)
-                    })?;
-                }
-                "keyFormatError" => {
-                    o.key_error_to_dlq = match text()? {
-                        "dlq" => true,
-                        "passThrough" => false,
-                        other => {
-                            return Err(format!(
-                                "$source.config.keyFormatError must be dlq or passThrough, got '{}'",
-                                other
-                            ))
-                        }
-                    }
-                }
-                "enable_auto_commit" => {
-                    o.commit_offsets = match v {
-                        Value::Bool(b) => *b,
-                        _ => return Err("$source.config.enable_auto_commit must be a boolean".into()),
-                    }
-                }
-                other => return Err(format!("$source.config.{} is not a Kafka $source setting", other)),
-            }
-        }
-        Ok(o)
+        let c = f.config.unwrap_or_default();
+        let key_format = match c.key_format {
+            None => KeyFormat::default(),
+            Some(t) => KeyFormat::parse(&t)
+                .ok_or_else(|| format!("$source.config.keyFormat must be one of {}, got '{}'", KeyFormat::NAMES, t))?,
+        };
+        Ok(KafkaSourceOptions {
+            topics,
+            group_id: c.group_id,
+            offset_reset: match c.auto_offset_reset {
+                Some(OffsetResetName::Earliest) => OffsetReset::Earliest,
+                Some(OffsetResetName::Latest) | None => OffsetReset::Latest,
+            },
+            key_format,
+            key_error_to_dlq: !matches!(c.key_format_error, Some(KeyFormatError::PassThrough)),
+            commit_offsets: c.enable_auto_commit.unwrap_or(true),
+        })
     }
 }
 
