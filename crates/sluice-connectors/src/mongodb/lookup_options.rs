@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use sluice_mql::expr::{compile, Expr};
+use sluice_mql::serde_value::{from_document, Entries, Raw};
 use sluice_mql::{Document, FieldPath, Value};
 use sluice_types::{Interval, TimeUnit};
 
@@ -36,77 +38,133 @@ pub struct LookupOptions {
     pub cache: Option<CacheLimits>,
 }
 
-fn text<'d>(d: &'d Document, key: &str) -> Result<&'d str, String> {
-    d.get(key).and_then(Value::as_str).ok_or_else(|| format!("$lookup.{} must be a string", key))
+/// The fields of `$lookup` / `$cachedLookup` the connector reads (`as` taken out).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    from: From,
+    #[serde(rename = "localField")]
+    local_field: Option<String>,
+    #[serde(rename = "foreignField")]
+    foreign_field: Option<String>,
+    #[serde(rename = "let", default)]
+    vars: Entries<Raw>,
+    #[serde(default)]
+    pipeline: Vec<Raw>,
+    ttl: Option<Ttl>,
+    #[serde(rename = "maxMemUsageBytes")]
+    max_mem_usage_bytes: Option<u64>,
+}
+
+/// `from`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct From {
+    #[serde(rename = "connectionName")]
+    _connection_name: Option<String>,
+    db: String,
+    coll: String,
+}
+
+/// `$cachedLookup.ttl`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ttl {
+    size: i64,
+    unit: String,
 }
 
 impl LookupOptions {
     /// Parses what the pipeline kept of the stage (everything but `as`); `cached` for
     /// `$cachedLookup`.
     pub fn parse(options: &Document, cached: bool) -> Result<LookupOptions, String> {
-        let from = options.get("from").and_then(Value::as_document).ok_or("$lookup.from must be an object")?;
-        let fields = match (options.get("localField"), options.get("foreignField")) {
-            (Some(_), Some(_)) => {
-                let local = text(options, "localField")?;
-                let local = FieldPath::parse(local.strip_prefix('$').unwrap_or(local))
+        let stage = if cached { "$cachedLookup" } else { "$lookup" };
+        let f: Fields = from_document(options).map_err(|e| e.describe(stage))?;
+        let fields = match (f.local_field, f.foreign_field) {
+            (Some(local), Some(foreign)) => {
+                let path = FieldPath::parse(local.strip_prefix('$').unwrap_or(&local))
                     .ok_or_else(|| format!("$lookup.localField '{}' is not a field path", local))?;
-                Some((local, text(options, "foreignField")?.to_string()))
+                Some((path, foreign))
             }
             _ => None,
         };
-        let vars = match options.get("let") {
-            None => Vec::new(),
-            Some(v) => v
-                .as_document()
-                .ok_or("$lookup.let must be an object")?
-                .iter()
-                .map(|(k, e)| Ok((k.to_string(), compile(e).map_err(|err| format!("$lookup.let.{}: {}", k, err))?)))
-                .collect::<Result<_, String>>()?,
-        };
-        let pipeline = match options.get("pipeline") {
-            None => Vec::new(),
-            Some(v) => v
-                .as_array()
-                .ok_or("$lookup.pipeline must be an array of stages")?
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.as_document().cloned().ok_or_else(|| format!("$lookup.pipeline.{} must be an object", i))
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let vars = f
+            .vars
+            .0
+            .into_iter()
+            .map(|(k, e)| Ok((k.clone(), compile(&e.0).map_err(|err| format!("$lookup.let.{}: {}", k, err))?)))
+            .collect::<Result<_, String>>()?;
+        let pipeline = f
+            .pipeline
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| match s.0 {
+                Value::Document(d) => Ok(d),
+                _ => Err(format!("$lookup.pipeline.{} must be an object", i)),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if fields.is_none() && pipeline.is_empty() {
             return Err("$lookup needs localField and foreignField, or a pipeline".into());
         }
         let cache = if cached {
-            let ttl = options.get("ttl").and_then(Value::as_document).ok_or("$cachedLookup.ttl is required")?;
-            let size =
-                ttl.get("size").and_then(Value::as_exact_i64).ok_or("$cachedLookup.ttl.size must be an integer")?;
-            let unit = ttl
-                .get("unit")
-                .and_then(Value::as_str)
-                .and_then(TimeUnit::parse)
-                .ok_or("$cachedLookup.ttl.unit must be ms, second, minute, hour or day")?;
-            let ttl = Interval::new(size, unit).map_err(|e| format!("$cachedLookup.ttl: {}", e))?;
-            let max_bytes = match options.get("maxMemUsageBytes") {
+            let ttl = f.ttl.ok_or("$cachedLookup.ttl is required")?;
+            let unit =
+                TimeUnit::parse(&ttl.unit).ok_or("$cachedLookup.ttl.unit must be ms, second, minute, hour or day")?;
+            let ttl = Interval::new(ttl.size, unit).map_err(|e| format!("$cachedLookup.ttl: {}", e))?;
+            let max_bytes = match f.max_mem_usage_bytes {
                 None => DEFAULT_CACHE_BYTES,
-                Some(v) => v
-                    .as_exact_i64()
-                    .filter(|n| *n > 0)
-                    .ok_or("$cachedLookup.maxMemUsageBytes must be a positive integer")?
-                    as usize,
+                Some(0) => return Err("$cachedLookup.maxMemUsageBytes must be a positive integer".into()),
+                Some(n) => n as usize,
             };
             Some(CacheLimits { ttl: Duration::from_millis(ttl.millis().max(0) as u64), max_bytes })
         } else {
             None
         };
-        Ok(LookupOptions {
-            db: text(from, "db")?.to_string(),
-            coll: text(from, "coll")?.to_string(),
-            fields,
-            vars,
-            pipeline,
-            cache,
-        })
+        Ok(LookupOptions { db: f.from.db, coll: f.from.coll, fields, vars, pipeline, cache })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_mql::json::parse_document;
+
+    fn parse(json: &str, cached: bool) -> Result<LookupOptions, String> {
+        LookupOptions::parse(&parse_document(json).unwrap(), cached)
+    }
+
+    #[test]
+    fn reads_both_forms_and_keeps_let_in_order() {
+        let o = parse(
+            r#"{"from": {"connectionName": "c", "db": "d", "coll": "k"}, "localField": "$a.b", "foreignField": "x"}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!((o.db.as_str(), o.coll.as_str()), ("d", "k"));
+        assert_eq!(o.fields.as_ref().map(|(_, f)| f.as_str()), Some("x"));
+        let o = parse(
+            r#"{"from": {"db": "d", "coll": "k"}, "let": {"z": "$a", "y": {"$add": [1, 2]}},
+                "pipeline": [{"$match": {"$expr": {"$eq": ["$k", "$$z"]}}}], "ttl": {"size": 5, "unit": "second"}}"#,
+            true,
+        )
+        .unwrap();
+        assert_eq!(o.vars.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), vec!["z", "y"]);
+        assert_eq!(o.pipeline.len(), 1);
+        assert_eq!(o.cache, Some(CacheLimits { ttl: Duration::from_secs(5), max_bytes: DEFAULT_CACHE_BYTES }));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let from = r#""from": {"db": "d", "coll": "k"}"#;
+        let e =
+            parse(&format!(r#"{{{}, "localField": "a", "foreignField": "b", "sort": 1}}"#, from), false).unwrap_err();
+        assert!(e.starts_with("$lookup.sort: unknown field"), "{}", e);
+        let e = parse(&format!(r#"{{{}, "localField": 3, "foreignField": "b"}}"#, from), false).unwrap_err();
+        assert!(e.starts_with("$lookup.localField: invalid type"), "{}", e);
+        let e = parse(&format!(r#"{{{}, "localField": "a", "foreignField": "b"}}"#, from), true).unwrap_err();
+        assert!(e.contains("ttl is required"), "{}", e);
+        let e = parse(&format!(r#"{{{}, "pipeline": [3]}}"#, from), false).unwrap_err();
+        assert!(e.contains("pipeline.0"), "{}", e);
+        assert!(parse(r#"{"from": {"db": "d"}, "pipeline": [{}]}"#, false).unwrap_err().contains("coll"));
     }
 }
