@@ -18,7 +18,7 @@ mod solar;
 pub use documents::DocumentsSource;
 pub use json_lines::{JsonLinesSink, JsonLinesSource};
 pub use memory_sink::{MemorySink, TestLog};
-pub use registry::{connector, ConnectionRef, Connector, Role, Use};
+pub use registry::{connector, ConnectionRef, Connector, Role, StageOptions, Use};
 pub use run_source::{open_source, ConnectorError, SAMPLE_SOLAR};
 pub use sample_connector::SampleConnector;
 pub use solar::{SolarConfig, SolarSource};

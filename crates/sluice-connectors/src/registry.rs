@@ -3,6 +3,8 @@
 //! wiring asks here and nowhere else; adding a connector is a folder with its `connector.rs` and
 //! one line in [`CONNECTORS`].
 
+use std::any::Any;
+
 use serde_json::Value as Json;
 use sluice_engine::{Enricher, Sink, Source};
 use sluice_pipeline::{EnrichSpec, SinkSpec, SourceSpec};
@@ -92,6 +94,49 @@ impl Use<'_> {
     }
 }
 
+/// A use's connector options as [`Connector::check`] read them, typed by the connector: what its
+/// `open_*` takes, so that what is opened is exactly what was checked, read once.
+pub struct StageOptions {
+    role: Role,
+    typed: Box<dyn Any + Send>,
+}
+
+impl std::fmt::Debug for StageOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StageOptions({})", self.role.stage())
+    }
+}
+
+impl StageOptions {
+    /// The options of a use playing `role`.
+    pub fn new<T: Any + Send>(role: Role, typed: T) -> StageOptions {
+        StageOptions { role, typed: Box::new(typed) }
+    }
+
+    /// The role of the use they were checked for.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The options, if they are a `T`.
+    pub fn get<T: Any>(&self) -> Option<&T> {
+        self.typed.downcast_ref()
+    }
+
+    /// The options as the connector of `c` reads them: a `T`, or else they were checked by
+    /// another connector, a wiring fault (not the user's).
+    pub fn take<T: Any>(self, c: &ConnectionRef<'_>) -> Result<T, String> {
+        let role = self.role;
+        self.typed.downcast::<T>().map(|t| *t).map_err(|_| {
+            format!(
+                "internal error: connection {} was opened as {} with options checked for another use",
+                c.name,
+                role.stage()
+            )
+        })
+    }
+}
+
 /// One kind of connection's connector. Opening is blocking: it may ask the upstream servers
 /// (a Kafka source learns its topics' partitions).
 pub trait Connector: Sync {
@@ -101,15 +146,17 @@ pub trait Connector: Sync {
     /// Whether it can play `role`.
     fn plays(&self, role: Role) -> bool;
 
-    /// Checks the stage's connector fields for this use, so that a bad one is refused when the
-    /// processor is created (naming the stage and the field), not when it starts.
-    fn check(&self, u: &Use<'_>) -> Result<(), String>;
+    /// Reads and checks the stage's connector fields for this use, so that a bad one is refused
+    /// when the processor is created (naming the stage and the field), not when it starts. What
+    /// it read is what `open_*` takes.
+    fn check(&self, u: &Use<'_>) -> Result<StageOptions, String>;
 
-    /// Opens the `$source`. `processor_id` names the default Kafka consumer group, as Atlas does.
+    /// Opens the `$source` with its checked options. `processor_id` names the default Kafka
+    /// consumer group, as Atlas does.
     fn open_source(
         &self,
         c: &ConnectionRef<'_>,
-        _spec: &SourceSpec,
+        _options: StageOptions,
         _processor_id: &str,
     ) -> Result<Box<dyn Source>, String> {
         Err(cannot_play(c, Role::Source))
@@ -122,15 +169,21 @@ pub trait Connector: Sync {
         Ok(())
     }
 
-    /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`, of processor
-    /// `processor_id` (an exactly-once Kafka `$emit` names its transactions after it).
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, _processor_id: &str) -> Result<Box<dyn Sink>, String> {
-        Err(cannot_play(c, u.role()))
+    /// Opens the `$emit` or `$merge`, or the DLQ collection of `options.dlq`, with their checked
+    /// options, for processor `processor_id` (an exactly-once Kafka `$emit` names its
+    /// transactions after it).
+    fn open_sink(
+        &self,
+        c: &ConnectionRef<'_>,
+        options: StageOptions,
+        _processor_id: &str,
+    ) -> Result<Box<dyn Sink>, String> {
+        Err(cannot_play(c, options.role()))
     }
 
-    /// Opens an enrichment stage's connector.
-    fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
-        Err(cannot_play(c, Role::Enrich(e.stage)))
+    /// Opens an enrichment stage's connector with its checked options.
+    fn open_enricher(&self, c: &ConnectionRef<'_>, options: StageOptions) -> Result<Box<dyn Enricher>, String> {
+        Err(cannot_play(c, options.role()))
     }
 
     /// The newest `n` dead letters of an `options.dlq {db, coll}` on this connection, oldest

@@ -97,6 +97,34 @@ impl SolarSource {
     }
 }
 
+/// Where the sample stream stands: readings emitted and its generator's state, kept in
+/// checkpoints as `{emitted, state}` (the state's bits as a signed 64-bit integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SolarPosition {
+    emitted: u64,
+    state: u64,
+}
+
+impl SolarPosition {
+    fn to_value(self) -> Value {
+        [
+            (Str::from("emitted"), Value::Int64(self.emitted as i64)),
+            (Str::from("state"), Value::Int64(self.state as i64)),
+        ]
+        .into_iter()
+        .collect::<Document>()
+        .into()
+    }
+
+    fn from_value(v: &Value) -> Result<SolarPosition, String> {
+        let field = |k: &str| v.as_document().and_then(|d| d.get(k)).and_then(Value::as_exact_i64);
+        match (field("emitted"), field("state")) {
+            (Some(e), Some(s)) if e >= 0 => Ok(SolarPosition { emitted: e as u64, state: s as u64 }),
+            _ => Err(format!("invalid position {:?}: it needs emitted (0 or more) and state", v)),
+        }
+    }
+}
+
 impl Source for SolarSource {
     fn name(&self) -> &str {
         crate::SAMPLE_SOLAR
@@ -127,13 +155,7 @@ impl Source for SolarSource {
     }
 
     fn position(&self) -> Value {
-        [
-            (Str::from("emitted"), Value::Int64(self.emitted as i64)),
-            (Str::from("state"), Value::Int64(self.state as i64)),
-        ]
-        .into_iter()
-        .collect::<Document>()
-        .into()
+        SolarPosition { emitted: self.emitted, state: self.state }.to_value()
     }
 
     fn on_resume(&mut self) {
@@ -142,18 +164,11 @@ impl Source for SolarSource {
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
-        let d = position.as_document();
-        let emitted = d.and_then(|d| d.get("emitted")).and_then(Value::as_exact_i64);
-        let state = d.and_then(|d| d.get("state")).and_then(Value::as_exact_i64);
-        match (emitted, state) {
-            (Some(e), Some(s)) if e >= 0 => {
-                self.emitted = e as u64;
-                self.state = s as u64;
-                self.on_resume();
-                Ok(())
-            }
-            _ => Err(SourceError::internal(crate::SAMPLE_SOLAR, format!("invalid position {:?}", position))),
-        }
+        let p = SolarPosition::from_value(position).map_err(|e| SourceError::internal(crate::SAMPLE_SOLAR, e))?;
+        self.emitted = p.emitted;
+        self.state = p.state;
+        self.on_resume();
+        Ok(())
     }
 }
 

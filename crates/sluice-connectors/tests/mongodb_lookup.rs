@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use sluice_connectors::mongodb::{LookupEnricher, LookupOptions, MongoConnection};
 use sluice_connectors::{DocumentsSource, MemorySink, TestLog};
 use sluice_engine::{EnrichRequest, Enricher, Executor, ExecutorConfig, StepOutcome};
@@ -117,8 +115,13 @@ fn a_pipeline_with_let_and_its_errors() {
 }
 
 fn ask(e: &mut LookupEnricher, docs: &[Document]) -> Vec<Vec<i64>> {
+    ask_at(e, docs, 0)
+}
+
+/// The answers at `now` on the run's clock (milliseconds, as `$$NOW`).
+fn ask_at(e: &mut LookupEnricher, docs: &[Document], now: i64) -> Vec<Vec<i64>> {
     let reqs: Vec<EnrichRequest<'_>> = docs.iter().map(|d| EnrichRequest { doc: d, payload: None }).collect();
-    let answers = e.enrich(&reqs, &mut Scope::new(0)).expect("the database answers");
+    let answers = e.enrich(&reqs, &mut Scope::new(now)).expect("the database answers");
     answers
         .into_iter()
         .map(|a| {
@@ -144,11 +147,11 @@ fn cached_lookups_reuse_answers_until_the_ttl() {
     let a = parse_document(r#"{"sku": "a"}"#).unwrap();
     assert_eq!(ask(&mut e, &[a.clone(), a.clone()]), vec![vec![1, 3], vec![1, 3]]);
     insert(&db, "devices", &[r#"{"_id": 9, "sku": "a"}"#]);
-    assert_eq!(ask(&mut e, std::slice::from_ref(&a)), vec![vec![1, 3]], "answered from the cache");
+    assert_eq!(ask_at(&mut e, std::slice::from_ref(&a), 399), vec![vec![1, 3]], "answered from the cache");
     let (hits, _, bytes) = e.cache_stats().expect("a cache");
     assert!(hits >= 1 && bytes > 0, "hits {} bytes {}", hits, bytes);
-    std::thread::sleep(Duration::from_millis(450));
-    assert_eq!(ask(&mut e, &[a]), vec![vec![1, 3, 9]], "after the TTL the database answers again");
+    // The run's clock passes the 400 ms TTL.
+    assert_eq!(ask_at(&mut e, &[a], 400), vec![vec![1, 3, 9]], "after the TTL the database answers again");
 }
 
 #[test]

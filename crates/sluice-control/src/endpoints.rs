@@ -3,7 +3,7 @@
 //! (`sluice_connectors::connector`); this file only finds the uses of each connection.
 
 use sluice_connectors::kafka::{DeliveryGuarantee, KafkaEmitOptions, TRANSACTION_TIMEOUT};
-use sluice_connectors::{connector, ConnectionRef, MemorySink, Role, TestLog, Use};
+use sluice_connectors::{connector, ConnectionRef, Connector, MemorySink, Role, StageOptions, TestLog, Use};
 use sluice_engine::{Enricher, Sink, Source};
 use sluice_mql::Value;
 use sluice_pipeline::{Plan, SinkSpec, Stage};
@@ -73,31 +73,58 @@ fn connection<'c>(conns: &'c [Connection], name: &str) -> Result<ConnectionRef<'
         })
 }
 
+/// The connector of connection `c` for use `u`, or why there is none.
+fn connector_for(c: &ConnectionRef<'_>, role: Role) -> Result<&'static dyn Connector, String> {
+    connector(c.ctype).filter(|k| k.plays(role)).ok_or_else(|| sluice_connectors::registry::cannot_play(c, role))
+}
+
+/// A use of a connection, checked: the connection's name and what its connector read.
+struct Wired {
+    connection: String,
+    options: StageOptions,
+}
+
+/// Every connection use of a processor, checked by its connector: what [`open`] opens.
+#[derive(Default)]
+pub struct Wiring {
+    source: Option<Wired>,
+    sink: Option<Wired>,
+    dlq: Option<Wired>,
+    enrichers: Vec<Wired>,
+}
+
 /// Checks that every connection the processor uses exists, has a connector for its use, and
 /// that the stage's connector fields are valid for it (so a bad topic or key format is refused
-/// when the processor is created, not when it starts).
-pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
+/// when the processor is created, not when it starts). Returns what the connectors read, for
+/// [`open`] to open.
+pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<Wiring, String> {
     let used = uses(plan, options);
     for (name, _) in &used {
         connection(conns, name)?;
     }
+    let mut wiring = Wiring::default();
     for (name, u) in &used {
         let c = connection(conns, name)?;
-        match connector(c.ctype).filter(|k| k.plays(u.role())) {
-            Some(k) => k.check(u)?,
-            None => return Err(sluice_connectors::registry::cannot_play(&c, u.role())),
+        let wired = Wired { connection: name.to_string(), options: connector_for(&c, u.role())?.check(u)? };
+        match u {
+            Use::Source(_) => wiring.source = Some(wired),
+            Use::Sink(_) => wiring.sink = Some(wired),
+            Use::Dlq { .. } => wiring.dlq = Some(wired),
+            Use::Enrich(_) => wiring.enrichers.push(wired),
         }
     }
-    check_transaction_span(plan, options, conns)
+    check_transaction_span(&wiring, options)?;
+    Ok(wiring)
 }
 
 /// An exactly-once Kafka `$emit` keeps its output in a transaction until the next checkpoint
 /// commits it: the checkpoint interval must end well before the broker would abort it.
-fn check_transaction_span(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> Result<(), String> {
-    let Some(SinkSpec::Emit { connection_name, options: emit, .. }) = &plan.sink else { return Ok(()) };
-    let is_kafka = connection(conns, connection_name).is_ok_and(|c| c.ctype == sluice_types::ConnectionType::Kafka);
-    let exactly_once =
-        is_kafka && KafkaEmitOptions::parse(emit).is_ok_and(|o| o.guarantee == DeliveryGuarantee::ExactlyOnce);
+fn check_transaction_span(wiring: &Wiring, options: &serde_json::Value) -> Result<(), String> {
+    let exactly_once = wiring
+        .sink
+        .as_ref()
+        .and_then(|w| w.options.get::<KafkaEmitOptions>())
+        .is_some_and(|o| o.guarantee == DeliveryGuarantee::ExactlyOnce);
     let longest = TRANSACTION_TIMEOUT / 3;
     if exactly_once && crate::services::checkpoint_interval(options) > longest {
         return Err(format!(
@@ -111,52 +138,67 @@ fn check_transaction_span(plan: &Plan, options: &serde_json::Value, conns: &[Con
     Ok(())
 }
 
-/// Opens the processor's source, sinks and enrichers (blocking: a Kafka source asks the brokers
-/// for its topics' partitions). Output without a sink stage, or `$emit` to `__testLog`, goes to
-/// `log` (sampled by the API); dead letters without `options.dlq` to `dlq_log` (the last
-/// [`DLQ_KEPT`], which the API shows). `processor_id` names the default Kafka consumer group, as
-/// Atlas does.
+/// Opens what [`check`] checked: the processor's source, sinks and enrichers (blocking: a Kafka
+/// source asks the brokers for its topics' partitions). Output without a sink stage, or `$emit`
+/// to `__testLog`, goes to `log` (sampled by the API); dead letters without `options.dlq` to
+/// `dlq_log` (the last [`DLQ_KEPT`], which the API shows). `processor_id` names the default
+/// Kafka consumer group, as Atlas does.
 pub fn open(
     plan: &Plan,
-    options: &serde_json::Value,
+    wiring: Wiring,
     conns: &[Connection],
     (log, dlq_log): (TestLog, TestLog),
     processor_id: &str,
 ) -> Result<Endpoints, String> {
-    check(plan, options, conns)?;
+    let open_sink = |w: Wired| {
+        let c = connection(conns, &w.connection)?;
+        connector_for(&c, w.options.role())?.open_sink(&c, w.options, processor_id)
+    };
     let mut endpoints = Endpoints {
-        source: open_source_of(plan, conns, processor_id)?,
+        source: open_source(plan, wiring.source, conns, processor_id)?,
         sink: Box::new(MemorySink::new(TEST_LOG, log)),
         dlq: Box::new(MemorySink::new("dlq", dlq_log)),
-        enrichers: Vec::new(),
+        enrichers: Vec::with_capacity(wiring.enrichers.len()),
     };
-    for (name, u) in uses(plan, options) {
-        let c = connection(conns, name)?;
-        let k = connector(c.ctype).ok_or_else(|| sluice_connectors::registry::cannot_play(&c, u.role()))?;
-        match u {
-            Use::Source(_) => {}
-            Use::Sink(_) => endpoints.sink = k.open_sink(&c, &u, processor_id)?,
-            Use::Dlq { .. } => endpoints.dlq = k.open_sink(&c, &u, processor_id)?,
-            Use::Enrich(e) => endpoints.enrichers.push(k.open_enricher(&c, e)?),
-        }
+    if let Some(w) = wiring.sink {
+        endpoints.sink = open_sink(w)?;
+    }
+    if let Some(w) = wiring.dlq {
+        endpoints.dlq = open_sink(w)?;
+    }
+    for w in wiring.enrichers {
+        let c = connection(conns, &w.connection)?;
+        endpoints.enrichers.push(connector_for(&c, w.options.role())?.open_enricher(&c, w.options)?);
     }
     Ok(endpoints)
 }
 
-/// Opens the processor's `$source` alone (blocking, as [`open`]): its connection's, or the
-/// inline `documents`.
-pub fn open_source_of(plan: &Plan, conns: &[Connection], processor_id: &str) -> Result<Box<dyn Source>, String> {
-    match plan.source.connection_name.as_deref() {
-        Some(name) if plan.source.documents.is_none() => {
-            let c = connection(conns, name)?;
-            let k = connector(c.ctype)
-                .filter(|k| k.plays(Role::Source))
-                .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Source))?;
-            k.open_source(&c, &plan.source, processor_id)
+/// Opens a checked `$source`: its connection's, or the inline `documents` (blocking, as
+/// [`open`]).
+fn open_source(
+    plan: &Plan,
+    wired: Option<Wired>,
+    conns: &[Connection],
+    processor_id: &str,
+) -> Result<Box<dyn Source>, String> {
+    match wired {
+        Some(w) if plan.source.documents.is_none() => {
+            let c = connection(conns, &w.connection)?;
+            connector_for(&c, Role::Source)?.open_source(&c, w.options, processor_id)
         }
         _ => sluice_connectors::open_source(&plan.source, sluice_connectors::SolarConfig::default())
             .map_err(|e| e.to_string()),
     }
+}
+
+/// Opens the checked `$source` alone (blocking, as [`open`]).
+pub fn open_source_of(
+    plan: &Plan,
+    wiring: Wiring,
+    conns: &[Connection],
+    processor_id: &str,
+) -> Result<Box<dyn Source>, String> {
+    open_source(plan, wiring.source, conns, processor_id)
 }
 
 /// The newest `n` dead letters of a processor whose `options.dlq` names a collection, oldest
@@ -168,10 +210,7 @@ pub fn newest_dead_letters(
 ) -> Result<Option<Vec<sluice_mql::Document>>, String> {
     let Some((name, Use::Dlq { db, coll })) = dlq_use(options) else { return Ok(None) };
     let c = connection(conns, name)?;
-    let k = connector(c.ctype)
-        .filter(|k| k.plays(Role::Dlq))
-        .ok_or_else(|| sluice_connectors::registry::cannot_play(&c, Role::Dlq))?;
-    k.newest_dead_letters(&c, db, coll, n).map(Some)
+    connector_for(&c, Role::Dlq)?.newest_dead_letters(&c, db, coll, n).map(Some)
 }
 
 /// Reaches the system behind `conn` as a processor would (blocking, a few seconds at most):

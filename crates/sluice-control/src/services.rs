@@ -32,6 +32,14 @@ pub const MAX_STATE_OPTION: &str = "maxStateBytes";
 /// retrying an external system that fails before the processor goes FAILED.
 pub const RETRY_LIMIT_OPTION: &str = "retryLimitMs";
 
+/// A pipeline checked against its workspace's connections: the plan, what the connectors read,
+/// and the connections as they were read.
+pub(crate) struct Wired {
+    pub plan: Plan,
+    pub wiring: endpoints::Wiring,
+    pub conns: Vec<sluice_store::Connection>,
+}
+
 /// Where a processor's runs report to its actor: their end, and changes of their health.
 pub(crate) struct RunLinks {
     /// A run's end.
@@ -71,6 +79,12 @@ impl Services {
 
     /// Parses and checks a pipeline against the workspace's connections.
     pub async fn validate(&self, ws: &Workspace, pipeline: &Json, options: &Json) -> Result<Plan, ControlError> {
+        self.wire(ws, pipeline, options).await.map(|w| w.plan)
+    }
+
+    /// Parses and checks a pipeline against the workspace's connections, keeping what the
+    /// connectors read for opening them.
+    pub async fn wire(&self, ws: &Workspace, pipeline: &Json, options: &Json) -> Result<Wired, ControlError> {
         if !pipeline.is_array() {
             return Err(ControlError::Invalid("pipeline must be an array of stages".into()));
         }
@@ -79,8 +93,8 @@ impl Services {
         }
         let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
         let conns = self.store.connections(&ws.id).await?;
-        endpoints::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
-        Ok(plan)
+        let wiring = endpoints::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
+        Ok(Wired { plan, wiring, conns })
     }
 
     /// The readable side of a processor's run, if it runs.
@@ -112,16 +126,15 @@ impl Services {
     ) -> Result<(Running, Option<u64>), ControlError> {
         let ws = self.store.workspace_by_id(&p.workspace_id).await?;
         // A pipeline that no longer checks (a connection deleted since) cannot start.
-        let plan = self.validate(&ws, &p.pipeline, &p.options).await.map_err(|e| match e {
+        let Wired { plan, wiring, conns } = self.wire(&ws, &p.pipeline, &p.options).await.map_err(|e| match e {
             ControlError::Invalid(m) => ControlError::StartFailed(m),
             other => other,
         })?;
-        let conns = self.store.connections(&ws.id).await?;
         let (log, dlq_log) = (TestLog::new(SAMPLE_CAPACITY), TestLog::new(endpoints::DLQ_KEPT));
         let mut endpoints = {
-            let (plan, options, id) = (plan.clone(), p.options.clone(), p.id.clone());
+            let (plan, id) = (plan.clone(), p.id.clone());
             let logs = (log.clone(), dlq_log.clone());
-            tokio::task::spawn_blocking(move || endpoints::open(&plan, &options, &conns, logs, &id))
+            tokio::task::spawn_blocking(move || endpoints::open(&plan, wiring, &conns, logs, &id))
                 .await?
                 .map_err(ControlError::StartFailed)?
         };

@@ -1,26 +1,31 @@
 //! The HTTPS connector of the registry: `$https`.
 
+use serde::Deserialize;
 use serde_json::Value as Json;
 use sluice_engine::Enricher;
-use sluice_pipeline::EnrichSpec;
 use sluice_types::ConnectionType;
 
 use super::{HttpsConnection, HttpsEnricher, HttpsOptions};
-use crate::registry::{ConnectionRef, Connector, Role, Use};
+use crate::registry::{ConnectionRef, Connector, Role, StageOptions, Use};
 
 /// `Https` connections.
 pub struct HttpsConnector;
 
+/// The fields of a stored `Https` connection that its requests use.
+#[derive(Deserialize)]
+struct Stored {
+    url: Option<String>,
+    #[serde(default)]
+    headers: serde_json::Map<String, Json>,
+}
+
 impl HttpsConnection {
     /// A stored `Https` connection's `url` and `headers`.
     pub fn from_settings(name: &str, f: &Json) -> Result<HttpsConnection, String> {
-        let url = f.get("url").and_then(Json::as_str).ok_or_else(|| format!("connection {} has no url", name))?;
-        let headers = f
-            .get("headers")
-            .and_then(Json::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default();
-        Ok(HttpsConnection { name: name.to_string(), url: url.to_string(), headers })
+        let s = Stored::deserialize(f).map_err(|e| format!("connection {}: {}", name, e))?;
+        let url = s.url.ok_or_else(|| format!("connection {} has no url", name))?;
+        let headers = s.headers.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect();
+        Ok(HttpsConnection { name: name.to_string(), url, headers })
     }
 }
 
@@ -33,15 +38,15 @@ impl Connector for HttpsConnector {
         role == Role::Enrich("$https")
     }
 
-    fn check(&self, u: &Use<'_>) -> Result<(), String> {
+    fn check(&self, u: &Use<'_>) -> Result<StageOptions, String> {
         match u {
-            Use::Enrich(e) => HttpsOptions::parse(&e.options).map(|_| ()),
-            _ => Ok(()),
+            Use::Enrich(e) => Ok(StageOptions::new(u.role(), HttpsOptions::parse(&e.options)?)),
+            other => Err(format!("an HTTPS connection cannot be used as {}", other.role().stage())),
         }
     }
 
-    fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
-        let opts = HttpsOptions::parse(&e.options)?;
+    fn open_enricher(&self, c: &ConnectionRef<'_>, options: StageOptions) -> Result<Box<dyn Enricher>, String> {
+        let opts: HttpsOptions = options.take(c)?;
         Ok(Box::new(HttpsEnricher::open(&HttpsConnection::from_settings(c.name, c.config)?, opts)?))
     }
 }

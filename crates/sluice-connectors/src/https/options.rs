@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use sluice_mql::expr::{compile, Expr};
-use sluice_mql::{Document, Value};
+use sluice_mql::serde_value::{from_document, Entries, Raw};
+use sluice_mql::Document;
 
 /// The HTTP method of `$https`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,58 +62,67 @@ pub struct HttpsOptions {
 /// Timeouts when the stage gives none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn expressions(v: &Value, what: &str) -> Result<Vec<(String, Expr)>, String> {
-    let d = v.as_document().ok_or_else(|| format!("$https.{} must be an object", what))?;
-    d.iter()
-        .map(|(k, v)| Ok((k.to_string(), compile(v).map_err(|e| format!("$https.{}.{}: {}", what, k, e))?)))
+/// The connector's fields of `$https` as Atlas names them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    path: Option<Raw>,
+    method: Option<String>,
+    #[serde(default)]
+    headers: Entries<Raw>,
+    #[serde(default)]
+    parameters: Entries<Raw>,
+    #[serde(default)]
+    config: Config,
+}
+
+/// `$https.config`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Config {
+    connection_timeout_sec: Option<i64>,
+    request_timeout_sec: Option<i64>,
+}
+
+fn expressions(entries: Entries<Raw>, what: &str) -> Result<Vec<(String, Expr)>, String> {
+    entries
+        .0
+        .into_iter()
+        .map(|(k, v)| {
+            let e = compile(&v.0).map_err(|e| format!("$https.{}.{}: {}", what, k, e))?;
+            Ok((k, e))
+        })
         .collect()
 }
 
-fn seconds(config: &Document, key: &str) -> Result<Duration, String> {
-    match config.get(key) {
+fn seconds(given: Option<i64>, key: &str) -> Result<Duration, String> {
+    match given {
         None => Ok(DEFAULT_TIMEOUT),
-        Some(v) => match v.as_exact_i64() {
-            Some(s) if s > 0 => Ok(Duration::from_secs(s as u64)),
-            _ => Err(format!("$https.config.{} must be a positive whole number of seconds", key)),
-        },
+        Some(s) if s > 0 => Ok(Duration::from_secs(s as u64)),
+        Some(_) => Err(format!("$https.config.{} must be a positive whole number of seconds", key)),
     }
 }
 
 impl HttpsOptions {
     /// Parses the connector's fields of a `$https` stage.
     pub fn parse(options: &Document) -> Result<HttpsOptions, String> {
-        let path = options.get("path").map(|v| compile(v).map_err(|e| format!("$https.path: {}", e))).transpose()?;
-        let method = match options.get("method") {
-            None => Method::Get,
-            Some(v) => match v.as_str().map(str::to_ascii_uppercase).as_deref() {
-                Some("GET") => Method::Get,
-                Some("POST") => Method::Post,
-                Some("PUT") => Method::Put,
-                Some("PATCH") => Method::Patch,
-                Some("DELETE") => Method::Delete,
-                _ => return Err("$https.method must be one of GET, POST, PUT, PATCH, DELETE".into()),
-            },
+        let f: Fields = from_document(options).map_err(|e| e.describe("$https"))?;
+        let path = f.path.map(|v| compile(&v.0).map_err(|e| format!("$https.path: {}", e))).transpose()?;
+        let method = match f.method.map(|m| m.to_ascii_uppercase()).as_deref() {
+            None | Some("GET") => Method::Get,
+            Some("POST") => Method::Post,
+            Some("PUT") => Method::Put,
+            Some("PATCH") => Method::Patch,
+            Some("DELETE") => Method::Delete,
+            Some(_) => return Err("$https.method must be one of GET, POST, PUT, PATCH, DELETE".into()),
         };
-        let headers = options.get("headers").map(|v| expressions(v, "headers")).transpose()?.unwrap_or_default();
-        let parameters =
-            options.get("parameters").map(|v| expressions(v, "parameters")).transpose()?.unwrap_or_default();
-        let empty = Document::new();
-        let config = match options.get("config") {
-            None => &empty,
-            Some(v) => v.as_document().ok_or("$https.config must be an object")?,
-        };
-        for (k, _) in config.iter() {
-            if !matches!(k.as_str(), "connectionTimeoutSec" | "requestTimeoutSec") {
-                return Err(format!("$https.config.{} is not an option of $https", k));
-            }
-        }
         Ok(HttpsOptions {
             path,
             method,
-            headers,
-            parameters,
-            connect_timeout: seconds(config, "connectionTimeoutSec")?,
-            request_timeout: seconds(config, "requestTimeoutSec")?,
+            headers: expressions(f.headers, "headers")?,
+            parameters: expressions(f.parameters, "parameters")?,
+            connect_timeout: seconds(f.config.connection_timeout_sec, "connectionTimeoutSec")?,
+            request_timeout: seconds(f.config.request_timeout_sec, "requestTimeoutSec")?,
         })
     }
 }

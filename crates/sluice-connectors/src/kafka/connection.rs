@@ -150,7 +150,11 @@ impl KafkaConnection {
             .client_config()?
             .create_with_context(errors.clone())
             .map_err(|e| format!("connection {}: cannot create a Kafka client: {}", self.name, e))?;
-        client.fetch_metadata(None, super::OPEN_TIMEOUT).map(|_| ()).map_err(|e| {
+        super::client_errors::metadata_unless_refused(client.client(), None, super::OPEN_TIMEOUT, &errors.0, &|| {
+            super::client_errors::drain(&client);
+        })
+        .map(|_| ())
+        .map_err(|e| {
             super::client_errors::drain(&client);
             errors.0.explain(format!(
                 "connection {}: cannot reach the Kafka brokers {}: {}",

@@ -1,11 +1,11 @@
 //! The Kafka connector of the registry: `$source` (a consumer of its topics) and `$emit`.
 
 use sluice_engine::{Sink, Source};
-use sluice_pipeline::{SinkSpec, SourceSpec};
+use sluice_pipeline::SinkSpec;
 use sluice_types::ConnectionType;
 
 use super::{KafkaConnection, KafkaEmitOptions, KafkaSink, KafkaSource, KafkaSourceOptions};
-use crate::registry::{cannot_play, ConnectionRef, Connector, Role, Use};
+use crate::registry::{cannot_play, ConnectionRef, Connector, Role, StageOptions, Use};
 
 /// Kafka connections.
 pub struct KafkaConnector;
@@ -19,11 +19,13 @@ impl Connector for KafkaConnector {
         matches!(role, Role::Source | Role::Emit)
     }
 
-    fn check(&self, u: &Use<'_>) -> Result<(), String> {
+    fn check(&self, u: &Use<'_>) -> Result<StageOptions, String> {
         match u {
-            Use::Source(spec) => KafkaSourceOptions::parse(&spec.options).map(|_| ()),
-            Use::Sink(SinkSpec::Emit { options, .. }) => KafkaEmitOptions::parse(options).map(|_| ()),
-            _ => Ok(()),
+            Use::Source(spec) => Ok(StageOptions::new(Role::Source, KafkaSourceOptions::parse(&spec.options)?)),
+            Use::Sink(SinkSpec::Emit { options, .. }) => {
+                Ok(StageOptions::new(Role::Emit, KafkaEmitOptions::parse(options)?))
+            }
+            other => Err(format!("a Kafka connection cannot be used as {}", other.role().stage())),
         }
     }
 
@@ -34,23 +36,25 @@ impl Connector for KafkaConnector {
     fn open_source(
         &self,
         c: &ConnectionRef<'_>,
-        spec: &SourceSpec,
+        options: StageOptions,
         processor_id: &str,
     ) -> Result<Box<dyn Source>, String> {
-        let opts = KafkaSourceOptions::parse(&spec.options)?;
+        let opts: KafkaSourceOptions = options.take(c)?;
         // Atlas's default consumer group of a processor.
         let group = format!("asp-{}-consumer", processor_id);
         Ok(Box::new(KafkaSource::open(&KafkaConnection::from_settings(c.name, c.config)?, &opts, &group)?))
     }
 
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, processor_id: &str) -> Result<Box<dyn Sink>, String> {
-        match u {
-            Use::Sink(SinkSpec::Emit { options, .. }) => Ok(Box::new(KafkaSink::open(
-                &KafkaConnection::from_settings(c.name, c.config)?,
-                KafkaEmitOptions::parse(options)?,
-                processor_id,
-            )?)),
-            other => Err(cannot_play(c, other.role())),
+    fn open_sink(
+        &self,
+        c: &ConnectionRef<'_>,
+        options: StageOptions,
+        processor_id: &str,
+    ) -> Result<Box<dyn Sink>, String> {
+        if options.role() != Role::Emit {
+            return Err(cannot_play(c, options.role()));
         }
+        let opts: KafkaEmitOptions = options.take(c)?;
+        Ok(Box::new(KafkaSink::open(&KafkaConnection::from_settings(c.name, c.config)?, opts, processor_id)?))
     }
 }

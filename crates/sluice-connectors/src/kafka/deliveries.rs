@@ -47,6 +47,13 @@ impl ClientContext for DeliveryContext {
     fn error(&self, error: KafkaError, reason: &str) {
         self.1.record(&error, reason);
     }
+
+    /// A refused login or a failed handshake is logged at once, from the client's own threads.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        if (level as i32) <= (rdkafka::config::RDKafkaLogLevel::Error as i32) {
+            self.1.keep(format!("{} ({})", message, facility));
+        }
+    }
 }
 
 impl ProducerContext for DeliveryContext {

@@ -1,42 +1,69 @@
 //! A stored Kafka connection's fields (Atlas's names) read into the client's settings.
 
-use serde_json::Value as Json;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 
 use super::{KafkaConnection, SaslMechanism, SecurityProtocol};
+
+/// The fields of a stored Kafka connection that its client uses (the API has checked them; the
+/// others, such as `networking`, are the API's).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    bootstrap_servers: Option<String>,
+    #[serde(default)]
+    security: Security,
+    #[serde(default)]
+    authentication: Authentication,
+    #[serde(default)]
+    config: Map<String, Json>,
+}
+
+/// `security`.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Security {
+    protocol: Option<String>,
+    broker_public_certificate: Option<String>,
+}
+
+/// `authentication`.
+#[derive(Deserialize, Default)]
+struct Authentication {
+    mechanism: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
 
 impl KafkaConnection {
     /// `bootstrapServers`, `security.protocol`, `security.brokerPublicCertificate`,
     /// `authentication.{mechanism, username, password}` and the extra client properties of
     /// `config`, of the connection `name`.
     pub fn from_settings(name: &str, f: &Json) -> Result<KafkaConnection, String> {
-        let text = |ptr: &str| f.pointer(ptr).and_then(Json::as_str).map(str::to_string);
+        let s = Stored::deserialize(f).map_err(|e| format!("connection {}: {}", name, e))?;
         let bootstrap_servers =
-            text("/bootstrapServers").ok_or_else(|| format!("connection {} has no bootstrapServers", name))?;
-        let protocol = match text("/security/protocol") {
+            s.bootstrap_servers.ok_or_else(|| format!("connection {} has no bootstrapServers", name))?;
+        let protocol = match s.security.protocol {
             None => SecurityProtocol::Plaintext,
             Some(p) => SecurityProtocol::parse(&p)
                 .ok_or_else(|| format!("connection {}: unknown security.protocol {}", name, p))?,
         };
-        let mechanism = match text("/authentication/mechanism") {
+        let mechanism = match s.authentication.mechanism {
             None => None,
             Some(m) => Some(
                 SaslMechanism::parse(&m)
                     .ok_or_else(|| format!("connection {}: authentication.mechanism {} is not supported", name, m))?,
             ),
         };
-        let extra = f
-            .get("config")
-            .and_then(Json::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default();
+        let extra = s.config.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect();
         Ok(KafkaConnection {
             name: name.to_string(),
             bootstrap_servers,
             protocol,
-            ca_pem: text("/security/brokerPublicCertificate"),
+            ca_pem: s.security.broker_public_certificate,
             mechanism,
-            username: text("/authentication/username"),
-            password: text("/authentication/password"),
+            username: s.authentication.username,
+            password: s.authentication.password,
             extra,
         })
     }

@@ -14,6 +14,7 @@ use sluice_mql::expr::{Input, Scope};
 use sluice_mql::json::{write_document, write_value, JsonMode};
 use sluice_mql::{format_iso_millis, Document, Value};
 
+use super::client_errors::metadata_unless_refused;
 use super::transactions::Producers;
 use super::{DeliveryGuarantee, KafkaConnection, KafkaEmitOptions, TopicSpec, OPEN_TIMEOUT};
 
@@ -59,12 +60,14 @@ impl KafkaSink {
         let exactly_once = (opts.guarantee == DeliveryGuarantee::ExactlyOnce).then_some(transactional.as_str());
         let producers = Producers::open(&cfg, exactly_once).map_err(|e| format!("connection {}: {}", conn.name, e))?;
         // Fail the start, not the first checkpoint, when the brokers cannot be reached.
-        producers.current().client().fetch_metadata(None, OPEN_TIMEOUT).map_err(|e| {
-            producers.errors().explain(format!(
-                "connection {}: cannot reach the Kafka brokers {}: {}",
-                conn.name, conn.bootstrap_servers, e
-            ))
-        })?;
+        metadata_unless_refused(producers.current().client(), None, OPEN_TIMEOUT, producers.errors(), &|| ()).map_err(
+            |e| {
+                producers.errors().explain(format!(
+                    "connection {}: cannot reach the Kafka brokers {}: {}",
+                    conn.name, conn.bootstrap_servers, e
+                ))
+            },
+        )?;
         producers.init_transactions().map_err(|e| format!("connection {}: {}", conn.name, e))?;
         Ok(KafkaSink {
             name: conn.name.clone(),

@@ -4,25 +4,29 @@
 //! Partitions are assigned directly (no group membership): the processor owns its topics'
 //! partitions, so it starts at once and never rebalances. Where to start a partition: its
 //! checkpointed offset, else the group's committed offset, else `auto_offset_reset`. They are
-//! read in parallel by up to the tier's parallelism of reader threads (`readers.rs`); one more
-//! consumer, never assigned, asks the brokers about metadata and offsets and commits.
+//! read in parallel by up to the tier's parallelism of reader threads (`readers.rs`). Metadata
+//! and watermarks are asked of the client all sources of the cluster share (`shared_client.rs`);
+//! one more consumer, never assigned and made when first needed, reads and commits the group's
+//! offsets.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 use sluice_engine::{PartitionOffsets, ResetTo, Source, SourceError, SourceRecord, SourceStatus};
-use sluice_mql::{Document, Str, Value};
+use sluice_mql::Value;
 
 use super::cached_watermarks::cached_high_watermark;
-use super::client_errors::{drain, ErrorsContext};
+use super::client_errors::{drain, metadata_unless_refused, ErrorsContext};
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
+use super::shared_client::{shared_client, MetadataClient};
 use crate::outage::Outage;
 
-use super::{KafkaConnection, KafkaSourceOptions, OffsetReset, OPEN_TIMEOUT};
+use super::{KafkaConnection, KafkaPosition, KafkaSourceOptions, OffsetReset, PartitionOffset, OPEN_TIMEOUT};
 
 /// How often to ask an unreachable cluster whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
@@ -49,8 +53,10 @@ pub struct KafkaSource {
     bootstrap_servers: String,
     /// The configuration the readers' consumers are made from.
     config: ClientConfig,
-    /// Metadata, offsets and commits (never assigned).
-    consumer: BaseConsumer<ErrorsContext>,
+    /// Metadata and watermarks: the client shared by every source of this cluster and settings.
+    metadata: Arc<MetadataClient>,
+    /// The group's committed offsets and commits (never assigned), made when first needed.
+    group: Option<BaseConsumer<ErrorsContext>>,
     topics: Vec<String>,
     decoding: Decoding,
     commit_offsets: bool,
@@ -78,7 +84,9 @@ impl KafkaSource {
     /// Connects and learns the topics' partitions. `default_group` is the consumer group used
     /// when the stage names none.
     pub fn open(conn: &KafkaConnection, opts: &KafkaSourceOptions, default_group: &str) -> Result<KafkaSource, String> {
-        let mut cfg = conn.client_config()?;
+        let base = conn.client_config()?;
+        let metadata = shared_client(&base).map_err(|e| format!("connection {}: {}", conn.name, e))?;
+        let mut cfg = base;
         cfg.set("group.id", opts.group_id.as_deref().unwrap_or(default_group));
         cfg.set("enable.auto.commit", "false");
         cfg.set("enable.auto.offset.store", "false");
@@ -94,16 +102,12 @@ impl KafkaSource {
         if cfg.get("fetch.wait.max.ms").is_none() {
             cfg.set("fetch.wait.max.ms", "50");
         }
-        let errors = ErrorsContext::default();
-        let consumer: BaseConsumer<ErrorsContext> = cfg
-            .create_with_context(errors.clone())
-            .map_err(|e| format!("connection {}: cannot create a Kafka consumer: {}", conn.name, e))?;
         let mut parts = Vec::new();
         let mut index = Vec::new();
         for (t, topic) in opts.topics.iter().enumerate() {
-            let ids = partitions_of(&consumer, topic, OPEN_TIMEOUT).map_err(|e| {
-                drain(&consumer);
-                errors.0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
+            let ids = partitions_of(&metadata, topic, OPEN_TIMEOUT).map_err(|e| {
+                drain(&metadata);
+                metadata.context().0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
             })?;
             let mut by_id = vec![u32::MAX; ids.iter().max().map_or(0, |m| *m as usize + 1)];
             for id in ids {
@@ -116,7 +120,8 @@ impl KafkaSource {
             name: conn.name.clone(),
             bootstrap_servers: conn.bootstrap_servers.clone(),
             config: cfg,
-            consumer,
+            metadata,
+            group: None,
             topics: opts.topics.clone(),
             decoding: Decoding { key_format: opts.key_format, key_error_to_dlq: opts.key_error_to_dlq },
             commit_offsets: opts.commit_offsets,
@@ -151,7 +156,7 @@ impl KafkaSource {
                 .map_err(|e| self.error(format!("cannot look up partition {}: {}", p.partition, e)))?;
         }
         let found = self
-            .consumer
+            .metadata
             .offsets_for_times(tpl, OPEN_TIMEOUT)
             .map_err(|e| self.error(format!("cannot find the offsets at startAtOperationTime: {}", e)))?;
         for e in found.elements() {
@@ -161,7 +166,7 @@ impl KafkaSource {
                 // No message at or after that time: start at the partition's end.
                 _ => {
                     let (_, high) = self
-                        .consumer
+                        .metadata
                         .fetch_watermarks(e.topic(), e.partition(), OPEN_TIMEOUT)
                         .map_err(|err| self.error(format!("cannot read partition {}'s end: {}", e.partition(), err)))?;
                     high
@@ -214,12 +219,13 @@ impl KafkaSource {
         for &i in &unset {
             tpl.add_partition(&self.topics[self.parts[i].topic], self.parts[i].partition);
         }
-        let Ok(committed) = self.consumer.committed_offsets(tpl, OPEN_TIMEOUT) else { return };
+        let Some(group) = self.group_consumer() else { return };
+        let Ok(committed) = group.committed_offsets(tpl, OPEN_TIMEOUT) else { return };
         for i in unset {
             let (topic, partition) = (&self.topics[self.parts[i].topic], self.parts[i].partition);
             let next = match committed.find_partition(topic, partition).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) if o >= 0 => Some(o),
-                _ => match self.consumer.fetch_watermarks(topic, partition, OPEN_TIMEOUT) {
+                _ => match self.metadata.fetch_watermarks(topic, partition, OPEN_TIMEOUT) {
                     Ok((low, _)) if self.offset_reset == OffsetReset::Earliest => Some(low),
                     Ok((_, high)) => Some(high),
                     Err(_) => None,
@@ -229,9 +235,28 @@ impl KafkaSource {
         }
     }
 
+    /// The consumer of the group (made at first use): its committed offsets and commits.
+    fn group_consumer(&mut self) -> Option<&BaseConsumer<ErrorsContext>> {
+        if self.group.is_none() {
+            self.group = self.config.create_with_context(ErrorsContext::default()).ok();
+        }
+        self.group.as_ref()
+    }
+
     /// How many reader threads run (0 before the first poll).
     pub fn reader_count(&self) -> usize {
         self.readers.as_ref().map_or(0, Readers::count)
+    }
+
+    fn typed_position(&self) -> KafkaPosition {
+        let partitions = self
+            .parts
+            .iter()
+            .filter_map(|p| {
+                Some(PartitionOffset { topic: self.topics[p.topic].clone(), partition: p.partition, offset: p.next? })
+            })
+            .collect();
+        KafkaPosition { partitions }
     }
 
     fn part_index(&self, topic: &str, partition: i32) -> Option<u32> {
@@ -249,7 +274,7 @@ impl KafkaSource {
         self.last_discovery = Instant::now();
         let mut added = 0;
         for t in 0..self.topics.len() {
-            let ids = match partitions_of(&self.consumer, &self.topics[t], Duration::from_secs(1)) {
+            let ids = match partitions_of(&self.metadata, &self.topics[t], Duration::from_secs(1)) {
                 Ok(ids) => ids,
                 Err(e) if e.starts_with(METADATA_UNREADABLE) => {
                     self.outage.failed(&format!("Kafka brokers {} unreachable: {}", self.bootstrap_servers, e));
@@ -261,7 +286,7 @@ impl KafkaSource {
                 if self.index[t].get(id as usize).is_some_and(|i| *i != u32::MAX) {
                     continue;
                 }
-                let low = self.consumer.fetch_watermarks(&self.topics[t], id, Duration::from_secs(1)).ok().map(|w| w.0);
+                let low = self.metadata.fetch_watermarks(&self.topics[t], id, Duration::from_secs(1)).ok().map(|w| w.0);
                 if self.index[t].len() <= id as usize {
                     self.index[t].resize(id as usize + 1, u32::MAX);
                 }
@@ -303,7 +328,7 @@ impl KafkaSource {
             return Ok(());
         }
         self.last_probe = Some(Instant::now());
-        match partitions_of(&self.consumer, &self.topics[0], Duration::from_secs(1)) {
+        match partitions_of(&self.metadata, &self.topics[0], Duration::from_secs(1)) {
             Ok(_) => {
                 self.outage.ok();
                 return Ok(());
@@ -322,12 +347,11 @@ impl KafkaSource {
 }
 
 /// The partition ids of `topic`, or why they cannot be known.
-fn partitions_of<C: ConsumerContext>(
-    consumer: &BaseConsumer<C>,
-    topic: &str,
-    timeout: Duration,
-) -> Result<Vec<i32>, String> {
-    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| format!("{}: {}", METADATA_UNREADABLE, e))?;
+fn partitions_of(consumer: &BaseConsumer<ErrorsContext>, topic: &str, timeout: Duration) -> Result<Vec<i32>, String> {
+    let md = metadata_unless_refused(consumer.client(), Some(topic), timeout, &consumer.context().0, &|| {
+        drain(consumer);
+    })
+    .map_err(|e| format!("{}: {}", METADATA_UNREADABLE, e))?;
     let t = md.topics().iter().find(|t| t.name() == topic).ok_or("the broker returned no metadata for it")?;
     if let Some(err) = t.error() {
         return Err(format!("{:?}", RDKafkaErrorCode::from(err)));
@@ -407,39 +431,17 @@ impl Source for KafkaSource {
 
     /// `{partitions: [{topic, partition, offset}]}`, `offset` being the next one to read.
     fn position(&self) -> Value {
-        let items = self
-            .parts
-            .iter()
-            .filter_map(|p| {
-                let next = p.next?;
-                let mut d = Document::with_capacity(3);
-                d.push_unique(Str::from("topic"), Value::str(&self.topics[p.topic]));
-                d.push_unique(Str::from("partition"), Value::Int32(p.partition));
-                d.push_unique(Str::from("offset"), Value::Int64(next));
-                Some(Value::Document(d))
-            })
-            .collect();
-        let mut d = Document::with_capacity(1);
-        d.push_unique(Str::from("partitions"), Value::Array(items));
-        Value::Document(d)
+        self.typed_position().to_value()
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
         // Readers already running restart from the new offsets at the next poll.
         self.readers = None;
-        let items = position.as_document().and_then(|d| d.get("partitions")).and_then(Value::as_array);
-        for item in items.unwrap_or_default() {
-            let d = item.as_document().ok_or_else(|| self.error("checkpointed position is not a document"))?;
-            let (Some(topic), Some(partition), Some(offset)) = (
-                d.get("topic").and_then(Value::as_str),
-                d.get("partition").and_then(Value::as_exact_i64),
-                d.get("offset").and_then(Value::as_exact_i64),
-            ) else {
-                return Err(self.error("checkpointed position lacks topic, partition or offset"));
-            };
+        let position = KafkaPosition::from_value(position).map_err(|e| self.error(format!("checkpointed {}", e)))?;
+        for p in position.partitions {
             // A topic no longer read, or a partition gone: nothing to resume there.
-            if let Some(i) = self.part_index(topic, partition as i32) {
-                self.parts[i as usize].next = Some(offset);
+            if let Some(i) = self.part_index(&p.topic, p.partition) {
+                self.parts[i as usize].next = Some(p.offset);
             }
         }
         Ok(())
@@ -454,7 +456,7 @@ impl Source for KafkaSource {
             ResetTo::Earliest | ResetTo::Latest => {
                 for i in 0..self.parts.len() {
                     let (topic, partition) = (self.topics[self.parts[i].topic].clone(), self.parts[i].partition);
-                    let (low, high) = self.consumer.fetch_watermarks(&topic, partition, OPEN_TIMEOUT).map_err(|e| {
+                    let (low, high) = self.metadata.fetch_watermarks(&topic, partition, OPEN_TIMEOUT).map_err(|e| {
                         self.error(format!("cannot read the offsets of {}/{}: {}", topic, partition, e))
                     })?;
                     self.parts[i].next = Some(if *to == ResetTo::Earliest { low } else { high });
@@ -462,16 +464,9 @@ impl Source for KafkaSource {
             }
             ResetTo::Time(ms) => self.seek_to_time(*ms)?,
             ResetTo::Offsets(items) => {
-                for item in items.as_array().ok_or_else(|| self.error("offsets must be an array"))? {
-                    let d = item.as_document().ok_or_else(|| self.error("each offset must be an object"))?;
-                    let (Some(topic), Some(partition), Some(offset)) = (
-                        d.get("topic").and_then(Value::as_str),
-                        d.get("partition").and_then(Value::as_exact_i64),
-                        d.get("offset").and_then(Value::as_exact_i64),
-                    ) else {
-                        return Err(self.error("each offset needs topic, partition and offset"));
-                    };
-                    let i = self.part_index(topic, partition as i32).ok_or_else(|| {
+                for p in PartitionOffset::list_from_value(items).map_err(|e| self.error(e))? {
+                    let (topic, partition, offset) = (p.topic, p.partition, p.offset);
+                    let i = self.part_index(&topic, partition).ok_or_else(|| {
                         self.error(format!("{}/{} is not a partition this source reads", topic, partition))
                     })?;
                     if offset < 0 {
@@ -499,21 +494,17 @@ impl Source for KafkaSource {
         if !self.commit_offsets {
             return;
         }
-        let items = position.as_document().and_then(|d| d.get("partitions")).and_then(Value::as_array);
+        let Ok(position) = KafkaPosition::from_value(position) else { return };
         let mut tpl = TopicPartitionList::new();
-        for d in items.unwrap_or_default().iter().filter_map(Value::as_document) {
-            if let (Some(t), Some(p), Some(o)) = (
-                d.get("topic").and_then(Value::as_str),
-                d.get("partition").and_then(Value::as_exact_i64),
-                d.get("offset").and_then(Value::as_exact_i64),
-            ) {
-                let _ = tpl.add_partition_offset(t, p as i32, Offset::Offset(o));
-            }
+        for p in &position.partitions {
+            let _ = tpl.add_partition_offset(&p.topic, p.partition, Offset::Offset(p.offset));
         }
         if tpl.count() > 0 {
             // Asynchronous and best effort: the checkpoint, not the group, is the truth; a commit
             // that fails only delays what external tools see.
-            let _ = self.consumer.commit(&tpl, CommitMode::Async);
+            if let Some(group) = self.group_consumer() {
+                let _ = group.commit(&tpl, CommitMode::Async);
+            }
         }
     }
 }

@@ -8,7 +8,9 @@
 //!                         "pipeline": [...], "maxAwaitTimeMS": 500}}}
 //! ```
 
+use serde::Deserialize;
 use sluice_mql::parse_iso_datetime;
+use sluice_mql::serde_value::{from_document, Raw};
 use sluice_mql::{Document, Value};
 
 /// What the change stream watches.
@@ -23,7 +25,8 @@ pub enum WatchScope {
 }
 
 /// `config.fullDocument`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum FullDocument {
     /// Inserts and replaces carry the document; updates carry only their description.
     #[default]
@@ -37,7 +40,8 @@ pub enum FullDocument {
 }
 
 /// `config.fullDocumentBeforeChange`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum BeforeChange {
     /// No pre-image.
     #[default]
@@ -91,23 +95,18 @@ impl ChangeStreamOptions {
 
     /// Parses the connector options of a `$source` (what is left after the common fields).
     pub fn parse(options: &Document) -> Result<ChangeStreamOptions, String> {
-        let mut o = ChangeStreamOptions { max_await_ms: DEFAULT_MAX_AWAIT_MS, ..Default::default() };
-        for (k, _) in options.iter() {
-            if !matches!(k.as_str(), "db" | "coll" | "config") {
-                return Err(format!("$source.{} is not a field of a MongoDB change stream $source", k));
-            }
-        }
-        let name = |v: &Value, what: &str| match v {
+        let f: Fields = from_document(options).map_err(|e| e.describe("$source"))?;
+        let name = |v: Value, what: &str| match v {
             Value::String(s) if !s.is_empty() => Ok(s.to_string()),
             _ => Err(format!("$source.{} must be a non-empty string", what)),
         };
-        let db = options.get("db").map(|v| name(v, "db")).transpose()?;
-        o.scope = match (db, options.get("coll")) {
+        let db = f.db.map(|v| name(v.0, "db")).transpose()?;
+        let scope = match (db, f.coll.map(|r| r.0)) {
             (None, None) => None,
             (None, Some(_)) => return Err("$source.coll needs $source.db".into()),
             (Some(db), None) => Some(WatchScope::Database(db)),
             (Some(db), Some(Value::Array(items))) => {
-                let colls = items.iter().map(|c| name(c, "coll")).collect::<Result<Vec<_>, _>>()?;
+                let colls = items.into_iter().map(|c| name(c, "coll")).collect::<Result<Vec<_>, _>>()?;
                 if colls.is_empty() {
                     return Err("$source.coll must name at least one collection".into());
                 }
@@ -115,73 +114,40 @@ impl ChangeStreamOptions {
             }
             (Some(db), Some(c)) => Some(WatchScope::Collections(db, vec![name(c, "coll")?])),
         };
-        let Some(config) = options.get("config") else { return Ok(o) };
-        let config = config.as_document().ok_or("$source.config must be an object")?;
-        for (k, v) in config.iter() {
-            let text = || v.as_str().ok_or_else(|| format!("$source.config.{} must be a string", k));
-            match k.as_str() {
-                "fullDocument" => {
-                    o.full_document = match text()? {
-                        "default" => FullDocument::Default,
-                        "updateLookup" => FullDocument::UpdateLookup,
-                        "whenAvailable" => FullDocument::WhenAvailable,
-                        "required" => FullDocument::Required,
-                        other => return Err(format!(
-                            "$source.config.fullDocument must be default, updateLookup, whenAvailable or required, got '{}'",
-                            other
-                        )),
-                    }
-                }
-                "fullDocumentBeforeChange" => {
-                    o.before_change = match text()? {
-                        "off" => BeforeChange::Off,
-                        "whenAvailable" => BeforeChange::WhenAvailable,
-                        "required" => BeforeChange::Required,
-                        other => {
-                            return Err(format!(
-                                "$source.config.fullDocumentBeforeChange must be off, whenAvailable or required, got '{}'",
-                                other
-                            ))
-                        }
-                    }
-                }
-                "fullDocumentOnly" => {
-                    o.full_document_only =
-                        match v {
-                        Value::Bool(b) => *b,
-                        _ => return Err("$source.config.fullDocumentOnly must be a boolean".into()),
-                    };
-                }
-                "startAfter" => {
-                    let token = v.as_document().ok_or("$source.config.startAfter must be a resume token (an object)")?;
-                    o.start = StartPoint::After(token.clone());
-                }
-                "startAtOperationTime" => o.start = operation_time(v)?,
-                "pipeline" => {
-                    let stages = v.as_array().ok_or("$source.config.pipeline must be an array of stages")?;
-                    o.pipeline = stages
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| {
-                            s.as_document()
-                                .cloned()
-                                .ok_or_else(|| format!("$source.config.pipeline.{} must be an object", i))
-                        })
-                        .collect::<Result<_, _>>()?;
-                }
-                "maxAwaitTimeMS" => {
-                    o.max_await_ms = v
-                        .as_exact_i64()
-                        .filter(|ms| *ms > 0)
-                        .ok_or("$source.config.maxAwaitTimeMS must be a positive integer")?
-                        as u64;
-                }
-                other => return Err(format!("$source.config.{} is not a change stream option", other)),
+        let c = f.config.unwrap_or_default();
+        let start = match (c.start_after.map(|r| r.0), c.start_at_operation_time) {
+            (Some(_), Some(_)) => {
+                return Err("$source.config.startAfter and startAtOperationTime are mutually exclusive".into())
             }
-        }
-        if config.contains_key("startAfter") && config.contains_key("startAtOperationTime") {
-            return Err("$source.config.startAfter and startAtOperationTime are mutually exclusive".into());
-        }
+            (Some(Value::Document(token)), None) => StartPoint::After(token),
+            (Some(_), None) => return Err("$source.config.startAfter must be a resume token (an object)".into()),
+            (None, Some(t)) => operation_time(&t.0)?,
+            (None, None) => StartPoint::Now,
+        };
+        let pipeline = c
+            .pipeline
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| match s.0 {
+                Value::Document(d) => Ok(d),
+                _ => Err(format!("$source.config.pipeline.{} must be an object", i)),
+            })
+            .collect::<Result<_, _>>()?;
+        let max_await_ms = match c.max_await_time_ms {
+            None => DEFAULT_MAX_AWAIT_MS,
+            Some(ms) if ms > 0 => ms as u64,
+            Some(_) => return Err("$source.config.maxAwaitTimeMS must be a positive integer".into()),
+        };
+        let o = ChangeStreamOptions {
+            scope,
+            full_document: c.full_document.unwrap_or_default(),
+            full_document_only: c.full_document_only.unwrap_or(false),
+            before_change: c.full_document_before_change.unwrap_or_default(),
+            start,
+            pipeline,
+            max_await_ms,
+        };
         // Atlas: the event is the changed document, so there must be one for updates too.
         if o.full_document_only && o.full_document == FullDocument::Default {
             return Err(
@@ -190,6 +156,29 @@ impl ChangeStreamOptions {
         }
         Ok(o)
     }
+}
+
+/// The fields of a change stream `$source` (the common ones taken out).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    db: Option<Raw>,
+    coll: Option<Raw>,
+    config: Option<Config>,
+}
+
+/// `$source.config` of a change stream.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Config {
+    full_document: Option<FullDocument>,
+    full_document_only: Option<bool>,
+    full_document_before_change: Option<BeforeChange>,
+    start_after: Option<Raw>,
+    start_at_operation_time: Option<Raw>,
+    pipeline: Option<Vec<Raw>>,
+    #[serde(rename = "maxAwaitTimeMS")]
+    max_await_time_ms: Option<i64>,
 }
 
 /// A cluster time: a BSON timestamp, a date or an ISO 8601 date-time (whole seconds).

@@ -23,6 +23,7 @@ use sluice_mql::{Document, Str, Value};
 use super::change_stream_options::{
     at_millis, BeforeChange, ChangeStreamOptions, FullDocument, StartPoint, WatchScope,
 };
+use super::change_stream_position::ChangeStreamPosition;
 use super::convert::{from_driver, to_driver};
 use super::MongoConnection;
 
@@ -287,29 +288,28 @@ impl Source for ChangeStreamSource {
     /// `{resumeToken: {...}}`; before the stream has given one, `{startAtOperationTime}` when
     /// it is to start at a time; else null (it starts now).
     fn position(&self) -> Value {
-        let mut d = Document::with_capacity(1);
-        match (self.token.as_ref().and_then(token_document), &self.start_override) {
-            (Some(t), _) => d.push_unique(Str::from("resumeToken"), Value::Document(t)),
-            (None, Some(StartPoint::AtOperationTime(t, i))) => {
-                d.push_unique(Str::from("startAtOperationTime"), Value::Timestamp(*t, *i))
-            }
-            _ => return Value::Null,
-        }
-        Value::Document(d)
+        let p = match (self.token.as_ref().and_then(token_document), &self.start_override) {
+            (Some(t), _) => ChangeStreamPosition::After(t),
+            (None, Some(StartPoint::AtOperationTime(t, i))) => ChangeStreamPosition::AtOperationTime(*t, *i),
+            _ => ChangeStreamPosition::Now,
+        };
+        p.to_value()
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
-        let Some(d) = position.as_document() else { return Ok(()) };
-        if let Some(Value::Timestamp(t, i)) = d.get("startAtOperationTime") {
-            self.start_override = Some(StartPoint::AtOperationTime(*t, *i));
-            self.token = None;
-            self.stream = None;
-            return Ok(());
+        match ChangeStreamPosition::from_value(position).map_err(|e| self.error(format!("checkpointed {}", e)))? {
+            // Nothing read yet: it starts as its options say.
+            ChangeStreamPosition::Now => {}
+            ChangeStreamPosition::AtOperationTime(t, i) => {
+                self.start_override = Some(StartPoint::AtOperationTime(t, i));
+                self.token = None;
+                self.stream = None;
+            }
+            ChangeStreamPosition::After(token) => {
+                self.token = Some(parse_token(&token).map_err(|e| self.error(e))?);
+                self.stream = None;
+            }
         }
-        let Some(token) = d.get("resumeToken") else { return Ok(()) };
-        let token = token.as_document().ok_or_else(|| self.error("checkpointed resume token is not a document"))?;
-        self.token = Some(parse_token(token).map_err(|e| self.error(e))?);
-        self.stream = None;
         Ok(())
     }
 

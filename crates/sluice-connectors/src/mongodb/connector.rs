@@ -1,30 +1,40 @@
 //! The MongoDB (`Cluster`) connector of the registry: a change-stream `$source`, `$merge`, the
 //! DLQ collection of `options.dlq`, and `$lookup` / `$cachedLookup`.
 
+use serde::Deserialize;
 use serde_json::Value as Json;
 use sluice_engine::{Enricher, Sink, Source};
 use sluice_mql::{Document, Str, Value};
-use sluice_pipeline::{EnrichSpec, SinkSpec, SourceSpec};
+use sluice_pipeline::SinkSpec;
 use sluice_types::ConnectionType;
 
 use super::MongoConnection;
 use super::{ChangeStreamOptions, ChangeStreamSource, LookupEnricher, LookupOptions, MergeOptions, MergeSink};
-use crate::registry::{cannot_play, ConnectionRef, Connector, Role, Use};
+use crate::registry::{cannot_play, ConnectionRef, Connector, Role, StageOptions, Use};
 
 /// `Cluster` connections.
 pub struct MongoConnector;
+
+/// The fields of a stored `Cluster` connection that its driver uses.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    connection_string: Option<String>,
+    cluster_name: Option<String>,
+}
 
 impl MongoConnection {
     /// A stored `Cluster` connection's driver settings. Atlas names a cluster of the project
     /// (`clusterName`); self-hosted Sluice needs its `connectionString` (a Sluice extension).
     pub fn from_settings(name: &str, f: &Json) -> Result<MongoConnection, String> {
-        match f.get("connectionString").and_then(Json::as_str) {
-            Some(uri) => Ok(MongoConnection::new(name, uri)),
+        let s = Stored::deserialize(f).map_err(|e| format!("connection {}: {}", name, e))?;
+        match s.connection_string {
+            Some(uri) => Ok(MongoConnection::new(name, &uri)),
             None => Err(format!(
                 "connection {} names cluster {} but has no connectionString: self-hosted Sluice reaches MongoDB \
                  through the connection's connectionString",
                 name,
-                f.get("clusterName").and_then(Json::as_str).unwrap_or("?")
+                s.cluster_name.as_deref().unwrap_or("?")
             )),
         }
     }
@@ -45,12 +55,20 @@ impl Connector for MongoConnector {
         matches!(role, Role::Source | Role::Merge | Role::Dlq | Role::Enrich("$lookup" | "$cachedLookup"))
     }
 
-    fn check(&self, u: &Use<'_>) -> Result<(), String> {
+    fn check(&self, u: &Use<'_>) -> Result<StageOptions, String> {
+        let role = u.role();
         match u {
-            Use::Source(spec) => ChangeStreamOptions::parse(&spec.options).map(|_| ()),
-            Use::Sink(SinkSpec::Merge { into, options }) => MergeOptions::parse(into, options).map(|_| ()),
-            Use::Enrich(e) => LookupOptions::parse(&e.options, e.stage == "$cachedLookup").map(|_| ()),
-            _ => Ok(()),
+            Use::Source(spec) => Ok(StageOptions::new(role, ChangeStreamOptions::parse(&spec.options)?)),
+            Use::Sink(SinkSpec::Merge { into, options }) => {
+                Ok(StageOptions::new(role, MergeOptions::parse(into, options)?))
+            }
+            Use::Dlq { db, coll } => {
+                Ok(StageOptions::new(role, MergeOptions::parse(&dlq_into(db, coll), &Document::new())?))
+            }
+            Use::Enrich(e) => {
+                Ok(StageOptions::new(role, LookupOptions::parse(&e.options, e.stage == "$cachedLookup")?))
+            }
+            other => Err(format!("a MongoDB connection cannot be used as {}", other.role().stage())),
         }
     }
 
@@ -58,17 +76,16 @@ impl Connector for MongoConnector {
         MongoConnection::from_settings(c.name, c.config)?.probe()
     }
 
-    fn open_source(&self, c: &ConnectionRef<'_>, spec: &SourceSpec, _: &str) -> Result<Box<dyn Source>, String> {
-        let opts = ChangeStreamOptions::parse(&spec.options)?;
+    fn open_source(&self, c: &ConnectionRef<'_>, options: StageOptions, _: &str) -> Result<Box<dyn Source>, String> {
+        let opts: ChangeStreamOptions = options.take(c)?;
         Ok(Box::new(ChangeStreamSource::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
     }
 
-    fn open_sink(&self, c: &ConnectionRef<'_>, u: &Use<'_>, _processor_id: &str) -> Result<Box<dyn Sink>, String> {
-        let opts = match u {
-            Use::Sink(SinkSpec::Merge { into, options }) => MergeOptions::parse(into, options)?,
-            Use::Dlq { db, coll } => MergeOptions::parse(&dlq_into(db, coll), &Document::new())?,
-            other => return Err(cannot_play(c, other.role())),
-        };
+    fn open_sink(&self, c: &ConnectionRef<'_>, options: StageOptions, _: &str) -> Result<Box<dyn Sink>, String> {
+        if !matches!(options.role(), Role::Merge | Role::Dlq) {
+            return Err(cannot_play(c, options.role()));
+        }
+        let opts: MergeOptions = options.take(c)?;
         Ok(Box::new(MergeSink::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
     }
 
@@ -82,8 +99,8 @@ impl Connector for MongoConnector {
         super::newest_documents(&MongoConnection::from_settings(c.name, c.config)?, db, coll, n)
     }
 
-    fn open_enricher(&self, c: &ConnectionRef<'_>, e: &EnrichSpec) -> Result<Box<dyn Enricher>, String> {
-        let opts = LookupOptions::parse(&e.options, e.stage == "$cachedLookup")?;
+    fn open_enricher(&self, c: &ConnectionRef<'_>, options: StageOptions) -> Result<Box<dyn Enricher>, String> {
+        let opts: LookupOptions = options.take(c)?;
         Ok(Box::new(LookupEnricher::open(&MongoConnection::from_settings(c.name, c.config)?, opts)?))
     }
 }

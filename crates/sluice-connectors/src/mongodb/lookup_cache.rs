@@ -1,8 +1,8 @@
 //! `$cachedLookup`'s query cache: answers by lookup key, each kept for the TTL, all within a
-//! memory bound. Over the bound, expired answers go first, then the oldest.
+//! memory bound. Over the bound, expired answers go first, then the oldest. Time is the run's
+//! clock (milliseconds since the epoch, as `$$NOW`), so that tests drive it.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
 
 use sluice_mql::{Document, GroupKey};
 
@@ -10,7 +10,8 @@ use super::lookup_options::CacheLimits;
 
 struct Entry {
     docs: Vec<Document>,
-    at: Instant,
+    /// When it was put, in the run's clock's milliseconds.
+    at: i64,
     bytes: usize,
     seq: u64,
 }
@@ -40,11 +41,8 @@ impl LookupCache {
     }
 
     /// The answer for `key`, if one is cached and fresh.
-    pub(crate) fn get(&mut self, key: &GroupKey, now: Instant) -> Option<Vec<Document>> {
-        let fresh = match self.entries.get(key) {
-            None => None,
-            Some(e) => Some(now.duration_since(e.at) < self.limits.ttl),
-        };
+    pub(crate) fn get(&mut self, key: &GroupKey, now: i64) -> Option<Vec<Document>> {
+        let fresh = self.entries.get(key).map(|e| !self.expired(e, now));
         match fresh {
             Some(true) => {
                 self.hits += 1;
@@ -63,7 +61,7 @@ impl LookupCache {
     }
 
     /// Keeps `docs` as the answer for `key`; an answer larger than the whole bound is not kept.
-    pub(crate) fn put(&mut self, key: GroupKey, docs: Vec<Document>, now: Instant) {
+    pub(crate) fn put(&mut self, key: GroupKey, docs: Vec<Document>, now: i64) {
         let bytes = key.0.approx_size() + docs.iter().map(Document::approx_size).sum::<usize>();
         self.remove(&key);
         if bytes > self.limits.max_bytes {
@@ -84,10 +82,14 @@ impl LookupCache {
         }
     }
 
-    fn drop_expired(&mut self, now: Instant) {
-        let ttl = self.limits.ttl;
+    /// Whether `e` has outlived the TTL at `now`.
+    fn expired(&self, e: &Entry, now: i64) -> bool {
+        i128::from(now) - i128::from(e.at) >= self.limits.ttl.as_millis() as i128
+    }
+
+    fn drop_expired(&mut self, now: i64) {
         let expired: Vec<GroupKey> =
-            self.entries.iter().filter(|(_, e)| now.duration_since(e.at) >= ttl).map(|(k, _)| k.clone()).collect();
+            self.entries.iter().filter(|(_, e)| self.expired(e, now)).map(|(k, _)| k.clone()).collect();
         for k in expired {
             self.remove(&k);
         }
@@ -118,10 +120,10 @@ mod tests {
     #[test]
     fn answers_live_for_the_ttl_and_equal_numbers_share_a_key() {
         let mut c = LookupCache::new(CacheLimits { ttl: Duration::from_secs(10), max_bytes: 1 << 20 });
-        let t0 = Instant::now();
+        let t0 = 1_700_000_000_000;
         c.put(key(1), doc(1), t0);
-        assert_eq!(c.get(&GroupKey(Value::Double(1.0)), t0 + Duration::from_secs(9)), Some(doc(1)));
-        assert_eq!(c.get(&key(1), t0 + Duration::from_secs(10)), None, "expired");
+        assert_eq!(c.get(&GroupKey(Value::Double(1.0)), t0 + 9_999), Some(doc(1)));
+        assert_eq!(c.get(&key(1), t0 + 10_000), None, "expired");
         assert_eq!((c.hits, c.misses), (1, 1));
         assert_eq!(c.bytes(), 0, "the expired answer was dropped");
     }
@@ -130,7 +132,7 @@ mod tests {
     fn the_memory_bound_drops_the_oldest_first() {
         let one = key(0).0.approx_size() + doc(0)[0].approx_size();
         let mut c = LookupCache::new(CacheLimits { ttl: Duration::from_secs(60), max_bytes: one * 3 });
-        let t0 = Instant::now();
+        let t0 = 0;
         for n in 0..5 {
             c.put(key(n), doc(n as i32), t0);
         }

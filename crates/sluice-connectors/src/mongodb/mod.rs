@@ -2,6 +2,7 @@
 //! `$cachedLookup`, through the official driver.
 
 mod change_stream_options;
+mod change_stream_position;
 mod change_stream_source;
 mod connection;
 mod connector;
@@ -14,6 +15,7 @@ mod merge_sink;
 mod newest;
 
 pub use change_stream_options::{BeforeChange, ChangeStreamOptions, FullDocument, StartPoint, WatchScope};
+pub use change_stream_position::ChangeStreamPosition;
 pub use change_stream_source::ChangeStreamSource;
 pub use connection::MongoConnection;
 pub use connector::MongoConnector;

@@ -79,7 +79,11 @@ fn kafka_emit() {
     let conn = ConnectionRef { name: "kafka", ctype: ConnectionType::Kafka, config: &settings };
     let spec = sink_spec(r#"{"$emit": {"connectionName": "kafka", "topic": "$topic"}}"#);
     let kafka_connector = connector(ConnectionType::Kafka).expect("a Kafka connector");
-    let open = || kafka_connector.open_sink(&conn, &Use::Sink(&spec), "contract").expect("Kafka sink opens");
+    let open = || {
+        kafka_connector
+            .open_sink(&conn, kafka_connector.check(&Use::Sink(&spec)).expect("options check"), "contract")
+            .expect("Kafka sink opens")
+    };
     let read_back = |n: usize| -> Vec<Document> {
         let read = kafka::read_all(&b, &topic, n, Duration::from_secs(20));
         read.iter().map(|m| parse_document_bytes(&m.value).expect("a JSON message")).collect()
@@ -109,7 +113,11 @@ fn mongodb_merge() {
         db
     ));
     let mongo = connector(ConnectionType::Cluster).expect("a MongoDB connector");
-    let open = || mongo.open_sink(&conn, &Use::Sink(&spec), "contract").expect("$merge opens");
+    let open = || {
+        mongo
+            .open_sink(&conn, mongo.check(&Use::Sink(&spec)).expect("options check"), "contract")
+            .expect("$merge opens")
+    };
     let read_back = |_| mongodb::all(&db, "c");
     // One matches a document already written (whenMatched: fail); one has no collection.
     let refused = docs([r#"{"_id": 0, "coll": "c", "n": -1}"#.to_string(), r#"{"_id": 100, "n": 1}"#.to_string()]);
@@ -130,8 +138,11 @@ fn mongodb_dlq_collection() {
     let settings = json!({"connectionString": mongodb::uri()});
     let conn = ConnectionRef { name: "mongo", ctype: ConnectionType::Cluster, config: &settings };
     let mongo = connector(ConnectionType::Cluster).expect("a MongoDB connector");
-    let open =
-        || mongo.open_sink(&conn, &Use::Dlq { db: &db, coll: "dlq" }, "contract").expect("the DLQ collection opens");
+    let open = || {
+        mongo
+            .open_sink(&conn, mongo.check(&Use::Dlq { db: &db, coll: "dlq" }).expect("options check"), "contract")
+            .expect("the DLQ collection opens")
+    };
     // Dead letters have no `_id`: each is inserted with a new one, which is taken off here.
     let read_back = |_| -> Vec<Document> {
         let mut held = mongodb::all(&db, "dlq");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sluice_connectors::{connector, open_source, ConnectionRef, JsonLinesSource, SolarConfig};
+use sluice_connectors::{connector, open_source, ConnectionRef, JsonLinesSource, SolarConfig, Use};
 use sluice_engine::{Source, SourceRecord};
 use sluice_mql::Value;
 use sluice_pipeline::{parse_pipeline_json, SourceSpec};
@@ -160,7 +160,11 @@ fn kafka_contract(name: &str, from_latest: bool) {
         topic, reset, group
     ));
     let kafka = connector(ConnectionType::Kafka).expect("a Kafka connector");
-    let open = || kafka.open_source(&conn, &spec, "contract").expect("Kafka source opens");
+    let open = || {
+        kafka
+            .open_source(&conn, kafka.check(&Use::Source(&spec)).expect("options check"), "contract")
+            .expect("Kafka source opens")
+    };
     // Commits are asynchronous: wait until the group's offsets are the position's.
     let saved = |position: &Value| {
         let mut want: Vec<Option<i64>> = vec![None; 3];
@@ -229,7 +233,11 @@ fn change_stream_contract(name: &str, from_now: bool) {
     let spec =
         source_spec(&format!(r#"{{"connectionName": "mongo", "db": "{}", "coll": "c", "config": {}}}"#, db, config));
     let mongo = connector(ConnectionType::Cluster).expect("a MongoDB connector");
-    let open = || mongo.open_source(&conn, &spec, "contract").expect("change stream opens");
+    let open = || {
+        mongo
+            .open_source(&conn, mongo.check(&Use::Source(&spec)).expect("options check"), "contract")
+            .expect("change stream opens")
+    };
     source_contract(&SourceUnderTest {
         name,
         open: &open,

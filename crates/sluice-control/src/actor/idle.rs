@@ -165,11 +165,10 @@ pub(super) async fn delete(ctx: &Ctx, p: Processor) -> Result<Processor, Control
 /// resolved now, against the source's servers.
 async fn reset_offsets(ctx: &Ctx, p: Processor, target: sluice_engine::ResetTo) -> Result<Processor, ControlError> {
     let ws = ctx.services.store.workspace_by_id(&p.workspace_id).await?;
-    let plan = ctx.services.validate(&ws, &p.pipeline, &p.options).await?;
-    let conns = ctx.services.store.connections(&ws.id).await?;
+    let crate::services::Wired { plan, wiring, conns } = ctx.services.wire(&ws, &p.pipeline, &p.options).await?;
     let (store, id, pipeline) = (ctx.services.checkpoints.clone(), p.id.clone(), p.pipeline.clone());
     tokio::task::spawn_blocking(move || {
-        let source = crate::endpoints::open_source_of(&plan, &conns, &id)?;
+        let source = crate::endpoints::open_source_of(&plan, wiring, &conns, &id)?;
         saved_state::reset_offsets(store, &id, &pipeline, &plan, source, &target)
     })
     .await?
