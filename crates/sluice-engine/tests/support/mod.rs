@@ -45,6 +45,7 @@ impl Sink for Discard {
 }
 
 /// Keeps every document it is given, in a list the test holds too.
+#[derive(Clone, Default)]
 pub struct Collect(pub std::sync::Arc<std::sync::Mutex<Vec<Document>>>);
 
 impl Sink for Collect {
