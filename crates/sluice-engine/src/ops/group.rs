@@ -58,11 +58,30 @@ impl Groups {
         for (_, acc) in &spec.accumulators {
             values.push(acc.evaluate(&input, scope)?);
         }
+        if spec.accumulators.iter().any(|(_, acc)| acc.runs_javascript()) {
+            return self.add_with_javascript(spec, key, values, &input, scope);
+        }
+        let states = self.states_of(spec, key, scope)?;
+        for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
+            acc.apply(state, v, &input);
+        }
+        Ok(())
+    }
+
+    /// [`Groups::add`] for a group with an `$accumulator`, whose step can fail: every
+    /// `$accumulator` computes its next state before any state changes, so a throw or a
+    /// JavaScript limit leaves every state as it was, and a group this document created is
+    /// dropped again.
+    fn add_with_javascript(
+        &mut self,
+        spec: &WindowSpec,
+        key: &GroupKey,
+        values: SmallVec<[Cow<'_, Value>; 4]>,
+        input: &Input<'_>,
+        scope: &mut Scope,
+    ) -> Result<(), ExprError> {
         let is_new = !self.index.contains_key(key);
         let states = self.states_of(spec, key, scope)?;
-        // `$accumulator`s compute their next states before any state changes: a throw or a
-        // JavaScript limit leaves every state as it was, and a group this document created is
-        // dropped again.
         let computed: Result<SmallVec<[Option<AccState>; 4]>, ExprError> = spec
             .accumulators
             .iter()
@@ -82,7 +101,7 @@ impl Groups {
         for ((((_, acc), state), v), n) in spec.accumulators.iter().zip(states.iter_mut()).zip(values).zip(next) {
             match n {
                 Some(n) => *state = n,
-                None => acc.apply(state, v, &input),
+                None => acc.apply(state, v, input),
             }
         }
         Ok(())

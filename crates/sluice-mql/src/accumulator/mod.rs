@@ -331,10 +331,16 @@ impl Accumulator {
         self.input.eval(input, scope)
     }
 
+    /// True for `$accumulator`, whose step runs JavaScript and can fail (see
+    /// [`Accumulator::next_state`]).
+    pub fn runs_javascript(&self) -> bool {
+        matches!(self.kind, AccKind::Js(_))
+    }
+
     /// True when evaluating the input cannot fail (a constant or a field path), so that it may
     /// be folded in as soon as it is evaluated.
     pub fn input_cannot_fail(&self) -> bool {
-        !matches!(self.kind, AccKind::Js(_)) && matches!(self.input, Expr::Literal(_) | Expr::Field(_))
+        !self.runs_javascript() && matches!(self.input, Expr::Literal(_) | Expr::Field(_))
     }
 
     /// The input, borrowed, when it is a constant or a plain field path (see [`Expr::value_ref`]).
