@@ -225,3 +225,17 @@ fn documents_as_deep_as_bson_allows_convert() {
     let err = call(nested, &[&Value::Int32(101)]).expect_err("too deep");
     assert!(err.to_string().contains("nests deeper than 100 levels"), "{}", err);
 }
+
+#[test]
+fn a_thread_keeps_at_most_its_runtime_cap() {
+    // Programs still in use past the cap: the oldest runtime goes, and is compiled again when
+    // its program is next called.
+    let programs: Vec<JsProgram> =
+        (0..=MAX_RUNTIMES_PER_THREAD).map(|i| program(&format!("function() {{ return {}; }}", i))).collect();
+    for (i, p) in programs.iter().enumerate() {
+        assert_eq!(p.call(0, &[]), Ok(Value::Double(i as f64)));
+    }
+    assert_eq!(runtimes_on_this_thread(), MAX_RUNTIMES_PER_THREAD);
+    assert_eq!(programs[0].call(0, &[]), Ok(Value::Double(0.0)));
+    assert_eq!(runtimes_on_this_thread(), MAX_RUNTIMES_PER_THREAD);
+}
