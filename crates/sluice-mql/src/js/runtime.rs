@@ -137,7 +137,9 @@ impl Instance {
             CaughtError::Value(v) => describe(v),
             CaughtError::Error(e) => e.to_string(),
         };
-        if text.contains("out of memory") || matches!(caught, CaughtError::Error(rquickjs::Error::Allocation)) {
+        // QuickJS's own error when an allocation passes the cap (not a message a function threw).
+        let out_of_memory = text == "InternalError: out of memory" && matches!(caught, CaughtError::Exception(_));
+        if out_of_memory || matches!(caught, CaughtError::Error(rquickjs::Error::Allocation)) {
             return JsError::OutOfMemory(self.memory_bytes);
         }
         if compiling && text.starts_with("SyntaxError") {

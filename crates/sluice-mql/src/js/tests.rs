@@ -148,6 +148,11 @@ fn a_throw_is_an_error_with_its_message() {
         Err(JsError::Thrown("TypeError: bad input".into()))
     );
     assert_eq!(call("function() { throw 'boom'; }", &[]), Err(JsError::Thrown("boom".into())));
+    // A message that reads like the memory cap is still the function's own throw.
+    assert_eq!(
+        call("function() { throw new Error('out of memory'); }", &[]),
+        Err(JsError::Thrown("Error: out of memory".into()))
+    );
     assert_eq!(
         call("function() { return undefinedName; }", &[]),
         Err(JsError::Thrown("ReferenceError: undefinedName is not defined".into()))
