@@ -1,16 +1,17 @@
 //! `idleTimeout`: while the source is quiet, windows close as processing time passes.
 //! The clock is injected and moved by the test; nothing sleeps.
 
+mod support;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use sluice_engine::{
-    Executor, ExecutorConfig, Sink, SinkError, Source, SourceError, SourceRecord, SourceStatus, StepOutcome,
-};
+use sluice_engine::{Executor, ExecutorConfig, Source, SourceError, SourceRecord, SourceStatus, StepOutcome};
 use sluice_mql::json::parse_document;
 use sluice_mql::{Document, Value};
 use sluice_pipeline::parse_pipeline_json;
+use support::Collect;
 
 /// Hands out its records one poll at a time, then stays idle (a live source gone quiet).
 struct QuietAfter(VecDeque<Document>);
@@ -32,19 +33,6 @@ impl Source for QuietAfter {
         Value::Null
     }
     fn seek(&mut self, _: &Value) -> Result<(), SourceError> {
-        Ok(())
-    }
-}
-
-#[derive(Clone, Default)]
-struct Collect(Arc<Mutex<Vec<Document>>>);
-
-impl Sink for Collect {
-    fn name(&self) -> &str {
-        "collect"
-    }
-    fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
-        self.0.lock().expect("not poisoned").extend_from_slice(docs);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! - [`query`]: the `$match` query language.
 //! - [`expr`]: aggregation expressions, compiled once and evaluated per document.
 //! - [`accumulator`]: `$group` accumulators.
+//! - [`js`]: JavaScript for `$function` and `$accumulator` (QuickJS, with memory and time caps).
 //!
 //! Semantics follow MongoDB: BSON comparison order across types, numeric type promotion,
 //! null versus missing, implicit array traversal on dotted paths in queries.
@@ -17,6 +18,7 @@ mod decimal;
 mod document;
 pub mod expr;
 mod group_key;
+pub mod js;
 pub mod json;
 mod key_eq;
 mod objectid;

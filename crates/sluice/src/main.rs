@@ -14,6 +14,7 @@ mod bench_lines;
 mod bench_merge;
 mod bench_server;
 mod clients;
+mod js_limits;
 mod processor_cmds;
 mod run;
 mod serve;

@@ -40,6 +40,8 @@ pub struct RunArgs {
     /// Seed of the sample stream: the same seed gives the same devices and readings.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    #[command(flatten)]
+    js_limits: crate::js_limits::JsLimitArgs,
 }
 
 fn writer(path: &Option<PathBuf>, default: Box<dyn Write + Send>) -> Result<Box<dyn Write + Send>, String> {
@@ -64,6 +66,7 @@ fn progress(stats: &ExecutorStats, started: Instant) -> String {
 
 /// Runs `sluice run`.
 pub fn run(args: RunArgs) -> Result<(), String> {
+    args.js_limits.apply();
     let text = std::fs::read_to_string(&args.pipeline)
         .map_err(|e| format!("cannot read {}: {}", args.pipeline.display(), e))?;
     let plan = parse_pipeline_json(&text).map_err(|e| format!("invalid pipeline: {}", e))?;

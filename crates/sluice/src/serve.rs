@@ -56,6 +56,8 @@ pub struct ServeArgs {
     /// Seconds a connection may pass without a byte either way before it is closed.
     #[arg(long, env = "SLUICE_IDLE_TIMEOUT", default_value_t = 60)]
     idle_timeout: u64,
+    #[command(flatten)]
+    js_limits: crate::js_limits::JsLimitArgs,
 }
 
 /// The newest checkpoints of each processor that are kept.
@@ -77,6 +79,8 @@ fn checkpoint_store(args: &ServeArgs) -> Result<(Arc<dyn CheckpointStore>, Strin
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn serve(args: ServeArgs) -> Result<(), String> {
+    // Before any pipeline is compiled (recovered processors included).
+    args.js_limits.apply();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(serve_async(args))
 }

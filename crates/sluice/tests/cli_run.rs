@@ -135,3 +135,57 @@ fn ctrl_c_stops_an_endless_run_cleanly_with_its_summary() {
     assert!(status.success(), "Ctrl-C is a clean stop, not a kill: {:?} {}", status, stderr);
     assert!(stderr.contains("done: "), "the summary is printed after Ctrl-C: {}", stderr);
 }
+
+#[test]
+fn javascript_functions_and_accumulators_with_the_time_limit_flag() {
+    let dir = std::env::temp_dir().join(format!("sluice-cli-js-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (pipeline, input, dlq) = (dir.join("p.json"), dir.join("in.jsonl"), dir.join("dlq.jsonl"));
+    std::fs::write(
+        &pipeline,
+        r#"[{"$source": {"connectionName": "file", "timeField": "$ts"}},
+            {"$addFields": {"w2": {"$function": {"body": "function(w) { while (w < 0) {} return w * 2; }", "args": ["$w"], "lang": "js"}}}},
+            {"$tumblingWindow": {"interval": {"size": 1, "unit": "minute"}, "pipeline": [
+              {"$group": {"_id": "$d", "names": {"$accumulator": {
+                "init": "function() { return []; }",
+                "accumulate": "function(s, n, w) { return s.concat([n + '=' + w]); }",
+                "accumulateArgs": ["$n", "$w2"],
+                "merge": "function(a, b) { return a.concat(b); }",
+                "finalize": "function(s) { return s.join(','); }",
+                "lang": "js"}}}}]}}]"#,
+    )
+    .expect("write");
+    let events = [("a", 1, "x"), ("a", -1, "stuck"), ("b", 2, "y"), ("a", 3, "z")];
+    let records: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (d, w, n))| {
+            format!(r#"{{"d": "{}", "w": {}, "n": "{}", "ts": {{"$date": "2024-01-01T00:00:0{}Z"}}}}"#, d, w, n, i)
+        })
+        .collect();
+    std::fs::write(&input, records.join("\n")).expect("write");
+    let out = sluice()
+        .args(["run", "--pipeline", &pipeline.display().to_string(), "--input", &input.display().to_string()])
+        .args(["--dlq", &dlq.display().to_string(), "--js-call-timeout-ms", "100"])
+        .output()
+        .expect("sluice runs");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let docs = lines(&String::from_utf8_lossy(&out.stdout));
+    let names: Vec<(&str, &str)> =
+        docs.iter().filter_map(|d| Some((d.get("_id")?.as_str()?, d.get("names")?.as_str()?))).collect();
+    assert_eq!(names, [("a", "x=2,z=6"), ("b", "y=4")]);
+    let dead = lines(&std::fs::read_to_string(&dlq).expect("dlq file"));
+    let reasons: Vec<&str> = dead.iter().filter_map(|d| d.get_path("errInfo.reason").and_then(Value::as_str)).collect();
+    assert_eq!(reasons, ["$function: JavaScript ran longer than its time limit of 100 ms"]);
+
+    std::fs::write(
+        &pipeline,
+        r#"[{"$source": {"connectionName": "file"}}, {"$set": {"x": {"$function": {"body": "function( {", "args": [], "lang": "js"}}}}]"#,
+    )
+    .expect("write");
+    let out = sluice().args(["run", "--pipeline", &pipeline.display().to_string()]).output().expect("sluice runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("x: $function 'body' SyntaxError"), "{}", err);
+    let _ = std::fs::remove_dir_all(&dir);
+}

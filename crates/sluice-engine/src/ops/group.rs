@@ -58,11 +58,59 @@ impl Groups {
         for (_, acc) in &spec.accumulators {
             values.push(acc.evaluate(&input, scope)?);
         }
+        if spec.accumulators.iter().any(|(_, acc)| acc.runs_javascript()) {
+            return self.add_with_javascript(spec, key, values, &input, scope);
+        }
         let states = self.states_of(spec, key, scope)?;
         for (((_, acc), state), v) in spec.accumulators.iter().zip(states.iter_mut()).zip(values) {
             acc.apply(state, v, &input);
         }
         Ok(())
+    }
+
+    /// [`Groups::add`] for a group with an `$accumulator`, whose step can fail: every
+    /// `$accumulator` computes its next state before any state changes, so a throw or a
+    /// JavaScript limit leaves every state as it was, and a group this document created is
+    /// dropped again.
+    fn add_with_javascript(
+        &mut self,
+        spec: &WindowSpec,
+        key: &GroupKey,
+        values: SmallVec<[Cow<'_, Value>; 4]>,
+        input: &Input<'_>,
+        scope: &mut Scope,
+    ) -> Result<(), ExprError> {
+        let is_new = !self.index.contains_key(key);
+        let states = self.states_of(spec, key, scope)?;
+        let computed: Result<SmallVec<[Option<AccState>; 4]>, ExprError> = spec
+            .accumulators
+            .iter()
+            .zip(states.iter())
+            .zip(&values)
+            .map(|(((_, acc), state), v)| acc.next_state(state, v, scope))
+            .collect();
+        let next = match computed {
+            Ok(next) => next,
+            Err(e) => {
+                if is_new {
+                    self.drop_last(key);
+                }
+                return Err(e);
+            }
+        };
+        for ((((_, acc), state), v), n) in spec.accumulators.iter().zip(states.iter_mut()).zip(values).zip(next) {
+            match n {
+                Some(n) => *state = n,
+                None => acc.apply(state, v, input),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the group created last, whose key is `key`.
+    fn drop_last(&mut self, key: &GroupKey) {
+        self.entries.pop();
+        self.index.remove(key);
     }
 
     /// The accumulator states of a group, created empty the first time its key is seen. Creating
@@ -108,19 +156,28 @@ impl Groups {
             .sum()
     }
 
-    /// The group documents `{_id, field: result, ...}`.
-    fn results(&self, spec: &WindowSpec) -> Vec<Document> {
-        self.entries
-            .iter()
-            .map(|(key, states)| {
-                let mut d = Document::with_capacity(states.len() + 1);
-                d.push_unique(Str::from("_id"), key.output());
-                for ((name, acc), state) in spec.accumulators.iter().zip(states) {
-                    d.insert(name.clone(), acc.finish(state));
+    /// The group documents `{_id, field: result, ...}`. A group whose `$accumulator` `finalize`
+    /// fails is not among them: it is returned apart, as its `{_id}` and the error, for the DLQ.
+    fn results(&self, spec: &WindowSpec) -> (Vec<Document>, Vec<(Document, ExprError)>) {
+        let mut docs = Vec::with_capacity(self.entries.len());
+        let mut failed = Vec::new();
+        'groups: for (key, states) in &self.entries {
+            let mut d = Document::with_capacity(states.len() + 1);
+            d.push_unique(Str::from("_id"), key.output());
+            for ((name, acc), state) in spec.accumulators.iter().zip(states) {
+                match acc.finish(state) {
+                    Ok(v) => d.insert(name.clone(), v),
+                    Err(e) => {
+                        let mut id = Document::with_capacity(1);
+                        id.push_unique(Str::from("_id"), key.output());
+                        failed.push((id, e));
+                        continue 'groups;
+                    }
                 }
-                d
-            })
-            .collect()
+            }
+            docs.push(d);
+        }
+        (docs, failed)
     }
 
     /// Encodes the groups for a checkpoint: `[[key, [state, ...]], ...]`.
@@ -212,7 +269,16 @@ pub(crate) fn emit_window(
     out: &mut Vec<Event>,
     ctx: &mut OpContext,
 ) {
-    let mut docs = groups.results(spec);
+    let (mut docs, failed) = groups.results(spec);
+    for (id, e) in failed {
+        ctx.dlq.push(crate::DlqRecord {
+            operator_name: name.to_string(),
+            reason: e.to_string(),
+            doc: Some(id),
+            raw: None,
+            meta: Some(*window_meta(start, end)),
+        });
+    }
     let mut events: Option<Vec<Event>> = None;
     let to_events = |docs: Vec<Document>| -> Vec<Event> {
         docs.into_iter()

@@ -43,3 +43,17 @@ impl Sink for Discard {
         Ok(())
     }
 }
+
+/// Keeps every document it is given, in a list the test holds too.
+#[derive(Clone, Default)]
+pub struct Collect(pub std::sync::Arc<std::sync::Mutex<Vec<Document>>>);
+
+impl Sink for Collect {
+    fn name(&self) -> &str {
+        "out"
+    }
+    fn write(&mut self, docs: &[Document]) -> Result<(), SinkError> {
+        self.0.lock().expect("not poisoned").extend_from_slice(docs);
+        Ok(())
+    }
+}

@@ -1,9 +1,11 @@
 //! `$group` accumulators: `$sum $avg $min $max $first $last $push $addToSet $count $stdDevPop
-//! $stdDevSamp $median $percentile $top $bottom $topN $bottomN $firstN $lastN $maxN $minN`.
+//! $stdDevSamp $median $percentile $top $bottom $topN $bottomN $firstN $lastN $maxN $minN`, and
+//! `$accumulator` (JavaScript, in js.rs).
 //!
 //! An [`Accumulator`] is the compiled specification; an [`AccState`] is the running state of one
 //! group. States snapshot to and restore from a [`Value`] so checkpoints can hold them.
 
+mod js;
 mod snapshot;
 mod state;
 
@@ -12,6 +14,7 @@ use std::borrow::Cow;
 use crate::expr::{check_n_spec, compile, value_text, CompileError, Expr, ExprError, Input, Scope, SortSpec};
 use crate::{Document, Value};
 
+pub use js::JsAccumulator;
 pub use state::AccState;
 
 /// Which accumulator, with its constant parameters.
@@ -62,6 +65,8 @@ pub enum AccKind {
     MaxN(usize),
     /// `$minN`
     MinN(usize),
+    /// `$accumulator`: JavaScript functions; its input is the `accumulateArgs` array.
+    Js(JsAccumulator),
 }
 
 /// A compiled accumulator: its kind and the expression it accumulates.
@@ -73,11 +78,13 @@ pub struct Accumulator {
     pub input: Expr,
     /// The operator name, for messages (`"$sum"`).
     pub name: &'static str,
-    /// For the N accumulators, an `n` computed per group (`{$cond: {if: {$eq: ["$gameId", "G2"]},
+    /// An expression of the group key, evaluated when a group is created (see
+    /// [`Accumulator::new_state_for_key`]): `$accumulator`'s `initArgs`, or, for the N
+    /// accumulators, an `n` computed per group (`{$cond: {if: {$eq: ["$gameId", "G2"]},
     /// then: 1, else: 3}}` with `_id: {gameId: "$gameId"}`): evaluated, as mongod does, with the
     /// group's key document as `$$ROOT` (an empty document when the key is not a document), when
-    /// the group is created (see [`Accumulator::new_state_for_key`]). `None` when `n` is a constant.
-    pub n_of_key: Option<Expr>,
+    /// the group is created. `None` when `n` is a constant or there are no `initArgs`.
+    pub of_key: Option<Expr>,
 }
 
 const NAMES: &[&str] = &[
@@ -102,6 +109,7 @@ const NAMES: &[&str] = &[
     "$lastN",
     "$maxN",
     "$minN",
+    "$accumulator",
 ];
 
 fn named<'v>(op: &str, arg: &'v Value, allowed: &[&str]) -> Result<&'v Document, CompileError> {
@@ -196,7 +204,7 @@ impl Accumulator {
             if matches!(arg, Value::Array(_)) {
                 return Err(CompileError(format!("The {} accumulator is a unary operator", op)));
             }
-            Ok(Accumulator { kind, input: compile(arg)?, name, n_of_key: None })
+            Ok(Accumulator { kind, input: compile(arg)?, name, of_key: None })
         };
         match op {
             "$sum" => simple(AccKind::Sum),
@@ -209,51 +217,49 @@ impl Accumulator {
             "$addToSet" => simple(AccKind::AddToSet),
             "$stdDevPop" => simple(AccKind::StdDevPop),
             "$stdDevSamp" => simple(AccKind::StdDevSamp),
+            "$accumulator" => js::compile_accumulator(arg),
             "$count" => match arg {
-                Value::Document(d) if d.is_empty() => Ok(Accumulator {
-                    kind: AccKind::Count,
-                    input: Expr::Literal(Value::Int32(1)),
-                    name,
-                    n_of_key: None,
-                }),
+                Value::Document(d) if d.is_empty() => {
+                    Ok(Accumulator { kind: AccKind::Count, input: Expr::Literal(Value::Int32(1)), name, of_key: None })
+                }
                 _ => Err(CompileError("$count takes no arguments, i.e. $count:{}".into())),
             },
             "$median" => {
                 let d = named(op, arg, &["input", "method"])?;
                 check_method(op, d)?;
-                Ok(Accumulator { kind: AccKind::Median, input: compile(field(op, d, "input")?)?, name, n_of_key: None })
+                Ok(Accumulator { kind: AccKind::Median, input: compile(field(op, d, "input")?)?, name, of_key: None })
             }
             "$percentile" => {
                 let d = named(op, arg, &["input", "p", "method"])?;
                 check_method(op, d)?;
                 let p = percentiles(op, field(op, d, "p")?)?;
                 let input = compile(field(op, d, "input")?)?;
-                Ok(Accumulator { kind: AccKind::Percentile(p), input, name, n_of_key: None })
+                Ok(Accumulator { kind: AccKind::Percentile(p), input, name, of_key: None })
             }
             "$top" | "$bottom" | "$topN" | "$bottomN" => {
                 let single = matches!(op, "$top" | "$bottom");
                 let allowed: &[&str] = if single { &["sortBy", "output"] } else { &["n", "sortBy", "output"] };
                 let d = named(op, arg, allowed)?;
-                let (n, n_of_key) = if single { (1, None) } else { parse_n(op, field(op, d, "n")?)? };
+                let (n, of_key) = if single { (1, None) } else { parse_n(op, field(op, d, "n")?)? };
                 let sort = SortSpec::parse(field(op, d, "sortBy")?)?;
                 if matches!(sort, SortSpec::Whole(_)) {
                     return Err(CompileError(format!("{}: 'sortBy' must be an object of fields", op)));
                 }
                 let kind = AccKind::Top { n, single, bottom: op.starts_with("$bottom"), sort };
-                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name, n_of_key })
+                Ok(Accumulator { kind, input: compile(field(op, d, "output")?)?, name, of_key })
             }
             _ => {
                 // $firstN $lastN $maxN $minN
                 check_n_spec(op, arg)?;
                 let d = named(op, arg, &["input", "n"])?;
-                let (n, n_of_key) = parse_n(op, field(op, d, "n")?)?;
+                let (n, of_key) = parse_n(op, field(op, d, "n")?)?;
                 let kind = match op {
                     "$firstN" => AccKind::FirstN(n),
                     "$lastN" => AccKind::LastN(n),
                     "$maxN" => AccKind::MaxN(n),
                     _ => AccKind::MinN(n),
                 };
-                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name, n_of_key })
+                Ok(Accumulator { kind, input: compile(field(op, d, "input")?)?, name, of_key })
             }
         }
     }
@@ -268,9 +274,16 @@ impl Accumulator {
     /// key document as `$$ROOT`, an empty document for a key that is not one). Fails when that
     /// `n` is not a positive integer, as mongod does.
     pub fn new_state_for_key(&self, key: &Value, scope: &mut Scope) -> Result<AccState, ExprError> {
-        let Some(n_expr) = &self.n_of_key else { return Ok(self.new_state()) };
         let empty = Document::new();
         let root = key.as_document().unwrap_or(&empty);
+        if let AccKind::Js(js) = &self.kind {
+            let args = match &self.of_key {
+                Some(e) => e.eval_owned(&Input::doc(root), scope)?,
+                None => Value::Array(Vec::new()),
+            };
+            return js.init(&args);
+        }
+        let Some(n_expr) = &self.of_key else { return Ok(self.new_state()) };
         let n = n_value(self.name, &n_expr.eval_owned(&Input::doc(root), scope)?)?;
         Ok(AccState::Sized(n, Box::new(self.new_state())))
     }
@@ -278,8 +291,37 @@ impl Accumulator {
     /// Evaluates the input for one document and folds it into `state`.
     pub fn accumulate(&self, state: &mut AccState, input: &Input<'_>, scope: &mut Scope) -> Result<(), ExprError> {
         let v = self.evaluate(input, scope)?;
-        self.apply(state, v, input);
+        match self.next_state(state, &v, scope)? {
+            Some(next) => *state = next,
+            None => self.apply(state, v, input),
+        }
         Ok(())
+    }
+
+    /// For `$accumulator`, the state after `accumulate(state, ...args)` (`args` the evaluated
+    /// `accumulateArgs`), computed without touching `state`, so that a failure (a throw, the
+    /// time or memory cap) leaves it as it was. `None` for the other accumulators, which
+    /// [`Accumulator::apply`] folds in and which cannot fail.
+    pub fn next_state(&self, state: &AccState, args: &Value, scope: &mut Scope) -> Result<Option<AccState>, ExprError> {
+        let AccKind::Js(js) = &self.kind else { return Ok(None) };
+        match state {
+            AccState::Js(Value::Missing) => {
+                // A state made by `new_state`, without its group's key: `init` runs now.
+                let AccState::Js(first) = self.new_state_for_key(&Value::Missing, scope)? else { return Ok(None) };
+                js.accumulate(&first, args).map(Some)
+            }
+            AccState::Js(s) => js.accumulate(s, args).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Combines two partial states of one group, as `$accumulator`'s `merge` does. Only
+    /// `$accumulator` states can be merged (the engine merges none today).
+    pub fn merge(&self, a: &AccState, b: &AccState) -> Result<AccState, ExprError> {
+        match (&self.kind, a, b) {
+            (AccKind::Js(js), AccState::Js(x), AccState::Js(y)) => js.merge(x, y),
+            _ => Err(ExprError::new(self.name, "only $accumulator states can be merged")),
+        }
     }
 
     /// Evaluates this accumulator's input for one document, touching no state: a caller with several
@@ -289,10 +331,16 @@ impl Accumulator {
         self.input.eval(input, scope)
     }
 
+    /// True for `$accumulator`, whose step runs JavaScript and can fail (see
+    /// [`Accumulator::next_state`]).
+    pub fn runs_javascript(&self) -> bool {
+        matches!(self.kind, AccKind::Js(_))
+    }
+
     /// True when evaluating the input cannot fail (a constant or a field path), so that it may
     /// be folded in as soon as it is evaluated.
     pub fn input_cannot_fail(&self) -> bool {
-        matches!(self.input, Expr::Literal(_) | Expr::Field(_))
+        !self.runs_javascript() && matches!(self.input, Expr::Literal(_) | Expr::Field(_))
     }
 
     /// The input, borrowed, when it is a constant or a plain field path (see [`Expr::value_ref`]).
@@ -323,9 +371,12 @@ impl Accumulator {
         }
     }
 
-    /// The accumulated result of a group.
-    pub fn finish(&self, state: &AccState) -> Value {
-        state.finish(&self.kind)
+    /// The accumulated result of a group; only `$accumulator`'s `finalize` can fail.
+    pub fn finish(&self, state: &AccState) -> Result<Value, ExprError> {
+        match (&self.kind, state) {
+            (AccKind::Js(js), AccState::Js(s)) => js.finish(s),
+            _ => Ok(state.finish(&self.kind)),
+        }
     }
 }
 

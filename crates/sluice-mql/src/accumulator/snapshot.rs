@@ -1,6 +1,6 @@
 //! Accumulator states to and from [`Value`]s, for checkpoints. The encoding is a small document
 //! tagged by `t`; it is part of the checkpoint format, so changes to it need a format version bump
-//! (adding a tag, as `sized` was, leaves every earlier snapshot readable).
+//! (adding a tag, as `sized` and `js` were, leaves every earlier snapshot readable).
 
 use super::AccState;
 use crate::{Document, Str, Value};
@@ -57,6 +57,8 @@ impl AccState {
             ),
             AccState::Extremes(items) => tagged("exts", vec![("v", Value::Array(items.clone()))]),
             AccState::Sized(n, inner) => tagged("sized", vec![("n", Value::Int64(*n as i64)), ("v", inner.snapshot())]),
+            // A state before `init` has no `v`.
+            AccState::Js(v) => tagged("js", vec![("v", v.clone())]),
         }
     }
 
@@ -86,6 +88,7 @@ impl AccState {
                     .collect::<Option<Vec<_>>>()?,
             ),
             "exts" => AccState::Extremes(list("v")?),
+            "js" => AccState::Js(get("v").cloned().unwrap_or(Value::Missing)),
             "sized" => AccState::Sized(usize::try_from(int("n")?).ok()?, Box::new(AccState::restore(get("v")?)?)),
             _ => return None,
         })

@@ -34,6 +34,8 @@ pub enum AccState {
     /// A `$topN`/`$bottomN`/`$firstN`/`$lastN`/`$maxN`/`$minN` state whose n was computed from
     /// its group's key (it then differs from group to group): the bound and the inner state.
     Sized(usize, Box<AccState>),
+    /// `$accumulator`: the state its JavaScript returned (`Missing` before `init` ran).
+    Js(Value),
 }
 
 fn non_missing(v: &Value) -> Value {
@@ -71,6 +73,7 @@ impl AccState {
             AccKind::Median | AccKind::Percentile(_) => AccState::Samples(Vec::new()),
             AccKind::Top { .. } => AccState::Ranked(Vec::new()),
             AccKind::MaxN(_) | AccKind::MinN(_) => AccState::Extremes(Vec::new()),
+            AccKind::Js(_) => AccState::Js(Value::Missing),
         }
     }
 
@@ -207,13 +210,15 @@ impl AccState {
             (AccState::Ranked(items), _) => Value::Array(items.iter().map(|(_, o)| o.clone()).collect()),
             (AccState::Extremes(items), _) => Value::Array(items.clone()),
             (AccState::Sized(_, inner), _) => inner.finish(kind),
+            // Without `finalize` (which `Accumulator::finish` calls): the state itself.
+            (AccState::Js(v), _) => non_missing(v),
         }
     }
 
     /// Approximate memory held by the state, in bytes.
     pub fn approx_size(&self) -> usize {
         16 + match self {
-            AccState::Sum(v) | AccState::Avg(v, _) | AccState::Last(v) => v.approx_size(),
+            AccState::Sum(v) | AccState::Avg(v, _) | AccState::Last(v) | AccState::Js(v) => v.approx_size(),
             AccState::Extreme(v) | AccState::First(v) => v.as_ref().map_or(0, Value::approx_size),
             AccState::List(items) | AccState::Extremes(items) => items.iter().map(Value::approx_size).sum(),
             AccState::Samples(s) => s.len() * 8,

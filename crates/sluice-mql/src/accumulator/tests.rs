@@ -15,7 +15,7 @@ fn run(spec: &str, docs: &[&str]) -> Value {
     // Every state must survive a snapshot round trip unchanged.
     let restored = AccState::restore(&state.snapshot()).expect("restorable");
     assert_eq!(restored, state);
-    acc.finish(&state)
+    acc.finish(&state).expect("finishes")
 }
 
 fn v(json: &str) -> Value {
@@ -101,7 +101,7 @@ fn run_keyed(spec: &str, key: &str, docs: &[&str]) -> Result<Value, ExprError> {
         acc.accumulate(&mut state, &Input::doc(&doc), &mut scope).expect("no error");
     }
     assert_eq!(AccState::restore(&state.snapshot()).expect("restorable"), state);
-    Ok(acc.finish(&state))
+    acc.finish(&state)
 }
 
 /// MongoDB's "Computing n Based on the Group Key" example ($topN): `_id: {gameId: "$gameId"}`,
@@ -200,7 +200,7 @@ mod sum_property {
                 acc.accumulate(&mut state, &Input::doc(&doc), &mut Scope::default()).expect("no error");
                 expected = crate::expr::add_numbers(&expected, x).expect("numbers");
             }
-            let got = acc.finish(&state);
+            let got = acc.finish(&state).expect("finishes");
             match (&got, &expected) {
                 // NaN is not equal to itself: compare what it is, not by ==.
                 (Value::Double(a), Value::Double(b)) if a.is_nan() => prop_assert!(b.is_nan()),

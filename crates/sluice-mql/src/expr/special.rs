@@ -38,6 +38,8 @@ pub enum Special {
     Convert(Box<ConvertSpec>),
     /// `{$meta: "stream"}` or `{$meta: "stream.path"}`.
     Meta(Option<FieldPath>),
+    /// `$function`: a JavaScript function of its evaluated arguments.
+    Function(super::JsCall),
 }
 
 /// A sort specification: whole values (`1`/`-1`) or fields (`{a: 1, b: -1}`).
@@ -249,6 +251,7 @@ pub(crate) fn compile_special(name: &str, arg: &Value, scope: &mut CompileScope)
             check_keys(name, d, &["input", "sortBy"])?;
             Special::SortArray(compile_in(req(name, d, "input")?, scope)?, SortSpec::parse(req(name, d, "sortBy")?)?)
         }
+        "$function" => Special::Function(super::function::compile(arg, scope)?),
         "$convert" => Special::Convert(Box::new(compile_convert(arg, scope)?)),
         "$meta" => match arg.as_str() {
             Some("stream") => Special::Meta(None),
@@ -461,6 +464,7 @@ impl Special {
                 }
             }
             Special::Convert(spec) => spec.eval(input, scope)?,
+            Special::Function(call) => call.eval(input, scope)?,
             Special::Meta(path) => match input.meta {
                 None => Cow::Owned(Value::Missing),
                 Some(m) => match path {

@@ -179,7 +179,7 @@ mod tests {
                     doc.insert("x", Value::Int32(*x));
                     acc.accumulate(&mut state, &Input::doc(&doc), &mut Scope::default()).expect("no error");
                 }
-                prop_assert_eq!(ok(&expr), acc.finish(&state));
+                prop_assert_eq!(ok(&expr), acc.finish(&state).expect("finishes"));
             }
         }
     }
