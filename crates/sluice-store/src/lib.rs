@@ -5,7 +5,9 @@
 mod checkpoints;
 mod model;
 mod object_checkpoints;
+mod rows;
 mod sealing;
+mod sql_error;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -14,8 +16,8 @@ pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 pub use object_checkpoints::ObjectCheckpointStore;
 
 pub use model::{
-    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential,
-    ServiceAccount, Workspace,
+    ApiKey, Connection, FirstProject, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project,
+    ScramCredential, ServiceAccount, Workspace,
 };
 pub use sealing::{has_clear_secret, Sealer};
 use sluice_types::ProcessorState;
@@ -58,6 +60,10 @@ pub trait MetadataStore: Send + Sync {
     /// The SCRAM credential of an API key for a mechanism; [`StoreError::NotFound`] for a key
     /// created before the store kept them.
     async fn scram_credential(&self, public_key: &str, mechanism: &str) -> StoreResult<ScramCredential>;
+    /// Adds the first project with its owner's key, atomically, unless a project exists already;
+    /// whether this call added it. Of several callers at once (servers sharing one store) exactly
+    /// one gets `true`, and the others find everything in place.
+    async fn insert_first_project(&self, first: &FirstProject) -> StoreResult<bool>;
     /// Adds a service account.
     async fn insert_service_account(&self, s: &ServiceAccount) -> StoreResult<()>;
     /// One service account by client id.
