@@ -1,10 +1,11 @@
 //! Sluice's metadata store: projects, credentials, workspaces, connections, processors and logs,
-//! behind the [`MetadataStore`] trait. [`SqliteStore`] is the embedded default; another backend
-//! (PostgreSQL for several nodes) implements the same trait.
+//! behind the [`MetadataStore`] trait. [`SqliteStore`] is the embedded default; [`PostgresStore`]
+//! keeps the same records in a PostgreSQL database that several nodes share.
 
 mod checkpoints;
 mod model;
 mod object_checkpoints;
+mod postgres;
 mod rows;
 mod sealing;
 mod sql_error;
@@ -19,6 +20,7 @@ pub use model::{
     ApiKey, Connection, FirstProject, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project,
     ScramCredential, ServiceAccount, Workspace,
 };
+pub use postgres::{Node, PostgresStore};
 pub use sealing::{has_clear_secret, Sealer};
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;
