@@ -14,6 +14,8 @@ mod bench_lines;
 mod bench_merge;
 mod bench_server;
 mod clients;
+mod metadata;
+mod node;
 mod processor_cmds;
 mod run;
 mod serve;
