@@ -37,14 +37,14 @@ pg_bindir() {
 install_postgres() {
     [ -n "$(pg_bindir)" ] && return 0
     echo "postgres: installing Debian's postgresql package" >&2
-    # The package would otherwise make and start a cluster of its own on port 5432.
-    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-        as_root_or_sudo mkdir -p /etc/postgresql-common
-        echo "create_main_cluster = false" | as_root_or_sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    as_root_or_sudo apt-get update -q >/dev/null
-    as_root_or_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+    # The package would otherwise make and start a cluster of its own on port 5432. A file of
+    # createcluster.d (read by createcluster.conf, not a conffile) says not to.
+    as_root_or_sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" |
+        as_root_or_sudo tee /etc/postgresql-common/createcluster.d/sluice-tests.conf >/dev/null
+    as_root_or_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    as_root_or_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql >/dev/null
     [ -n "$(pg_bindir)" ] || { echo "postgres: no initdb after installing postgresql" >&2; exit 1; }
 }
 
