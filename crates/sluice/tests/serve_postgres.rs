@@ -1,7 +1,8 @@
 //! Several `sluice serve` nodes sharing one PostgreSQL database as their store
 //! (`--store postgres://...`, against the test server of scripts/test-servers.sh): the first start
 //! happens once, whatever one node writes the others read, the client commands write to the
-//! shared store, and a node refuses to start without the shared sealing key.
+//! shared store, each node records itself and its heartbeat, and a node refuses to start without
+//! the shared sealing key.
 
 mod support;
 
@@ -70,6 +71,12 @@ async fn two_nodes_starting_at_once_on_an_empty_database_bootstrap_once() {
     let mut addrs = vec![a.addr.clone(), b.addr.clone()];
     addrs.sort();
     assert_eq!(nodes, addrs, "each node records itself");
+    // And then says it is alive, every 2 s.
+    eventually(10, || async {
+        let beating = query_texts(&url, "SELECT id FROM nodes WHERE last_heartbeat > started_at").await;
+        (beating.len() == 2).then_some(())
+    })
+    .await;
     a.terminate();
     b.terminate();
 }
