@@ -6,6 +6,7 @@ use sluice_types::{ProcessorState, Tier};
 
 use super::fixtures::*;
 
+/// Records read back as written; duplicates are conflicts; a workspace takes its children along.
 pub async fn records_round_trip_and_conflicts_are_refused(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     let key = api_key("pub", &project().id);
@@ -56,6 +57,7 @@ pub async fn records_round_trip_and_conflicts_are_refused(s: &dyn MetadataStore)
     assert_eq!(s.delete_workspace(&w.id).await, Err(StoreError::NotFound));
 }
 
+/// Reads, updates and deletes of missing records are NotFound; an orphan is refused.
 pub async fn missing_records_are_not_found(s: &dyn MetadataStore) {
     assert_eq!(s.project("aaaaaaaaaaaaaaaaaaaaaaaa").await, Err(StoreError::NotFound));
     assert_eq!(s.service_account("nobody").await, Err(StoreError::NotFound));
@@ -77,6 +79,7 @@ pub async fn missing_records_are_not_found(s: &dyn MetadataStore) {
     assert!(s.projects().await.unwrap().is_empty());
 }
 
+/// A workspace is stored with all its initial connections or not at all.
 pub async fn a_workspace_is_inserted_with_all_its_connections_or_none(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     let w = workspace("w", "111111111111111111111111");
@@ -88,6 +91,7 @@ pub async fn a_workspace_is_inserted_with_all_its_connections_or_none(s: &dyn Me
     assert_eq!(s.connections(&w.id).await.unwrap(), vec![twins[0].clone()]);
 }
 
+/// Connections list by name (bytes order), update and delete.
 pub async fn connections_are_listed_by_name_updated_and_deleted(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     let w = workspace("w", "111111111111111111111111");
@@ -110,6 +114,7 @@ pub async fn connections_are_listed_by_name_updated_and_deleted(s: &dyn Metadata
     assert_eq!(s.connections(&w.id).await.unwrap().len(), 2);
 }
 
+/// Network resources keep their kind, list by creation, update and delete.
 pub async fn network_resources_keep_their_kind_and_order(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     let g = project().id;
@@ -141,6 +146,7 @@ pub async fn network_resources_keep_their_kind_and_order(s: &dyn MetadataStore) 
     assert_eq!(s.networks(&g, NetworkKind::PrivateLink).await.unwrap(), vec![b]);
 }
 
+/// Log lines come back in the order appended, within a time range.
 pub async fn logs_are_kept_in_order_within_a_range(s: &dyn MetadataStore) {
     let ws = "555555555555555555555555";
     s.append_log(&log(ws, LogKind::Audit, 10, "x")).await.unwrap();
@@ -155,6 +161,7 @@ pub async fn logs_are_kept_in_order_within_a_range(s: &dyn MetadataStore) {
     assert!(s.logs("666666666666666666666666", LogKind::Audit, 0, 100).await.unwrap().is_empty());
 }
 
+/// Project names and service account ids are unique.
 pub async fn projects_and_service_accounts_refuse_duplicates(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     let mut twin = project();
@@ -181,6 +188,7 @@ pub async fn projects_and_service_accounts_refuse_duplicates(s: &dyn MetadataSto
     assert_eq!(s.insert_service_account(&sa).await, Err(StoreError::Conflict));
 }
 
+/// A key's SCRAM credential for a mechanism is replaced, not duplicated.
 pub async fn scram_credentials_are_replaced(s: &dyn MetadataStore) {
     s.insert_project(&project()).await.unwrap();
     s.insert_api_key(&api_key("pub", &project().id)).await.unwrap();
@@ -189,6 +197,7 @@ pub async fn scram_credentials_are_replaced(s: &dyn MetadataStore) {
     assert_eq!(s.scram_credential("pub", "SCRAM-SHA-1").await.unwrap(), scram("pub", "SCRAM-SHA-1", 9));
 }
 
+/// The first project is added only on an empty store.
 pub async fn the_first_project_is_added_once(s: &dyn MetadataStore) {
     let first = first_project(1);
     assert!(s.insert_first_project(&first).await.unwrap());

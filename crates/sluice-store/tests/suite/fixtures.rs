@@ -4,6 +4,7 @@ use serde_json::json;
 use sluice_store::*;
 use sluice_types::{ConnectionType, ProcessorState, Role, Tier};
 
+/// The project every case works in.
 pub fn project() -> Project {
     Project {
         id: "aaaaaaaaaaaaaaaaaaaaaaaa".into(),
@@ -13,6 +14,7 @@ pub fn project() -> Project {
     }
 }
 
+/// A workspace of [`project`].
 pub fn workspace(name: &str, id: &str) -> Workspace {
     Workspace {
         id: id.into(),
@@ -25,6 +27,7 @@ pub fn workspace(name: &str, id: &str) -> Workspace {
     }
 }
 
+/// The solar sample connection of workspace `ws`.
 pub fn sample(ws: &str) -> Connection {
     Connection {
         id: format!("{}c", &ws[..23]),
@@ -36,6 +39,7 @@ pub fn sample(ws: &str) -> Connection {
     }
 }
 
+/// A Kafka connection with a password (a secret the store seals).
 pub fn kafka(ws: &str, id: &str, name: &str) -> Connection {
     Connection {
         id: id.into(),
@@ -48,6 +52,7 @@ pub fn kafka(ws: &str, id: &str, name: &str) -> Connection {
     }
 }
 
+/// A CREATED processor reading the sample stream.
 pub fn processor(ws: &str, name: &str, id: &str) -> Processor {
     Processor {
         id: id.into(),
@@ -63,6 +68,7 @@ pub fn processor(ws: &str, name: &str, id: &str) -> Processor {
     }
 }
 
+/// An API key of project `project_id`.
 pub fn api_key(public: &str, project_id: &str) -> ApiKey {
     ApiKey {
         public_key: public.into(),
@@ -75,6 +81,7 @@ pub fn api_key(public: &str, project_id: &str) -> ApiKey {
     }
 }
 
+/// A SCRAM credential whose salt starts with `salt`.
 pub fn scram(public: &str, mechanism: &str, salt: u8) -> ScramCredential {
     ScramCredential {
         public_key: public.into(),
@@ -86,6 +93,7 @@ pub fn scram(public: &str, mechanism: &str, salt: u8) -> ScramCredential {
     }
 }
 
+/// One log line.
 pub fn log(ws: &str, kind: LogKind, at_ms: i64, line: &str) -> LogEvent {
     LogEvent { workspace_id: ws.into(), kind, at_ms, line: line.into() }
 }
