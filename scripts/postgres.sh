@@ -66,9 +66,13 @@ start() {
     install_postgres
     local bin dir port password
     bin="$(pg_bindir)"
-    dir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-postgres.XXXXXX")"
     if [ "$(id -u)" -eq 0 ]; then
+        # In /tmp whatever TMPDIR says: the postgres user must reach it, and the unix socket's
+        # path must stay short.
+        dir="$(mktemp -d /tmp/sluice-postgres.XXXXXX)"
         chown postgres: "$dir"
+    else
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/sluice-postgres.XXXXXX")"
     fi
     chmod 0700 "$dir"
     password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
