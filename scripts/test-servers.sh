@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with the connector tests' real servers up: Apache Kafka's broker (KRaft mode, from
-# Maven Central, see scripts/apache-kafka.sh), a MongoDB-wire server (SecantusDB) and an S3-protocol
-# object store (moto), each on free loopback ports. Installs them first (a Python
+# Maven Central, see scripts/apache-kafka.sh), a MongoDB-wire server (SecantusDB), an S3-protocol
+# object store (moto) and PostgreSQL (Debian's package, see scripts/postgres.sh), each on free
+# loopback ports. Installs them first (a Python
 # venv in a fixed place outside the clone, reused when present), waits until both answer, exports
 # their addresses, runs the command, and stops them afterwards, even when the command fails.
 #
@@ -16,6 +17,7 @@
 #   SLUICE_APACHE_KAFKA    scripts/apache-kafka.sh, for tests that start a broker of their own
 #   SLUICE_TEST_MONGODB    mongodb:// URI of the shared server (a one-node replica set)
 #   SLUICE_TEST_S3         http:// endpoint of the S3-protocol store, with a bucket `sluice-test`
+#   SLUICE_TEST_POSTGRES   postgres:// URL of a PostgreSQL database whose user may create databases
 #   SLUICE_TANSU_BIN       tansu, a quick Kafka-protocol broker keeping everything in memory, for
 #                          tests that start and stop a throwaway broker of their own
 #   SLUICE_SECANTUSD_BIN   the MongoDB-wire server, likewise
@@ -80,10 +82,14 @@ SECANTUSD_BIN="$VENV/bin/secantusd-py"
 
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/sluice-test-servers.XXXXXX")"
 PIDS=()
+POSTGRES_DIR=""
 stop_servers() {
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+    if [ -n "$POSTGRES_DIR" ]; then
+        scripts/postgres.sh stop "$POSTGRES_DIR" || true
+    fi
     wait 2>/dev/null || true
     rm -rf "$LOGS"
 }
@@ -110,13 +116,24 @@ PIDS+=($!)
 wait_for_port s3 "$S3_PORT" "$!"
 "$VENV/bin/python" -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:$S3_PORT/sluice-test', method='PUT'))"
 
+# PostgreSQL, for the metadata store's second backend; run by `postgres` when we are root.
+scripts/postgres.sh start "$LOGS/postgres.env" >"$LOGS/postgres-start.log" 2>&1 || {
+    echo "test-servers: PostgreSQL did not start:" >&2
+    cat "$LOGS/postgres-start.log" >&2
+    exit 1
+}
+# shellcheck disable=SC1091
+source "$LOGS/postgres.env"
+POSTGRES_DIR="$SLUICE_POSTGRES_DIR"
+
 export SLUICE_APACHE_KAFKA="$PWD/scripts/apache-kafka.sh"
 export SLUICE_TEST_MONGODB="mongodb://127.0.0.1:$MONGO_PORT/?replicaSet=secantus"
 export SLUICE_TANSU_BIN="$TANSU_BIN"
 export SLUICE_SECANTUSD_BIN="$SECANTUSD_BIN"
 export SLUICE_PYTHON="$VENV/bin/python"
 export SLUICE_TEST_S3="http://127.0.0.1:$S3_PORT"
-echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB, s3 $SLUICE_TEST_S3" >&2
+echo "test-servers: kafka $SLUICE_TEST_KAFKA, mongodb $SLUICE_TEST_MONGODB, s3 $SLUICE_TEST_S3," \
+    "postgres ${SLUICE_TEST_POSTGRES##*@}" >&2
 
 # Not exec: the trap must stop the servers when the command ends.
 "$@"

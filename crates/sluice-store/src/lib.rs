@@ -1,11 +1,14 @@
 //! Sluice's metadata store: projects, credentials, workspaces, connections, processors and logs,
-//! behind the [`MetadataStore`] trait. [`SqliteStore`] is the embedded default; another backend
-//! (PostgreSQL for several nodes) implements the same trait.
+//! behind the [`MetadataStore`] trait. [`SqliteStore`] is the embedded default; [`PostgresStore`]
+//! keeps the same records in a PostgreSQL database that several nodes share.
 
 mod checkpoints;
 mod model;
 mod object_checkpoints;
+mod postgres;
+mod rows;
 mod sealing;
+mod sql_error;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -14,9 +17,10 @@ pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 pub use object_checkpoints::ObjectCheckpointStore;
 
 pub use model::{
-    ApiKey, Connection, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project, ScramCredential,
-    ServiceAccount, Workspace,
+    ApiKey, Connection, FirstProject, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project,
+    ScramCredential, ServiceAccount, Workspace,
 };
+pub use postgres::{Node, PostgresStore};
 pub use sealing::{has_clear_secret, Sealer};
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;
@@ -58,6 +62,10 @@ pub trait MetadataStore: Send + Sync {
     /// The SCRAM credential of an API key for a mechanism; [`StoreError::NotFound`] for a key
     /// created before the store kept them.
     async fn scram_credential(&self, public_key: &str, mechanism: &str) -> StoreResult<ScramCredential>;
+    /// Adds the first project with its owner's key, atomically, unless a project exists already;
+    /// whether this call added it. Of several callers at once (servers sharing one store) exactly
+    /// one gets `true`, and the others find everything in place.
+    async fn insert_first_project(&self, first: &FirstProject) -> StoreResult<bool>;
     /// Adds a service account.
     async fn insert_service_account(&self, s: &ServiceAccount) -> StoreResult<()>;
     /// One service account by client id.

@@ -53,6 +53,18 @@ pub struct ScramCredential {
     pub server_key: Vec<u8>,
 }
 
+/// What the first start of a server creates on an empty store: a project and its owner's API
+/// key (with the key's SCRAM credentials), stored together or not at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstProject {
+    /// The project.
+    pub project: Project,
+    /// Its Project Owner key.
+    pub api_key: ApiKey,
+    /// The key's SCRAM credentials, one per mechanism.
+    pub scram: Vec<ScramCredential>,
+}
+
 /// A service account: OAuth 2 client credentials for one project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccount {

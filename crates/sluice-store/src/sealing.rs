@@ -48,12 +48,17 @@ impl Sealer {
         Ok(Sealer { key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
     }
 
+    /// A sealer over a key given in hex (64 digits).
+    pub fn from_hex(hex_key: &str) -> StoreResult<Sealer> {
+        let key = hex::decode(hex_key.trim()).map_err(|_| sealing_error("the key is not hex"))?;
+        Sealer::new(&key)
+    }
+
     /// The key given in hex (`SLUICE_SECRET_KEY`), or else the key file at `path`, made with
     /// a fresh random key and mode 0600 when missing.
     pub fn from_hex_or_file(hex_key: Option<&str>, path: &Path) -> StoreResult<Sealer> {
         if let Some(h) = hex_key {
-            let key = hex::decode(h.trim()).map_err(|_| sealing_error("the key is not hex"))?;
-            return Sealer::new(&key);
+            return Sealer::from_hex(h);
         }
         match std::fs::read_to_string(path) {
             Ok(text) => {

@@ -6,7 +6,9 @@ use std::path::Path;
 use sluice_api::auth::bearer::secret_hash;
 use sluice_api::auth::digest::{ha1, Algorithm};
 use sluice_control::{new_id, now_ms, random_hex};
-use sluice_store::{ApiKey, MetadataStore, Project, Sealer, ServiceAccount, SqliteStore};
+use sluice_store::{
+    ApiKey, FirstProject, MetadataStore, Project, ScramCredential, Sealer, ServiceAccount, SqliteStore,
+};
 use sluice_types::Role;
 
 /// The metadata file inside a data dir.
@@ -14,20 +16,15 @@ pub fn db_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("sluice.db")
 }
 
-/// The key file that seals connection secrets, unless `SLUICE_SECRET_KEY_FILE` names another.
-pub fn secret_key_path(data_dir: &Path) -> std::path::PathBuf {
-    std::env::var_os("SLUICE_SECRET_KEY_FILE").map(Into::into).unwrap_or_else(|| data_dir.join("secret.key"))
-}
-
-/// Opens the store of a data dir, creating the dir. The dir is its owner's alone (0700) and so
-/// are the database's files (0600); connection secrets are sealed with the key of
-/// `SLUICE_SECRET_KEY` (hex), or of the key file (made on first start).
-pub async fn open_store(data_dir: &Path) -> Result<SqliteStore, String> {
+/// Opens the SQLite store of a data dir, creating the dir. The dir is its owner's alone (0700)
+/// and so are the database's files (0600); connection secrets are sealed with the key of
+/// `SLUICE_SECRET_KEY` (hex), or of `key_file` (made on first start).
+pub async fn open_store(data_dir: &Path, key_file: &Path) -> Result<SqliteStore, String> {
     std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {}", data_dir.display(), e))?;
     let db = db_path(data_dir);
     owner_only(data_dir, &db)?;
     let key = std::env::var("SLUICE_SECRET_KEY").ok();
-    let sealer = Sealer::from_hex_or_file(key.as_deref(), &secret_key_path(data_dir)).map_err(|e| e.to_string())?;
+    let sealer = Sealer::from_hex_or_file(key.as_deref(), key_file).map_err(|e| e.to_string())?;
     // SQLite makes its -wal and -shm files with the database file's mode (0600 by now).
     let store = SqliteStore::open(&db).await.map_err(|e| e.to_string())?;
     store.sealed_with(sealer).await.map_err(|e| e.to_string())
@@ -80,6 +77,16 @@ pub async fn create_api_key(
     description: &str,
 ) -> Result<(String, String), String> {
     store.project(project_id).await.map_err(|_| format!("no project {}", project_id))?;
+    let (key, scram, private) = new_api_key(project_id, roles, description);
+    store.insert_api_key(&key).await.map_err(|e| e.to_string())?;
+    for c in &scram {
+        store.insert_scram_credential(c).await.map_err(|e| e.to_string())?;
+    }
+    Ok((key.public_key, private))
+}
+
+/// A new API key's records (Digest HA1s, SCRAM credentials) and its private key.
+fn new_api_key(project_id: &str, roles: Vec<Role>, description: &str) -> (ApiKey, Vec<ScramCredential>, String) {
     // Atlas-like shapes: 8 lowercase letters, and a UUID-shaped private key.
     let public: String = random_hex(8).bytes().map(|b| (b'a' + b % 26) as char).collect();
     let h = random_hex(16);
@@ -93,12 +100,17 @@ pub async fn create_api_key(
         description: description.to_string(),
         created_at: now_ms(),
     };
-    store.insert_api_key(&key).await.map_err(|e| e.to_string())?;
-    for mech in sluice_wire::scram::Mechanism::ALL {
-        let c = sluice_wire::scram::credential(mech, &public, &private);
-        store.insert_scram_credential(&c).await.map_err(|e| e.to_string())?;
-    }
-    Ok((public, private))
+    let scram =
+        sluice_wire::scram::Mechanism::ALL.into_iter().map(|m| sluice_wire::scram::credential(m, &public, &private));
+    (key, scram.collect(), private)
+}
+
+/// The first start's records: a project `name` in a new organization with a Project Owner key;
+/// with the key's private part, which is not among them.
+pub fn first_project(name: &str) -> (FirstProject, String) {
+    let project = Project { id: new_id(), name: name.to_string(), org_id: new_id(), created_at: now_ms() };
+    let (api_key, scram, private) = new_api_key(&project.id, vec![Role::ProjectOwner], "bootstrap key");
+    (FirstProject { project, api_key, scram }, private)
 }
 
 /// Gives an API key the SCRAM credentials of the MongoDB wire protocol (a key made before the

@@ -1,19 +1,11 @@
-//! Client commands that manage credentials in a server's data dir: `projects`, `keys`,
-//! `service-accounts`. They write to the same store the server reads (SQLite allows both).
+//! Client commands that manage credentials in a server's store: `projects`, `keys`,
+//! `service-accounts`. They write to the same store the server reads: SQLite in its data dir
+//! (SQLite allows both), or the PostgreSQL database of `--store`.
 
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 
 use crate::admin;
-
-/// Where the server keeps its data.
-#[derive(Args)]
-pub struct DataDir {
-    /// The server's data dir.
-    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "sluice-data")]
-    data_dir: PathBuf,
-}
+use crate::metadata::StoreArgs;
 
 /// `sluice projects ...`
 #[derive(Subcommand)]
@@ -21,7 +13,7 @@ pub enum ProjectsCmd {
     /// Create a project; prints its groupId.
     Create {
         #[command(flatten)]
-        dir: DataDir,
+        dir: StoreArgs,
         /// Its name.
         #[arg(long)]
         name: String,
@@ -29,7 +21,7 @@ pub enum ProjectsCmd {
     /// List projects.
     List {
         #[command(flatten)]
-        dir: DataDir,
+        dir: StoreArgs,
     },
 }
 
@@ -39,7 +31,7 @@ pub enum CredentialCmd {
     /// Create credentials with roles in a project; prints them once.
     Create {
         #[command(flatten)]
-        dir: DataDir,
+        dir: StoreArgs,
         /// The project (groupId).
         #[arg(long)]
         project: String,
@@ -55,7 +47,7 @@ pub enum CredentialCmd {
     /// credentials, so it can log in with mongosh; the private key is checked first.
     EnableWire {
         #[command(flatten)]
-        dir: DataDir,
+        dir: StoreArgs,
         /// The key's public key.
         #[arg(long)]
         public_key: String,
@@ -74,13 +66,15 @@ pub fn projects(cmd: ProjectsCmd) -> Result<(), String> {
     block_on(async {
         match cmd {
             ProjectsCmd::Create { dir, name } => {
-                let store = admin::open_store(&dir.data_dir).await?;
-                let p = admin::create_project(&store, &name).await?;
+                let opened = dir.open().await?;
+                let store = opened.get();
+                let p = admin::create_project(store, &name).await?;
                 println!("groupId: {}", p.id);
             }
             ProjectsCmd::List { dir } => {
-                let store = admin::open_store(&dir.data_dir).await?;
-                for p in sluice_store::MetadataStore::projects(&store).await.map_err(|e| e.to_string())? {
+                let opened = dir.open().await?;
+                let store = opened.get();
+                for p in sluice_store::MetadataStore::projects(store).await.map_err(|e| e.to_string())? {
                     println!("{}  {}", p.id, p.name);
                 }
             }
@@ -98,8 +92,9 @@ pub fn credentials(cmd: CredentialCmd, service_account: bool) -> Result<(), Stri
                 return Err("enable-wire is for API keys: service accounts do not use the wire protocol".into());
             }
             return block_on(async {
-                let store = admin::open_store(&dir.data_dir).await?;
-                admin::add_scram_credentials(&store, &public_key, &private_key).await?;
+                let opened = dir.open().await?;
+                let store = opened.get();
+                admin::add_scram_credentials(store, &public_key, &private_key).await?;
                 println!("API key {} can now log in over the MongoDB wire protocol", public_key);
                 Ok(())
             });
@@ -107,12 +102,13 @@ pub fn credentials(cmd: CredentialCmd, service_account: bool) -> Result<(), Stri
     };
     let roles = admin::parse_roles(&roles)?;
     block_on(async {
-        let store = admin::open_store(&dir.data_dir).await?;
+        let opened = dir.open().await?;
+        let store = opened.get();
         if service_account {
-            let (id, secret) = admin::create_service_account(&store, &project, roles, &description).await?;
+            let (id, secret) = admin::create_service_account(store, &project, roles, &description).await?;
             println!("clientId: {}\nclientSecret: {}", id, secret);
         } else {
-            let (public, private) = admin::create_api_key(&store, &project, roles, &description).await?;
+            let (public, private) = admin::create_api_key(store, &project, roles, &description).await?;
             println!("publicKey: {}\nprivateKey: {}", public, private);
         }
         println!("Keep the secret now: it is not stored and will not be shown again.");

@@ -15,6 +15,8 @@ mod bench_merge;
 mod bench_server;
 mod clients;
 mod js_limits;
+mod metadata;
+mod node;
 mod processor_cmds;
 mod run;
 mod serve;
@@ -35,13 +37,13 @@ struct Cli {
 enum Command {
     /// Run the management API (Atlas Admin API v2 Streams) and the processors.
     Serve(serve::ServeArgs),
-    /// Manage projects in a server's data dir.
+    /// Manage projects in a server's store (its data dir, or `--store`).
     #[command(subcommand)]
     Projects(clients::ProjectsCmd),
-    /// Manage API keys (HTTP Digest) in a server's data dir.
+    /// Manage API keys (HTTP Digest) in a server's store.
     #[command(subcommand)]
     Keys(clients::CredentialCmd),
-    /// Manage service accounts (OAuth 2 client credentials) in a server's data dir.
+    /// Manage service accounts (OAuth 2 client credentials) in a server's store.
     #[command(subcommand, name = "service-accounts")]
     ServiceAccounts(clients::CredentialCmd),
     /// A running server's processors, through its API with an API key: list, get, start, stop,

@@ -9,19 +9,24 @@ use sluice_api::AppState;
 use sluice_control::Controller;
 use sluice_store::MetadataStore;
 use sluice_store::{CheckpointStore, FsCheckpointStore, ObjectCheckpointStore};
-use sluice_types::Role;
 
 use crate::admin;
+use crate::metadata::{Store, StoreArgs};
+use crate::node;
 
 /// Arguments of `sluice serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Where metadata (and later checkpoints) live.
-    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "sluice-data")]
-    data_dir: PathBuf,
+    /// Where metadata, the sealing key and checkpoints live.
+    #[command(flatten)]
+    store: StoreArgs,
     /// Address to listen on.
     #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// This server's name among the nodes sharing a store. Default: the host name and the API's
+    /// port (`HOST:PORT`).
+    #[arg(long, env = "SLUICE_NODE_ID")]
+    node_id: Option<String>,
     /// Requests per second each API key or service account may make (also its burst); past it,
     /// 429 RATE_LIMITED. 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = 2000)]
@@ -71,7 +76,7 @@ fn checkpoint_store(args: &ServeArgs) -> Result<(Arc<dyn CheckpointStore>, Strin
             Ok((Arc::new(store), url.clone()))
         }
         None => {
-            let dir = args.data_dir.join("checkpoints");
+            let dir = args.store.data_dir.join("checkpoints");
             Ok((Arc::new(FsCheckpointStore::new(&dir, CHECKPOINTS_KEPT)), dir.display().to_string()))
         }
     }
@@ -90,12 +95,13 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .try_init();
-    let store: Arc<dyn MetadataStore> = Arc::new(admin::open_store(&args.data_dir).await?);
+    let opened = args.store.open().await?;
+    let store: Arc<dyn MetadataStore> = opened.shared();
     let (checkpoints, checkpoints_at) = checkpoint_store(&args)?;
     eprintln!(
         "sluice serve: data dir {} (metadata {}, checkpoints {}), listening on http://{}, rate limit {}",
-        args.data_dir.display(),
-        admin::db_path(&args.data_dir).display(),
+        args.store.data_dir.display(),
+        args.store.describe(),
         checkpoints_at,
         args.listen,
         if args.rate_limit == 0 { "off".to_string() } else { format!("{} requests/s per caller", args.rate_limit) }
@@ -116,6 +122,11 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {}", args.listen, e))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let node_id = args.node_id.clone().unwrap_or_else(|| node::default_id(local.port()));
+    eprintln!("sluice serve: node {}", node_id);
+    if let Store::Postgres(pg) = &opened {
+        node::announce(pg, &node_id, &local.to_string()).await?;
+    }
     let mut hostnames = vec![local.to_string()];
     let mut wire_server = None;
     if let Some(addr) = args.mongodb_listen {
@@ -160,13 +171,17 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
 }
 
 /// On the first start (no project yet): one organization, one project, one Project Owner key,
-/// printed once. The private key is not stored and cannot be shown again.
+/// printed once. The private key is not stored and cannot be shown again. Of nodes starting at
+/// once on an empty shared store, the store lets exactly one add them; the others print nothing.
 async fn bootstrap(store: &dyn MetadataStore) -> Result<(), String> {
     if !store.projects().await.map_err(|e| e.to_string())?.is_empty() {
         return Ok(());
     }
-    let p = admin::create_project(store, "default").await?;
-    let (public, private) = admin::create_api_key(store, &p.id, vec![Role::ProjectOwner], "bootstrap key").await?;
+    let (first, private) = admin::first_project("default");
+    if !store.insert_first_project(&first).await.map_err(|e| format!("cannot create the first project: {}", e))? {
+        return Ok(());
+    }
+    let (p, public) = (&first.project, &first.api_key.public_key);
     println!("first start: created project {} (groupId {})", p.name, p.id);
     println!("groupId: {}", p.id);
     println!("publicKey: {}", public);

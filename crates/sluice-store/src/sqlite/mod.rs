@@ -1,7 +1,7 @@
 //! The embedded SQLite store (WAL, synchronous=FULL: an acknowledged write survives a crash).
 
+mod bootstrap;
 mod migrate;
-mod rows;
 mod store_impl;
 
 use std::path::Path;
@@ -11,7 +11,8 @@ use std::sync::Arc;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::{Sealer, StoreError, StoreResult};
+pub(crate) use crate::sql_error::backend;
+use crate::{Sealer, StoreResult};
 
 /// Metadata in one SQLite file.
 #[derive(Clone)]
@@ -69,14 +70,5 @@ impl SqliteStore {
     /// The schema version now in force.
     pub async fn schema_version(&self) -> StoreResult<i64> {
         migrate::current_version(&self.pool).await
-    }
-}
-
-/// Maps a driver error: unique violations are conflicts, the rest backend failures.
-pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::Backend(e.to_string()),
     }
 }

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use sluice_types::ProcessorState;
 use sqlx::sqlite::{SqliteQueryResult, SqliteRow};
 
-use super::rows::{self, roles_to_text};
 use super::{backend, SqliteStore};
 use crate::model::*;
+use crate::rows::{self, roles_to_text};
 use crate::{MetadataStore, StoreError, StoreResult};
 
 /// An UPDATE or DELETE that touched no row names a record that does not exist.
@@ -23,7 +23,7 @@ fn all<T>(rows: Vec<SqliteRow>, f: impl Fn(&SqliteRow) -> StoreResult<T>) -> Sto
 }
 
 /// A query with its bound arguments.
-type Q<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+pub(super) type Q<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 impl SqliteStore {
     async fn fetch_one<'q>(&self, q: Q<'q>) -> StoreResult<SqliteRow> {
@@ -89,15 +89,45 @@ fn insert_connection(c: &Connection) -> Q<'_> {
         .bind(c.created_at)
 }
 
+fn insert_project(p: &Project) -> Q<'_> {
+    sqlx::query("INSERT INTO projects (id, name, org_id, created_at) VALUES (?, ?, ?, ?)")
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.org_id)
+        .bind(p.created_at)
+}
+
+pub(super) fn insert_api_key(k: &ApiKey) -> Q<'_> {
+    sqlx::query(
+        "INSERT INTO api_keys (public_key, project_id, roles, ha1_md5, ha1_sha256, description, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&k.public_key)
+    .bind(&k.project_id)
+    .bind(roles_to_text(&k.roles))
+    .bind(&k.ha1_md5)
+    .bind(&k.ha1_sha256)
+    .bind(&k.description)
+    .bind(k.created_at)
+}
+
+pub(super) fn insert_scram_credential(c: &ScramCredential) -> Q<'_> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO api_key_scram (public_key, mechanism, salt, iterations, stored_key, server_key) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&c.public_key)
+    .bind(&c.mechanism)
+    .bind(&c.salt)
+    .bind(i64::from(c.iterations))
+    .bind(&c.stored_key)
+    .bind(&c.server_key)
+}
+
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn insert_project(&self, p: &Project) -> StoreResult<()> {
-        let q = sqlx::query("INSERT INTO projects (id, name, org_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&p.id)
-            .bind(&p.name)
-            .bind(&p.org_id)
-            .bind(p.created_at);
-        self.exec(q).await.map(|_| ())
+        self.exec(insert_project(p)).await.map(|_| ())
     }
 
     async fn project(&self, id: &str) -> StoreResult<Project> {
@@ -109,18 +139,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_api_key(&self, k: &ApiKey) -> StoreResult<()> {
-        let q = sqlx::query(
-            "INSERT INTO api_keys (public_key, project_id, roles, ha1_md5, ha1_sha256, description, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&k.public_key)
-        .bind(&k.project_id)
-        .bind(roles_to_text(&k.roles))
-        .bind(&k.ha1_md5)
-        .bind(&k.ha1_sha256)
-        .bind(&k.description)
-        .bind(k.created_at);
-        self.exec(q).await.map(|_| ())
+        self.exec(insert_api_key(k)).await.map(|_| ())
     }
 
     async fn api_key(&self, public_key: &str) -> StoreResult<ApiKey> {
@@ -130,17 +149,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_scram_credential(&self, c: &ScramCredential) -> StoreResult<()> {
-        let q = sqlx::query(
-            "INSERT OR REPLACE INTO api_key_scram (public_key, mechanism, salt, iterations, stored_key, server_key) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&c.public_key)
-        .bind(&c.mechanism)
-        .bind(&c.salt)
-        .bind(i64::from(c.iterations))
-        .bind(&c.stored_key)
-        .bind(&c.server_key);
-        self.exec(q).await.map(|_| ())
+        self.exec(insert_scram_credential(c)).await.map(|_| ())
+    }
+
+    async fn insert_first_project(&self, first: &FirstProject) -> StoreResult<bool> {
+        self.insert_first(first).await
     }
 
     async fn scram_credential(&self, public_key: &str, mechanism: &str) -> StoreResult<ScramCredential> {

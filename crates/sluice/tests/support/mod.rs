@@ -6,6 +6,7 @@
 pub mod certs;
 pub mod contract;
 pub mod crashes;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -89,9 +90,15 @@ impl Server {
 
     /// Starts `sluice serve` with extra environment (its flags' `SLUICE_*` variables).
     pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_with(dir, &[], env)
+    }
+
+    /// Starts `sluice serve` with extra flags and environment.
+    pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(args)
             .env("SLUICE_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -1,37 +1,71 @@
-//! From SQLite rows to model records. A stored value that no longer parses is a backend error.
+//! From SQL rows (SQLite or PostgreSQL: both keep the same columns) to model records. A stored
+//! value that no longer parses is a backend error.
 
 use serde_json::Value as Json;
 use sluice_types::{ConnectionType, ProcessorState, Role, Tier};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::backend;
 use crate::model::*;
+use crate::sql_error::backend;
 use crate::{StoreError, StoreResult};
+
+/// The column types the stores use, read the same way from either backend's rows.
+pub(crate) trait Columns {
+    /// A TEXT column.
+    fn text(&self, col: &str) -> StoreResult<String>;
+    /// A TEXT column that may be NULL.
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    /// An integer column (INTEGER in SQLite, BIGINT in PostgreSQL).
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    /// A byte column (BLOB in SQLite, BYTEA in PostgreSQL).
+    fn blob(&self, col: &str) -> StoreResult<Vec<u8>>;
+}
+
+macro_rules! columns_for {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn text(&self, col: &str) -> StoreResult<String> {
+                self.try_get::<String, _>(col).map_err(backend)
+            }
+            fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+                self.try_get::<Option<String>, _>(col).map_err(backend)
+            }
+            fn int(&self, col: &str) -> StoreResult<i64> {
+                self.try_get::<i64, _>(col).map_err(backend)
+            }
+            fn blob(&self, col: &str) -> StoreResult<Vec<u8>> {
+                self.try_get::<Vec<u8>, _>(col).map_err(backend)
+            }
+        }
+    };
+}
+
+columns_for!(sqlx::sqlite::SqliteRow);
+columns_for!(sqlx::postgres::PgRow);
 
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Backend(format!("stored {} '{}' does not parse", what, v))
 }
 
-fn text(r: &SqliteRow, col: &str) -> StoreResult<String> {
-    r.try_get::<String, _>(col).map_err(backend)
+fn text(r: &impl Columns, col: &str) -> StoreResult<String> {
+    r.text(col)
 }
 
-fn int(r: &SqliteRow, col: &str) -> StoreResult<i64> {
-    r.try_get::<i64, _>(col).map_err(backend)
+fn int(r: &impl Columns, col: &str) -> StoreResult<i64> {
+    r.int(col)
 }
 
-fn json(r: &SqliteRow, col: &str) -> StoreResult<Json> {
+fn json(r: &impl Columns, col: &str) -> StoreResult<Json> {
     let s = text(r, col)?;
     serde_json::from_str(&s).map_err(|_| corrupt(col, &s))
 }
 
 /// Roles are stored as a comma-separated list of Atlas names.
-pub(super) fn roles_to_text(roles: &[Role]) -> String {
+pub(crate) fn roles_to_text(roles: &[Role]) -> String {
     roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
 }
 
-fn roles(r: &SqliteRow) -> StoreResult<Vec<Role>> {
+fn roles(r: &impl Columns) -> StoreResult<Vec<Role>> {
     let s = text(r, "roles")?;
     s.split(',').filter(|x| !x.is_empty()).map(|x| Role::parse(x).ok_or_else(|| corrupt("role", x))).collect()
 }
@@ -40,7 +74,7 @@ fn tier(s: &str) -> StoreResult<Tier> {
     Tier::parse(s).ok_or_else(|| corrupt("tier", s))
 }
 
-pub(super) fn project(r: &SqliteRow) -> StoreResult<Project> {
+pub(crate) fn project(r: &impl Columns) -> StoreResult<Project> {
     Ok(Project {
         id: text(r, "id")?,
         name: text(r, "name")?,
@@ -49,7 +83,7 @@ pub(super) fn project(r: &SqliteRow) -> StoreResult<Project> {
     })
 }
 
-pub(super) fn api_key(r: &SqliteRow) -> StoreResult<ApiKey> {
+pub(crate) fn api_key(r: &impl Columns) -> StoreResult<ApiKey> {
     Ok(ApiKey {
         public_key: text(r, "public_key")?,
         project_id: text(r, "project_id")?,
@@ -61,11 +95,11 @@ pub(super) fn api_key(r: &SqliteRow) -> StoreResult<ApiKey> {
     })
 }
 
-fn blob(r: &SqliteRow, col: &str) -> StoreResult<Vec<u8>> {
-    r.try_get::<Vec<u8>, _>(col).map_err(backend)
+fn blob(r: &impl Columns, col: &str) -> StoreResult<Vec<u8>> {
+    r.blob(col)
 }
 
-pub(super) fn scram_credential(r: &SqliteRow) -> StoreResult<ScramCredential> {
+pub(crate) fn scram_credential(r: &impl Columns) -> StoreResult<ScramCredential> {
     let iterations = int(r, "iterations")?;
     Ok(ScramCredential {
         public_key: text(r, "public_key")?,
@@ -77,7 +111,7 @@ pub(super) fn scram_credential(r: &SqliteRow) -> StoreResult<ScramCredential> {
     })
 }
 
-pub(super) fn service_account(r: &SqliteRow) -> StoreResult<ServiceAccount> {
+pub(crate) fn service_account(r: &impl Columns) -> StoreResult<ServiceAccount> {
     Ok(ServiceAccount {
         client_id: text(r, "client_id")?,
         project_id: text(r, "project_id")?,
@@ -89,7 +123,7 @@ pub(super) fn service_account(r: &SqliteRow) -> StoreResult<ServiceAccount> {
     })
 }
 
-pub(super) fn workspace(r: &SqliteRow) -> StoreResult<Workspace> {
+pub(crate) fn workspace(r: &impl Columns) -> StoreResult<Workspace> {
     Ok(Workspace {
         id: text(r, "id")?,
         group_id: text(r, "group_id")?,
@@ -101,7 +135,7 @@ pub(super) fn workspace(r: &SqliteRow) -> StoreResult<Workspace> {
     })
 }
 
-pub(super) fn connection(r: &SqliteRow) -> StoreResult<Connection> {
+pub(crate) fn connection(r: &impl Columns) -> StoreResult<Connection> {
     let t = text(r, "type")?;
     Ok(Connection {
         id: text(r, "id")?,
@@ -113,9 +147,9 @@ pub(super) fn connection(r: &SqliteRow) -> StoreResult<Connection> {
     })
 }
 
-pub(super) fn processor(r: &SqliteRow) -> StoreResult<Processor> {
+pub(crate) fn processor(r: &impl Columns) -> StoreResult<Processor> {
     let state = text(r, "state")?;
-    let tier_text: Option<String> = r.try_get("tier").map_err(backend)?;
+    let tier_text = r.opt_text("tier")?;
     Ok(Processor {
         id: text(r, "id")?,
         workspace_id: text(r, "workspace_id")?,
@@ -124,13 +158,13 @@ pub(super) fn processor(r: &SqliteRow) -> StoreResult<Processor> {
         options: json(r, "options")?,
         tier: tier_text.as_deref().map(tier).transpose()?,
         state: ProcessorState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
-        error_msg: r.try_get("error_msg").map_err(backend)?,
+        error_msg: r.opt_text("error_msg")?,
         created_at: int(r, "created_at")?,
         updated_at: int(r, "updated_at")?,
     })
 }
 
-pub(super) fn network(r: &SqliteRow) -> StoreResult<NetworkResource> {
+pub(crate) fn network(r: &impl Columns) -> StoreResult<NetworkResource> {
     let kind = text(r, "kind")?;
     Ok(NetworkResource {
         id: text(r, "id")?,
@@ -147,6 +181,6 @@ pub(super) fn network(r: &SqliteRow) -> StoreResult<NetworkResource> {
     })
 }
 
-pub(super) fn log_event(r: &SqliteRow, kind: LogKind) -> StoreResult<LogEvent> {
+pub(crate) fn log_event(r: &impl Columns, kind: LogKind) -> StoreResult<LogEvent> {
     Ok(LogEvent { workspace_id: text(r, "workspace_id")?, kind, at_ms: int(r, "at_ms")?, line: text(r, "line")? })
 }
