@@ -23,7 +23,7 @@ use super::cached_watermarks::cached_high_watermark;
 use super::client_errors::{drain, metadata_unless_refused, ErrorsContext};
 use super::readers::{Read, Readers, Start};
 use super::record::Decoding;
-use super::shared_client::{shared_client, MetadataClient};
+use super::shared_client::{shared_client, SharedClient};
 use crate::outage::Outage;
 
 use super::{KafkaConnection, KafkaPosition, KafkaSourceOptions, OffsetReset, PartitionOffset, OPEN_TIMEOUT};
@@ -54,7 +54,7 @@ pub struct KafkaSource {
     /// The configuration the readers' consumers are made from.
     config: ClientConfig,
     /// Metadata and watermarks: the client shared by every source of this cluster and settings.
-    metadata: Arc<MetadataClient>,
+    metadata: Arc<SharedClient>,
     /// The group's committed offsets and commits (never assigned), made when first needed.
     group: Option<BaseConsumer<ErrorsContext>>,
     topics: Vec<String>,
@@ -105,7 +105,7 @@ impl KafkaSource {
         let mut parts = Vec::new();
         let mut index = Vec::new();
         for (t, topic) in opts.topics.iter().enumerate() {
-            let ids = partitions_of(&metadata, topic, OPEN_TIMEOUT).map_err(|e| {
+            let ids = metadata.partitions(topic, |c| partitions_of(c, topic, OPEN_TIMEOUT)).map_err(|e| {
                 drain(&metadata);
                 metadata.context().0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
             })?;
