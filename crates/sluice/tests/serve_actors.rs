@@ -7,6 +7,7 @@ mod support;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -99,13 +100,15 @@ async fn a_server_start_resumes_every_running_processor_and_logs_each() {
         let b = c.get(&format!("{}/{}", processors, name)).await.body;
         assert_eq!(b["state"], "STARTED", "{}: {:?}", name, b);
     }
-    let log = operational_log(&c, &ws, "ws").await;
-    for name in &names {
-        assert!(
-            log.iter().any(|l| l["processor"] == name.as_str() && l["event"] == "recovered"),
-            "{} has its recovered line in {:?}",
-            name,
-            log
-        );
+    // The recovered lines are written together while the processors already run.
+    let has_all = |log: &[serde_json::Value]| {
+        names.iter().all(|name| log.iter().any(|l| l["processor"] == name.as_str() && l["event"] == "recovered"))
+    };
+    let waited = std::time::Instant::now();
+    let mut log = operational_log(&c, &ws, "ws").await;
+    while !has_all(&log) && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = operational_log(&c, &ws, "ws").await;
     }
+    assert!(has_all(&log), "every processor has its recovered line in {:?}", log);
 }

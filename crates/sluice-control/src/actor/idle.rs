@@ -115,7 +115,10 @@ async fn launch(
 async fn recover(ctx: &Ctx, p: Processor) -> (RunState, Result<Processor, ControlError>) {
     match ctx.services.launch(&p, true, None, &ctx.links).await {
         Ok((run, restored)) => {
-            ctx.services.log_resumed(&p, "recovered", restored).await;
+            // No caller waits on a server start's log line: it is written with the others
+            // (one durable write for all) while the processors already run.
+            let (services, logged) = (ctx.services.clone(), p.clone());
+            tokio::spawn(async move { services.log_resumed(&logged, "recovered", restored).await });
             (RunState::Running(run), Ok(p))
         }
         Err(e) => (RunState::Idle, mark_failed(ctx, p, e.to_string()).await),
