@@ -163,6 +163,11 @@ impl Source for SolarSource {
         self.emitted_at_start = self.emitted;
     }
 
+    /// A paced stream keeps time by the run's clock.
+    fn attach_clock(&mut self, clock: &Clock) {
+        self.config.clock = clock.clone();
+    }
+
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
         let p = SolarPosition::from_value(position).map_err(|e| SourceError::internal(crate::SAMPLE_SOLAR, e))?;
         self.emitted = p.emitted;

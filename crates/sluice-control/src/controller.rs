@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::join_all;
 use serde_json::Value as Json;
-use sluice_engine::ResetTo;
+use sluice_engine::{system_clock, Clock, ResetTo};
 use sluice_mql::Document;
 use sluice_pipeline::Plan;
 use sluice_store::{CheckpointStore, MetadataStore, Processor, Workspace};
@@ -34,8 +34,18 @@ impl Controller {
     /// A controller over `store`, keeping checkpoints in `checkpoints`; actors run on the
     /// current runtime.
     pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>) -> Arc<Controller> {
+        Controller::with_clock(store, checkpoints, system_clock())
+    }
+
+    /// Like [`Controller::new`], its processors keeping time by `clock` (`$$NOW`, ingestion
+    /// times, the sample stream's pace): tests drive it.
+    pub fn with_clock(
+        store: Arc<dyn MetadataStore>,
+        checkpoints: Arc<dyn CheckpointStore>,
+        clock: Clock,
+    ) -> Arc<Controller> {
         Arc::new(Controller {
-            services: Arc::new(Services::new(store, checkpoints)),
+            services: Arc::new(Services::new(store, checkpoints, clock)),
             actors: Mutex::new(HashMap::new()),
         })
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sluice_connectors::TestLog;
-use sluice_engine::{ErrorDomain, Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
+use sluice_engine::{Clock, ErrorDomain, Executor, ExecutorConfig, ExecutorStats, Health, StepOutcome, Trouble};
 use sluice_pipeline::Plan;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -465,18 +465,20 @@ impl Drive {
     }
 }
 
-/// Builds the executor of a plan; its connectors report on `health`.
+/// Builds the executor of a plan; its connectors report on `health`, and it keeps time by
+/// `clock`.
 pub fn executor(
     plan: &Plan,
     name: &str,
     e: crate::endpoints::Endpoints,
     limit: &StateLimit,
-    health: Health,
+    (health, clock): (Health, Clock),
 ) -> Result<Executor, String> {
     let config = ExecutorConfig {
         max_state_bytes: Some(limit.bytes),
         state_limit_source: limit.source.clone(),
         health,
+        clock,
         ..ExecutorConfig::new(name)
     };
     Executor::with_enrichers(plan, e.source, e.sink, e.dlq, e.enrichers, config).map_err(|e| e.to_string())

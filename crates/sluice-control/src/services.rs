@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use sluice_connectors::TestLog;
-use sluice_engine::{Health, HealthEvents, DEFAULT_RETRY_FOR};
+use sluice_engine::{Clock, Health, HealthEvents, DEFAULT_RETRY_FOR};
 use sluice_pipeline::{parse_pipeline_json, Plan};
 use sluice_store::{CheckpointStore, LogEvent, LogKind, MetadataStore, Processor, Workspace};
 use sluice_types::{ProcessorState, Tier};
@@ -62,12 +62,16 @@ pub(crate) struct Services {
     ended: Mutex<HashMap<String, LiveStats>>,
     next_run: AtomicU64,
     oplog: LogWriter,
+    /// The clock the runs keep time by.
+    clock: Clock,
 }
 
 impl Services {
-    /// Services over these stores; the operational log's writer runs on the current runtime.
-    pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>) -> Services {
+    /// Services over these stores, keeping time by `clock`; the operational log's writer runs
+    /// on the current runtime.
+    pub fn new(store: Arc<dyn MetadataStore>, checkpoints: Arc<dyn CheckpointStore>, clock: Clock) -> Services {
         Services {
+            clock,
             checkpoints,
             views: Mutex::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
@@ -151,8 +155,8 @@ impl Services {
         endpoints.source.allow_parallelism(tier.max_parallelism());
         let state_limit = state_limit(tier, &p.options);
         let health = Health::new(retry_limit(&p.options), Some(links.health.clone()));
-        let exec =
-            executor(&plan, &p.name, endpoints, &state_limit, health.clone()).map_err(ControlError::StartFailed)?;
+        let exec = executor(&plan, &p.name, endpoints, &state_limit, (health.clone(), self.clock.clone()))
+            .map_err(ControlError::StartFailed)?;
         let spec = RunSpec {
             processor_id: p.id.clone(),
             run_id: self.next_run.fetch_add(1, Ordering::Relaxed),

@@ -1,5 +1,6 @@
 //! The controller runs real engine executions on the sample stream and keeps the store in step.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,20 @@ async fn setup() -> (Arc<Controller>, Workspace) {
 /// A controller with the store and checkpoint directory it runs on, so a test can start a
 /// second controller over the same ones (a server restart).
 async fn setup_parts() -> (Arc<Controller>, Workspace, Arc<SqliteStore>, std::path::PathBuf) {
+    setup_with_clock(sluice_engine::system_clock()).await
+}
+
+/// A clock the test moves by hand, in milliseconds since the epoch.
+fn test_clock() -> (Arc<AtomicI64>, sluice_engine::Clock) {
+    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
+    let read = now.clone();
+    (now, Arc::new(move || read.load(Ordering::SeqCst)))
+}
+
+/// Like [`setup_parts`], the processors keeping time by `clock`.
+async fn setup_with_clock(
+    clock: sluice_engine::Clock,
+) -> (Arc<Controller>, Workspace, Arc<SqliteStore>, std::path::PathBuf) {
     let store = SqliteStore::open_in_memory().await.unwrap();
     let project = Project { id: new_id(), name: "p".into(), org_id: new_id(), created_at: 0 };
     store.insert_project(&project).await.unwrap();
@@ -55,7 +70,7 @@ async fn setup_parts() -> (Arc<Controller>, Workspace, Arc<SqliteStore>, std::pa
     store.insert_workspace(&ws, &conns).await.unwrap();
     let store = Arc::new(store);
     let dir = scratch();
-    (Controller::new(store.clone(), Arc::new(FsCheckpointStore::new(&dir, 3))), ws, store, dir)
+    (Controller::with_clock(store.clone(), Arc::new(FsCheckpointStore::new(&dir, 3)), clock), ws, store, dir)
 }
 
 async fn wait_for(mut f: impl FnMut() -> bool) {
@@ -173,12 +188,20 @@ fn inputs(c: &Controller, id: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_freezes_reading_and_resume_continues_where_it_paused() {
-    let (c, ws) = setup().await;
+    // The sample stream emits 5 events a second of the run's clock, which this test moves.
+    let (now, clock) = test_clock();
+    let (c, ws, _, _) = setup_with_clock(clock).await;
+    let advance = |ms: i64| now.fetch_add(ms, Ordering::SeqCst);
     let p = c.create(&ws, "solar", solar_window(), json!({})).await.unwrap();
     let e = c.pause(&ws, "solar").await.unwrap_err();
     assert_eq!(e.to_string(), "status cannot be changed from [CREATED] to Paused");
     c.start(&ws, "solar", StartOptions::default()).await.unwrap();
-    wait_for(|| inputs(&c, &p.id) >= 3).await;
+    // The stream starts pacing at its first poll: move the clock until it has read a second's worth.
+    wait_for(|| {
+        advance(100);
+        inputs(&c, &p.id) >= 3
+    })
+    .await;
 
     let paused = c.pause(&ws, "solar").await.unwrap();
     assert_eq!(paused.state, ProcessorState::Paused);
@@ -186,8 +209,9 @@ async fn pause_freezes_reading_and_resume_continues_where_it_paused() {
     assert!(s.paused);
     assert_eq!(s.checkpoints, 1, "a pause takes a checkpoint");
     let at_pause = s.engine.input_messages;
-    // The sample stream emits 5 events a second: in 600 ms a running processor reads some.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // A minute of the stream's time: a running processor would have 300 events to read at once.
+    advance(60_000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(inputs(&c, &p.id), at_pause, "a paused processor read its source");
     assert!(c.live_stats(&p.id).unwrap().engine.operators[0].state_size_bytes > 0, "state kept");
     assert_eq!(
@@ -202,9 +226,14 @@ async fn pause_freezes_reading_and_resume_continues_where_it_paused() {
     let resumed = c.resume(&ws, "solar").await.unwrap();
     assert_eq!(resumed.state, ProcessorState::Started);
     assert!(!c.live_stats(&p.id).unwrap().paused);
-    wait_for(|| inputs(&c, &p.id) > at_pause).await;
-    // No catch-up burst for the paused time: it goes on at the stream's own pace.
-    assert!(inputs(&c, &p.id) < at_pause + 5);
+    // It goes on at the stream's own pace from where it paused: no burst of the paused minute's
+    // 300 events.
+    wait_for(|| {
+        advance(200);
+        inputs(&c, &p.id) > at_pause
+    })
+    .await;
+    assert!(inputs(&c, &p.id) < at_pause + 50, "{} events after the resume", inputs(&c, &p.id) - at_pause);
     assert_eq!(
         c.resume(&ws, "solar").await.unwrap_err().to_string(),
         "status cannot be changed from [STARTED] to Resumed"

@@ -54,6 +54,11 @@ impl ExecutorConfig {
     }
 }
 
+/// The system's clock, the one a run keeps time by unless a test gives another.
+pub fn system_clock() -> Clock {
+    Arc::new(system_now)
+}
+
 fn system_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -154,6 +159,7 @@ impl Executor {
     ) -> Result<Executor, EngineError> {
         let (mut source, mut sink, mut dlq) = (source, sink, dlq);
         source.attach_health(&config.health);
+        source.attach_clock(&config.clock);
         sink.attach_health(&config.health);
         dlq.attach_health(&config.health);
         for e in &mut enrichers {

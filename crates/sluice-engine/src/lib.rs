@@ -27,7 +27,7 @@ pub use dlq::DlqRecord;
 pub use enrich::{EnrichRequest, Enriched, Enricher};
 pub use error_domain::ErrorDomain;
 pub use event::Event;
-pub use executor::{Clock, EngineError, Executor, ExecutorConfig, StepOutcome};
+pub use executor::{system_clock, Clock, EngineError, Executor, ExecutorConfig, StepOutcome};
 pub use health::{Health, HealthEvent, HealthEvents, Trouble, DEFAULT_RETRY_FOR};
 pub use latency::Latency;
 pub use operator::{OpContext, Operator, OperatorStats};

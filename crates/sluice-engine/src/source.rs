@@ -163,6 +163,11 @@ pub trait Source: Send {
     /// run stops. Called before the first poll.
     fn attach_health(&mut self, _health: &crate::Health) {}
 
+    /// The run's clock (the one `$$NOW` and ingestion times read), for a source that paces
+    /// itself by time, such as the sample stream: tests that drive the clock drive it too.
+    /// Called before the first poll.
+    fn attach_clock(&mut self, _clock: &crate::Clock) {}
+
     /// The processor resumes after a pause: a source that paces itself by the clock starts
     /// pacing anew instead of catching up on the paused time.
     fn on_resume(&mut self) {}
