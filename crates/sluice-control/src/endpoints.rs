@@ -79,7 +79,7 @@ fn connector_for(c: &ConnectionRef<'_>, role: Role) -> Result<&'static dyn Conne
 }
 
 /// A use of a connection, checked: the connection's name and what its connector read.
-struct Wired {
+struct CheckedUse {
     connection: String,
     options: StageOptions,
 }
@@ -87,10 +87,10 @@ struct Wired {
 /// Every connection use of a processor, checked by its connector: what [`open`] opens.
 #[derive(Default)]
 pub struct Wiring {
-    source: Option<Wired>,
-    sink: Option<Wired>,
-    dlq: Option<Wired>,
-    enrichers: Vec<Wired>,
+    source: Option<CheckedUse>,
+    sink: Option<CheckedUse>,
+    dlq: Option<CheckedUse>,
+    enrichers: Vec<CheckedUse>,
 }
 
 /// Checks that every connection the processor uses exists, has a connector for its use, and
@@ -105,7 +105,7 @@ pub fn check(plan: &Plan, options: &serde_json::Value, conns: &[Connection]) -> 
     let mut wiring = Wiring::default();
     for (name, u) in &used {
         let c = connection(conns, name)?;
-        let wired = Wired { connection: name.to_string(), options: connector_for(&c, u.role())?.check(u)? };
+        let wired = CheckedUse { connection: name.to_string(), options: connector_for(&c, u.role())?.check(u)? };
         match u {
             Use::Source(_) => wiring.source = Some(wired),
             Use::Sink(_) => wiring.sink = Some(wired),
@@ -150,7 +150,7 @@ pub fn open(
     (log, dlq_log): (TestLog, TestLog),
     processor_id: &str,
 ) -> Result<Endpoints, String> {
-    let open_sink = |w: Wired| {
+    let open_sink = |w: CheckedUse| {
         let c = connection(conns, &w.connection)?;
         connector_for(&c, w.options.role())?.open_sink(&c, w.options, processor_id)
     };
@@ -177,7 +177,7 @@ pub fn open(
 /// [`open`]).
 fn open_source(
     plan: &Plan,
-    wired: Option<Wired>,
+    wired: Option<CheckedUse>,
     conns: &[Connection],
     processor_id: &str,
 ) -> Result<Box<dyn Source>, String> {
