@@ -36,7 +36,9 @@ pub use state::AppState;
 
 use call::Call;
 use error::ApiError;
-use routes::{connections, enos, failover, logs, metrics, networking, oauth, processor_state, processors, workspaces};
+use routes::{
+    cluster, connections, enos, failover, logs, metrics, networking, oauth, processor_state, processors, workspaces,
+};
 
 /// Every route not in the contract answers 404 in Atlas's shape, after authentication.
 async fn not_found(call: Call) -> ApiError {
@@ -112,6 +114,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{G}/streams/{{tenantName}}/processors"), get(processors::list))
         .route("/api/oauth/token", post(oauth::token))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/sluice/v1/cluster", get(cluster::get))
+        .route(sluice_control::FORWARD_PATH, post(cluster::forwarded))
         .route("/streaming/v2.0/streaming/pipeline/{pipelineId}", get(enos::get).post(enos::action))
         .route("/streaming/v2.0/streaming/pipelines", get(enos::list))
         .merge(console::routes())

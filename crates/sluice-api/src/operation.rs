@@ -173,6 +173,8 @@ pub mod ops {
     pub const CHECK_CONNECTION: Operation = op("checkStreamConnection", V2024_05, PROCESS);
     /// Sluice extension: the project's processors in the Prometheus text format.
     pub const METRICS: Operation = op("sluiceMetrics", V2024_05, READ);
+    /// Sluice extension: the nodes sharing the store and the processors each runs.
+    pub const CLUSTER: Operation = op("sluiceCluster", V2024_05, READ);
     /// Sluice extension: drop one stage's saved state of a stopped processor.
     pub const DELETE_PROCESSOR_STATE: Operation = op("deleteStreamProcessorState", V2024_05, PROCESS);
 

@@ -20,6 +20,8 @@ pub struct AppState {
     pub hostnames: Vec<String>,
     /// Request budgets per caller.
     pub limiter: RateLimiter,
+    /// This server's id among the nodes sharing its store (`--node-id`).
+    pub node_id: String,
     /// Requests without credentials handled at once ([`crate::limits::ANONYMOUS_IN_FLIGHT`]).
     pub anonymous: tokio::sync::Semaphore,
 }
@@ -33,6 +35,17 @@ impl AppState {
         hostnames: Vec<String>,
         rate_limit: u32,
     ) -> Arc<AppState> {
+        AppState::for_node(store, controller, hostnames, rate_limit, String::new())
+    }
+
+    /// [`AppState::new`] for the node `node_id`.
+    pub fn for_node(
+        store: Arc<dyn MetadataStore>,
+        controller: Arc<Controller>,
+        hostnames: Vec<String>,
+        rate_limit: u32,
+        node_id: String,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             auth: Authenticator::new(store.clone()),
             store,
@@ -40,6 +53,7 @@ impl AppState {
             hostnames,
             limiter: RateLimiter::new(rate_limit),
             anonymous: tokio::sync::Semaphore::new(crate::limits::ANONYMOUS_IN_FLIGHT),
+            node_id,
         })
     }
 

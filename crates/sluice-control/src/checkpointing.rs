@@ -9,10 +9,11 @@ use sha2::{Digest, Sha256};
 use sluice_engine::{Checkpoint, EngineError, Executor};
 use sluice_store::CheckpointStore;
 
+use crate::cluster::fence::{Fence, LEASE_LOST};
 use crate::ids::now_ms;
 
 /// What the last checkpoint of a run cost, for the stats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointInfo {
     /// Its sequence number.
     pub seq: u64,
@@ -22,6 +23,11 @@ pub struct CheckpointInfo {
     pub duration_ms: u64,
     /// Its size in bytes.
     pub size_bytes: u64,
+}
+
+/// The first sequence number of checkpoints taken under a lease of `epoch`.
+fn first_seq_of(epoch: u64) -> u64 {
+    (epoch << EPOCH_SHIFT) | 1
 }
 
 /// The window stages: their definitions shape the state a checkpoint holds.
@@ -105,7 +111,14 @@ pub struct Checkpointer {
     /// The last checkpoint's size: the next one's buffer is sized from it.
     last_size: usize,
     in_flight: Option<InFlight>,
+    /// With several nodes: the lease the run holds. Nothing is saved once it is gone, and
+    /// sequence numbers start at the lease's epoch, so a later holder's checkpoints are always
+    /// newer than anything an earlier one writes.
+    fence: Option<Arc<Fence>>,
 }
+
+/// With several nodes, a checkpoint's sequence number holds its lease's epoch above these bits.
+const EPOCH_SHIFT: u32 = 40;
 
 impl Checkpointer {
     /// Checkpoints of `processor_id`, whose pipeline has `fingerprint`.
@@ -117,6 +130,22 @@ impl Checkpointer {
             next_seq: 1,
             last_size: 0,
             in_flight: None,
+            fence: None,
+        }
+    }
+
+    /// These checkpoints, saved only while `fence`'s lease holds.
+    pub fn fenced(mut self, fence: Arc<Fence>) -> Checkpointer {
+        self.next_seq = self.next_seq.max(first_seq_of(fence.epoch()));
+        self.fence = Some(fence);
+        self
+    }
+
+    /// Refuses to go on once the run's lease is gone.
+    fn check_lease(fence: &Option<Arc<Fence>>) -> Result<(), String> {
+        match fence {
+            Some(f) if !f.holds() => Err(LEASE_LOST.to_string()),
+            _ => Ok(()),
         }
     }
 
@@ -128,7 +157,8 @@ impl Checkpointer {
     pub fn restore_latest(&mut self, exec: &mut Executor) -> Result<Option<u64>, String> {
         let seqs = self.store.list(&self.processor_id).map_err(|e| e.to_string())?;
         // New checkpoints follow the newest saved, whichever is restored.
-        self.next_seq = seqs.first().map_or(1, |newest| newest + 1);
+        self.next_seq =
+            seqs.first().map_or(1, |newest| newest + 1).max(self.fence.as_ref().map_or(1, |f| first_seq_of(f.epoch())));
         for seq in seqs {
             let bytes = self.store.load(&self.processor_id, seq).map_err(|e| e.to_string())?;
             let c = match Checkpoint::decode_raw(&bytes) {
@@ -184,10 +214,13 @@ impl Checkpointer {
         let Prepared { seq, taken_at_ms, position, bytes } = self.prepare(exec)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let (store, id, size) = (self.store.clone(), self.processor_id.clone(), bytes.len() as u64);
+        let fence = self.fence.clone();
         std::thread::Builder::new()
             .name(format!("checkpoint-{}", seq))
             .spawn(move || {
-                let _ = tx.send(store.save(&id, seq, &bytes).map_err(|e| e.to_string()));
+                let saved = Checkpointer::check_lease(&fence)
+                    .and_then(|_| store.save(&id, seq, &bytes).map_err(|e| e.to_string()));
+                let _ = tx.send(saved);
             })
             .map_err(|e| format!("cannot start the checkpoint writer: {}", e))?;
         self.in_flight = Some(InFlight { seq, taken_at_ms, size_bytes: size, started, position, done: rx });
@@ -215,6 +248,7 @@ impl Checkpointer {
     fn finish(&mut self, exec: &mut Executor, written: Result<(), String>) -> Result<Option<CheckpointInfo>, String> {
         let Some(f) = self.in_flight.take() else { return Ok(None) };
         written?;
+        Checkpointer::check_lease(&self.fence)?;
         // Only now may the source commit offsets upstream and sinks commit transactions.
         exec.position_saved(&f.position).map_err(|e| e.to_string())?;
         Ok(Some(CheckpointInfo {
@@ -231,7 +265,9 @@ impl Checkpointer {
         self.wait(exec)?;
         let started = Instant::now();
         let p = self.prepare(exec)?;
+        Checkpointer::check_lease(&self.fence)?;
         self.store.save(&self.processor_id, p.seq, &p.bytes).map_err(|e| e.to_string())?;
+        Checkpointer::check_lease(&self.fence)?;
         // Only now may the source commit offsets upstream and sinks commit transactions.
         exec.position_saved(&p.position).map_err(|e| e.to_string())?;
         let bytes = p.bytes;

@@ -25,7 +25,7 @@ use crate::services::Services;
 
 /// Owns every processor's actor on this server.
 pub struct Controller {
-    services: Arc<Services>,
+    pub(crate) services: Arc<Services>,
     /// The actor of each processor that has been asked something, by processor id.
     actors: Mutex<HashMap<String, ActorHandle>>,
 }
@@ -94,9 +94,7 @@ impl Controller {
     /// Stops the processor if it runs, then deletes it.
     pub async fn delete(&self, ws: &Workspace, name: &str) -> Result<(), ControlError> {
         let p = self.ask(ws, name, Request::Delete).await?;
-        if let Ok(mut m) = self.actors.lock() {
-            m.remove(&p.id);
-        }
+        self.forget(&p.id);
         Ok(())
     }
 
@@ -150,6 +148,9 @@ impl Controller {
     pub async fn stats_of(&self, p: &Processor) -> Option<LiveStats> {
         if let Some(live) = self.live_stats(&p.id) {
             return Some(live);
+        }
+        if let Some(published) = self.published_stats(&p.id).await {
+            return Some(published);
         }
         if let Some(last) = self.services.ended(&p.id) {
             return Some(last);
@@ -215,8 +216,13 @@ impl Controller {
     /// that cannot start is marked FAILED with the reason. Returns how many run.
     pub async fn recover(&self) -> Result<usize, ControlError> {
         let stored = self.services.store.processors_in_state(ProcessorState::Started).await?;
-        let asks = stored.iter().map(|p| {
-            let actor = self.actor(&p.id);
+        self.recover_these(stored.iter().map(|p| p.id.clone()).collect()).await
+    }
+
+    /// Runs again the processors of these ids that are stored as STARTED.
+    pub(crate) async fn recover_these(&self, ids: Vec<String>) -> Result<usize, ControlError> {
+        let asks = ids.iter().map(|id| {
+            let actor = self.actor(id);
             async move { actor.ask(Request::Recover).await }
         });
         let mut n = 0;
@@ -232,7 +238,12 @@ impl Controller {
     }
 
     /// Stops every run without changing stored states, so the next server start resumes them.
+    /// With several nodes this is a drain: the node takes no new work, and each run gives its
+    /// lease back as it stops, for the other nodes to take at once.
     pub async fn shutdown(&self) {
+        if let Some(cluster) = self.services.cluster.get() {
+            cluster.start_draining().await;
+        }
         let all: Vec<ActorHandle> = match self.actors.lock() {
             Ok(mut m) => m.drain().map(|(_, a)| a).collect(),
             Err(_) => Vec::new(),
@@ -240,14 +251,27 @@ impl Controller {
         join_all(all.iter().map(ActorHandle::shutdown)).await;
     }
 
-    /// Finds the processor and asks its actor.
+    /// Finds the processor and asks its actor, on the node that runs it.
     async fn ask(&self, ws: &Workspace, name: &str, request: Request) -> Result<Processor, ControlError> {
         let p = self.services.store.processor(&ws.id, name).await?;
+        if self.forwarded(&p.id, &request).await? {
+            return match request {
+                Request::Delete => Ok(p),
+                _ => Ok(self.services.store.processor_by_id(&p.id).await?),
+            };
+        }
         self.actor(&p.id).ask(request).await
     }
 
+    /// Forgets the actor of a deleted processor.
+    pub(crate) fn forget(&self, processor_id: &str) {
+        if let Ok(mut m) = self.actors.lock() {
+            m.remove(processor_id);
+        }
+    }
+
     /// The processor's actor, started on first use.
-    fn actor(&self, processor_id: &str) -> ActorHandle {
+    pub(crate) fn actor(&self, processor_id: &str) -> ActorHandle {
         let mut m = match self.actors.lock() {
             Ok(m) => m,
             // A panic while holding this map's lock left it as it was: every entry is whole.

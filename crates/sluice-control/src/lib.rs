@@ -4,6 +4,7 @@
 
 mod actor;
 mod checkpointing;
+mod cluster;
 mod controller;
 mod endpoints;
 mod error;
@@ -16,6 +17,10 @@ mod saved_state;
 mod services;
 
 pub use checkpointing::{fingerprint, CheckpointInfo, Checkpointer};
+pub use cluster::forward::{PATH as FORWARD_PATH, TOKEN_HEADER as NODE_TOKEN_HEADER};
+pub use cluster::membership::ClusterListing;
+pub use cluster::placement::{node_state, NodeState};
+pub use cluster::{ClusterConfig, LEASE_TTL, RENEW_EVERY};
 pub use controller::Controller;
 pub use endpoints::TEST_LOG;
 pub use error::ControlError;

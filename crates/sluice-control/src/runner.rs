@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::checkpointing::{CheckpointInfo, Checkpointer};
+use crate::cluster::fence::Fence;
 use crate::error::ControlError;
 
 /// How often a running executor publishes its counters.
@@ -23,7 +24,7 @@ const IDLE_SLEEP: Duration = Duration::from_millis(10);
 pub const SAMPLE_CAPACITY: usize = 1000;
 
 /// Counters of a running processor as last published.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LiveStats {
     /// The executor's counters.
     pub engine: ExecutorStats,
@@ -52,6 +53,9 @@ pub enum ExitReason {
     Finished,
     /// The engine failed: why, and whose failure it is.
     Failed(String, ErrorDomain),
+    /// This node lost the processor's lease (another node runs it now): the run ended without
+    /// writing anything more, and the stored state is the new holder's to change.
+    LeaseLost,
 }
 
 /// The end of one run, reported to its processor's actor.
@@ -100,6 +104,8 @@ pub struct RunSpec {
     pub health: Health,
     /// The processor's tracing span (group, workspace, processor), entered by the run's thread.
     pub span: tracing::Span,
+    /// With several nodes: the lease the run holds; it stops when the lease is gone.
+    pub fence: Option<Arc<Fence>>,
 }
 
 /// The most state a run may hold, and where that limit comes from (for the failure message).
@@ -171,6 +177,8 @@ pub struct Running {
     pub log: TestLog,
     /// Its dead letters kept in memory (empty when they go to `options.dlq`'s collection).
     pub dlq_log: TestLog,
+    /// With several nodes: the lease it runs under.
+    pub fence: Option<Arc<Fence>>,
 }
 
 impl Running {
@@ -186,6 +194,7 @@ impl Running {
         let stats = Arc::new(Mutex::new(LiveStats { started_at_ms: now_ms, ..LiveStats::default() }));
         let shared = stats.clone();
         let (run_id, log, dlq_log, health) = (spec.run_id, spec.log.clone(), spec.dlq_log.clone(), spec.health.clone());
+        let fence = spec.fence.clone();
         let thread = std::thread::Builder::new()
             .name(format!("sp-{}", spec.processor_id))
             .spawn(move || drive(spec, rx, ready_tx, shared, exits))
@@ -198,7 +207,7 @@ impl Running {
             }
             Err(_) => return Err(ControlError::Internal("the run's thread ended before it started".into())),
         };
-        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log, dlq_log }, restored))
+        Ok((Running { run_id, commands: tx, thread: Some(thread), stats, health, log, dlq_log, fence }, restored))
     }
 
     /// The counters as last published.
@@ -254,6 +263,7 @@ fn drive(
         state_limit,
         health,
         span,
+        fence,
         ..
     } = spec;
     // Every log line of the run, its connectors' included, carries the processor's names.
@@ -277,6 +287,7 @@ fn drive(
         sized_at: None,
         state_limit,
         health,
+        fence,
     };
     // Stats show the restored counters from the moment the start returns.
     run.publish();
@@ -297,10 +308,29 @@ struct Drive {
     sized_at: Option<Instant>,
     state_limit: StateLimit,
     health: Health,
+    fence: Option<Arc<Fence>>,
 }
 
 impl Drive {
+    /// Whether the run's node lost the processor's lease.
+    fn lease_lost(&self) -> bool {
+        self.fence.as_ref().is_some_and(|f| !f.holds())
+    }
+
     fn run(&mut self, commands: &std::sync::mpsc::Receiver<Command>, checkpoint_every: Duration) -> ExitReason {
+        let reason = self.run_commands(commands, checkpoint_every);
+        // Whatever failed once the lease was gone failed for that reason: nothing is recorded.
+        if self.lease_lost() {
+            return ExitReason::LeaseLost;
+        }
+        reason
+    }
+
+    fn run_commands(
+        &mut self,
+        commands: &std::sync::mpsc::Receiver<Command>,
+        checkpoint_every: Duration,
+    ) -> ExitReason {
         let mut paused = false;
         let mut pending: Option<Command> = None;
         let mut last_publish = Instant::now();
@@ -347,6 +377,9 @@ impl Drive {
                     continue;
                 }
                 None => {}
+            }
+            if self.lease_lost() {
+                return ExitReason::LeaseLost;
             }
             match self.exec.step() {
                 // A connector gave up retrying because the run is stopping: the last checkpoint

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -16,6 +16,9 @@ use sluice_types::{ProcessorState, Tier};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::checkpointing::{self, fingerprint, Checkpointer};
+use crate::cluster::fence::Fence;
+use crate::cluster::fenced_sink::FencedSink;
+use crate::cluster::Cluster;
 use crate::endpoints;
 use crate::error::ControlError;
 use crate::ids::now_ms;
@@ -64,6 +67,27 @@ pub(crate) struct Services {
     oplog: LogWriter,
     /// The clock the runs keep time by.
     clock: Clock,
+    /// With several nodes sharing the store: this node among them.
+    pub cluster: OnceLock<Arc<Cluster>>,
+}
+
+/// The lease a run is to start under.
+pub(crate) enum Lease {
+    /// A single server: no leases.
+    Alone,
+    /// This node holds it.
+    Held(Arc<Fence>),
+    /// Another node holds it: the processor runs there.
+    Elsewhere,
+}
+
+impl Lease {
+    fn fence(&self) -> Option<Arc<Fence>> {
+        match self {
+            Lease::Held(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Services {
@@ -76,6 +100,7 @@ impl Services {
             views: Mutex::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
             next_run: AtomicU64::new(1),
+            cluster: OnceLock::new(),
             oplog: LogWriter::new(store.clone()),
             store,
         }
@@ -118,14 +143,46 @@ impl Services {
         }
     }
 
-    /// Opens the processor's connections and starts its run, restored from its last checkpoint
-    /// when `resume`; its end and its health changes are sent to `links`. Returns the run and the
-    /// sequence number restored.
+    /// With several nodes: takes the processor's lease for this node, unless another node
+    /// holds it.
+    pub async fn take_lease(&self, processor_id: &str) -> Result<Lease, ControlError> {
+        let Some(cluster) = self.cluster.get() else { return Ok(Lease::Alone) };
+        Ok(match cluster.keeper.acquire(processor_id).await? {
+            Some(fence) => Lease::Held(fence),
+            None => Lease::Elsewhere,
+        })
+    }
+
+    /// Gives back the lease `lease` stands for.
+    pub async fn give_back(&self, processor_id: &str, lease: &Lease) {
+        if let (Some(cluster), Lease::Held(fence)) = (self.cluster.get(), lease) {
+            cluster.keeper.release(processor_id, fence).await;
+        }
+    }
+
+    /// Opens the processor's connections and starts its run under `lease`, restored from its
+    /// last checkpoint when `resume`; its end and its health changes are sent to `links`. Returns
+    /// the run and the sequence number restored. The lease is given back when the start fails.
     pub async fn launch(
+        &self,
+        p: &Processor,
+        (resume, start_at): (bool, Option<i64>),
+        lease: &Lease,
+        links: &RunLinks,
+    ) -> Result<(Running, Option<u64>), ControlError> {
+        let launched = self.launch_under(p, resume, start_at, lease.fence(), links).await;
+        if launched.is_err() {
+            self.give_back(&p.id, lease).await;
+        }
+        launched
+    }
+
+    async fn launch_under(
         &self,
         p: &Processor,
         resume: bool,
         start_at: Option<i64>,
+        fence: Option<Arc<Fence>>,
         links: &RunLinks,
     ) -> Result<(Running, Option<u64>), ControlError> {
         let ws = self.store.workspace_by_id(&p.workspace_id).await?;
@@ -153,6 +210,14 @@ impl Services {
             )));
         }
         endpoints.source.allow_parallelism(tier.max_parallelism());
+        if let Some(f) = &fence {
+            endpoints.sink = FencedSink::wrap(endpoints.sink, f.clone());
+            endpoints.dlq = FencedSink::wrap(endpoints.dlq, f.clone());
+        }
+        let mut checkpointer = Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline));
+        if let Some(f) = &fence {
+            checkpointer = checkpointer.fenced(f.clone());
+        }
         let state_limit = state_limit(tier, &p.options);
         let health = Health::new(retry_limit(&p.options), Some(links.health.clone()));
         let exec = executor(&plan, &p.name, endpoints, &state_limit, (health.clone(), self.clock.clone()))
@@ -163,13 +228,14 @@ impl Services {
             exec,
             log,
             dlq_log,
-            checkpointer: Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline)),
+            checkpointer,
             resume,
             start_at,
             checkpoint_every: checkpoint_interval(&p.options),
             state_limit,
             health,
             span: tracing::Span::current(),
+            fence,
         };
         let (running, restored) = Running::spawn(spec, links.exits.clone(), now_ms()).await?;
         if let Ok(mut m) = self.views.lock() {
@@ -178,13 +244,28 @@ impl Services {
         Ok((running, restored))
     }
 
-    /// Stops a run (it takes its checkpoint first) and keeps its final figures.
+    /// Stops a run (it takes its checkpoint first), keeps its final figures and, with several
+    /// nodes, publishes them and gives its lease back.
     pub async fn halt(&self, processor_id: &str, run: Running) {
         if let Ok(mut m) = self.views.lock() {
             m.remove(processor_id);
         }
+        let fence = run.fence.clone();
         let last = run.stop().await;
+        if let (Some(cluster), Some(fence)) = (self.cluster.get(), fence) {
+            if fence.holds() {
+                publish(cluster, &[(processor_id.to_string(), last.clone())]).await;
+            }
+            cluster.keeper.release(processor_id, &fence).await;
+        }
         self.set_ended(processor_id, last);
+    }
+
+    /// The live statistics of every run of this node, by processor id.
+    pub fn running_stats(&self) -> Vec<(String, LiveStats)> {
+        let views: Vec<(String, RunView)> =
+            self.views.lock().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+        views.into_iter().map(|(id, v)| (id, v.stats())).collect()
     }
 
     /// After a change of pipeline: keep the saved state when the new pipeline can resume from
@@ -253,6 +334,15 @@ impl Services {
         if let Err(err) = self.oplog.append(e).await {
             tracing::warn!(error = %err, "cannot write an operational log line");
         }
+    }
+}
+
+/// Stores the statistics of runs of this node for the other nodes to show.
+pub(crate) async fn publish(cluster: &Cluster, stats: &[(String, LiveStats)]) {
+    let encoded: Vec<(String, String)> =
+        stats.iter().filter_map(|(id, s)| serde_json::to_string(s).ok().map(|j| (id.clone(), j))).collect();
+    if let Err(e) = cluster.store.publish_stats(&cluster.node_id, &encoded).await {
+        tracing::warn!(error = %e, "cannot publish this node's processor statistics");
     }
 }
 

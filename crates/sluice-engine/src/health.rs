@@ -12,7 +12,7 @@ use std::time::Duration;
 pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(300);
 
 /// An external system failing a connector, as last reported.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trouble {
     /// The connection (or stage) that fails.
     pub connection: String,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 pub const KEPT: usize = 1024;
 
 /// The latency figures of the stats.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Latency {
     /// Median, microseconds.
     pub p50_us: u64,

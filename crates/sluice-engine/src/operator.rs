@@ -57,7 +57,7 @@ impl OpContext {
 }
 
 /// Counters of one operator, as the stats API reports them.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OperatorStats {
     /// The stage name.
     pub name: String,

@@ -47,7 +47,7 @@ pub enum SourceStatus {
 }
 
 /// Where a source stands in one partition (Kafka), for the stats.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PartitionOffsets {
     /// The topic.
     pub topic: String,

@@ -7,7 +7,7 @@ use sluice_types::EventTime;
 use crate::{Latency, OperatorStats, PartitionOffsets};
 
 /// Processor-level counters, as the stats API reports them.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExecutorStats {
     /// Records read from the source.
     pub input_messages: u64,

@@ -3,6 +3,7 @@
 //! keeps the same records in a PostgreSQL database that several nodes share.
 
 mod checkpoints;
+mod coordination;
 mod model;
 mod object_checkpoints;
 mod postgres;
@@ -16,11 +17,12 @@ use async_trait::async_trait;
 pub use checkpoints::{CheckpointStore, FsCheckpointStore};
 pub use object_checkpoints::ObjectCheckpointStore;
 
+pub use coordination::{ClusterView, Coordination, HeldLease, LeaseHolder, Node, Orphan, PlacedProcessor};
 pub use model::{
     ApiKey, Connection, FirstProject, LogEvent, LogKind, NetworkKind, NetworkResource, Processor, Project,
     ScramCredential, ServiceAccount, Workspace,
 };
-pub use postgres::{Node, PostgresStore};
+pub use postgres::PostgresStore;
 pub use sealing::{has_clear_secret, Sealer};
 use sluice_types::ProcessorState;
 pub use sqlite::SqliteStore;

@@ -26,6 +26,8 @@ const KEY_LEN: usize = 32;
 pub struct Sealer {
     key: LessSafeKey,
     rng: SystemRandom,
+    /// Proves to another node sharing the key that a call comes from a node ([`Sealer::node_token`]).
+    node_token: String,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -33,6 +35,9 @@ impl std::fmt::Debug for Sealer {
         f.write_str("Sealer(..)")
     }
 }
+
+/// What the node token signs: a token made for another use never matches.
+const NODE_TOKEN_PURPOSE: &[u8] = b"sluice node-to-node calls v1";
 
 fn sealing_error(what: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("secret sealing: {}", what))
@@ -45,7 +50,15 @@ impl Sealer {
             return Err(sealing_error(format!("the key must be {} bytes, not {}", KEY_LEN, key.len())));
         }
         let unbound = UnboundKey::new(&AES_256_GCM, key).map_err(|_| sealing_error("unusable key"))?;
-        Ok(Sealer { key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+        let signing = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+        let node_token = hex::encode(ring::hmac::sign(&signing, NODE_TOKEN_PURPOSE).as_ref());
+        Ok(Sealer { key: LessSafeKey::new(unbound), rng: SystemRandom::new(), node_token })
+    }
+
+    /// A secret every node holding the same key derives alike (an HMAC of the key, from which the
+    /// key cannot be found): the credential of calls between nodes.
+    pub fn node_token(&self) -> &str {
+        &self.node_token
     }
 
     /// A sealer over a key given in hex (64 digits).

@@ -48,7 +48,7 @@ async fn another_store_on_the_database_sees_everything() {
     a.insert_workspace(&w, &[]).await.unwrap();
     a.append_logs(&[log(&w.id, LogKind::Audit, 1, "one"), log(&w.id, LogKind::Audit, 2, "two")]).await.unwrap();
     let b = PostgresStore::open(&url).await.unwrap();
-    assert_eq!(b.schema_version().await.unwrap(), 2);
+    assert_eq!(b.schema_version().await.unwrap(), 3);
     assert_eq!(b.projects().await.unwrap(), vec![project()]);
     assert_eq!(b.workspace_by_id(&w.id).await.unwrap(), w);
     assert_eq!(b.logs(&w.id, LogKind::Audit, 0, 10).await.unwrap().len(), 2);
@@ -63,7 +63,7 @@ async fn servers_opening_a_fresh_database_at_once_migrate_it_once() {
     });
     for open in opens.collect::<Vec<_>>() {
         let store = open.await.unwrap().unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
     }
 }
 
@@ -136,19 +136,23 @@ async fn connection_secrets_are_sealed_in_the_database_and_every_node_opens_them
 #[tokio::test]
 async fn nodes_record_their_start_and_heartbeats() {
     let s = fresh_store().await;
-    s.node_started("b", "127.0.0.1:2", 10).await.unwrap();
-    s.node_started("a", "127.0.0.1:1", 10).await.unwrap();
-    s.node_heartbeat("a", 12).await.unwrap();
-    assert_eq!(s.node_heartbeat("nobody", 12).await, Err(StoreError::NotFound));
+    s.node_started("b", "127.0.0.1:2").await.unwrap();
+    s.node_started("a", "127.0.0.1:1").await.unwrap();
+    let before = s.nodes().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.node_heartbeat("a").await.unwrap();
+    assert_eq!(s.node_heartbeat("nobody").await, Err(StoreError::NotFound));
     let nodes = s.nodes().await.unwrap();
-    assert_eq!(
-        nodes,
-        vec![
-            Node { id: "a".into(), address: "127.0.0.1:1".into(), started_at: 10, last_heartbeat: 12 },
-            Node { id: "b".into(), address: "127.0.0.1:2".into(), started_at: 10, last_heartbeat: 10 },
-        ]
-    );
-    // A restart replaces its row.
-    s.node_started("a", "127.0.0.1:3", 20).await.unwrap();
-    assert_eq!(s.nodes().await.unwrap()[0].address, "127.0.0.1:3");
+    assert_eq!(nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(nodes[0].last_heartbeat > before[0].last_heartbeat, "{:?} then {:?}", before, nodes);
+    assert_eq!(nodes[1], before[1], "b did not beat");
+    s.node_draining("a").await.unwrap();
+    assert!(s.nodes().await.unwrap()[0].draining);
+    // A restart replaces its row and ends its draining.
+    s.node_started("a", "127.0.0.1:3").await.unwrap();
+    let a = &s.nodes().await.unwrap()[0];
+    assert_eq!((a.address.as_str(), a.draining), ("127.0.0.1:3", false));
 }
+
+#[path = "postgres_store/leases.rs"]
+mod leases;

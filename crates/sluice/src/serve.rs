@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use sluice_api::AppState;
-use sluice_control::Controller;
+use sluice_control::{ClusterConfig, Controller};
 use sluice_store::MetadataStore;
 use sluice_store::{CheckpointStore, FsCheckpointStore, ObjectCheckpointStore};
 
@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// port (`HOST:PORT`).
     #[arg(long, env = "SLUICE_NODE_ID")]
     node_id: Option<String>,
+    /// Where the other nodes sharing the store reach this one's API (`HOST:PORT`). Default: the
+    /// listen address, with the host name when listening on every interface.
+    #[arg(long, env = "SLUICE_ADVERTISE")]
+    advertise: Option<String>,
     /// Requests per second each API key or service account may make (also its burst); past it,
     /// 429 RATE_LIMITED. 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = 2000)]
@@ -95,6 +99,11 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .try_init();
+    if args.store.store.is_some() && args.checkpoint_store.is_none() {
+        return Err("with --store postgres://... every node must reach every processor's checkpoints: give the \
+             nodes one shared --checkpoint-store (s3://..., or file:///DIR on one machine)"
+            .into());
+    }
     let opened = args.store.open().await?;
     let store: Arc<dyn MetadataStore> = opened.shared();
     let (checkpoints, checkpoints_at) = checkpoint_store(&args)?;
@@ -108,15 +117,9 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     );
     bootstrap(store.as_ref()).await?;
     let controller = Controller::new(store.clone(), checkpoints);
-    // mongosh's `sp.process` processors left by connections open at the last shutdown.
-    let temporary = sluice_wire::drop_temporary(store.as_ref(), &controller).await?;
-    if temporary > 0 {
-        eprintln!("dropped {} temporary processor(s) of sp.process sessions", temporary);
-    }
-    let recovering = std::time::Instant::now();
-    let resumed = controller.recover().await.map_err(|e| e.to_string())?;
-    if resumed > 0 {
-        eprintln!("resumed {} processor(s) that were running in {} ms", resumed, recovering.elapsed().as_millis());
+    // A node of several resumes its share of the running processors once it has joined.
+    if let Store::Sqlite(_) = &opened {
+        recover_alone(&controller, store.as_ref()).await?;
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -125,7 +128,10 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     let node_id = args.node_id.clone().unwrap_or_else(|| node::default_id(local.port()));
     eprintln!("sluice serve: node {}", node_id);
     if let Store::Postgres(pg) = &opened {
-        node::announce(pg, &node_id, &local.to_string()).await?;
+        let address = args.advertise.clone().unwrap_or_else(|| node::advertised(local));
+        let token = pg.node_token().ok_or("the PostgreSQL store has no sealing key")?;
+        let config = ClusterConfig { node_id: node_id.clone(), address, store: Arc::new(pg.clone()), token };
+        controller.join_cluster(config).await?;
     }
     let mut hostnames = vec![local.to_string()];
     let mut wire_server = None;
@@ -152,7 +158,7 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
     let shutdown = shutdown_signal();
     // Tests start the server on port 0 and read the real port from this line.
     println!("listening on {}", local);
-    let state = AppState::new(store, controller.clone(), hostnames, args.rate_limit);
+    let state = AppState::for_node(store, controller.clone(), hostnames, args.rate_limit, node_id);
     if let Some((wire, limits, tls)) = wire_server {
         // The wire protocol shares the API's state: request budgets and the audit log.
         tokio::spawn(sluice_wire::serve(wire, sluice_wire::WireState::new(state.clone(), limits), tls));
@@ -167,6 +173,21 @@ async fn serve_async(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     eprintln!("shutting down: stopping processors");
     controller.shutdown().await;
+    Ok(())
+}
+
+/// A single server's start: drops mongosh's `sp.process` processors left by connections open at
+/// the last shutdown, then runs again every processor that was running.
+async fn recover_alone(controller: &Controller, store: &dyn MetadataStore) -> Result<(), String> {
+    let temporary = sluice_wire::drop_temporary(store, controller).await?;
+    if temporary > 0 {
+        eprintln!("dropped {} temporary processor(s) of sp.process sessions", temporary);
+    }
+    let recovering = std::time::Instant::now();
+    let resumed = controller.recover().await.map_err(|e| e.to_string())?;
+    if resumed > 0 {
+        eprintln!("resumed {} processor(s) that were running in {} ms", resumed, recovering.elapsed().as_millis());
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! One file per route group.
 
+pub mod cluster;
 pub mod connections;
 pub mod enos;
 pub mod failover;

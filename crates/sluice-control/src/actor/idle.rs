@@ -9,8 +9,10 @@ use sluice_types::ProcessorState;
 use super::{Ctx, Request, RunState};
 use crate::error::ControlError;
 use crate::ids::now_ms;
+use crate::lifecycle::{transition, Action};
 use crate::request::{Modification, StartOptions};
 use crate::saved_state;
+use crate::services::Lease;
 
 /// Carries out `request` for a processor without a run; `to` is the state the table allows.
 pub(super) async fn handle(
@@ -49,7 +51,11 @@ async fn start(
         p.tier = Some(t);
     }
     let resume = opts.resume_from_checkpoint.unwrap_or(true);
-    let (run, restored) = match ctx.services.launch(&p, resume, start_at, &ctx.links).await {
+    let lease = match lease_for(ctx, &p, Action::Start).await {
+        Ok(l) => l,
+        Err(e) => return (RunState::Idle, Err(e)),
+    };
+    let (run, restored) = match ctx.services.launch(&p, (resume, start_at), &lease, &ctx.links).await {
         Ok(r) => r,
         // Its connections could not be opened (brokers unreachable, a refused password, an
         // untrusted certificate): the processor shows why, as after a failed run.
@@ -71,6 +77,19 @@ async fn start(
     }
     ctx.services.log_resumed(&p, "started", restored).await;
     (RunState::Running(run), Ok(p))
+}
+
+/// The lease a start or resume runs under. When another node holds it, the processor runs there
+/// and the action is refused as the transition table refuses it in the state stored now.
+async fn lease_for(ctx: &Ctx, p: &Processor, action: Action) -> Result<Lease, ControlError> {
+    match ctx.services.take_lease(&p.id).await? {
+        Lease::Elsewhere => {
+            let now = ctx.services.store.processor_by_id(&p.id).await?;
+            transition(now.state, action)?;
+            Err(ControlError::Internal(format!("processor {} runs on another node", p.name)))
+        }
+        lease => Ok(lease),
+    }
 }
 
 /// `:startWith {startAtOperationTime}`: the time, for a source that can start at one.
@@ -97,7 +116,11 @@ async fn launch(
     to: ProcessorState,
     what: &str,
 ) -> (RunState, Result<Processor, ControlError>) {
-    let run = match ctx.services.launch(&p, true, None, &ctx.links).await {
+    let lease = match lease_for(ctx, &p, Action::Resume).await {
+        Ok(l) => l,
+        Err(e) => return (RunState::Idle, Err(e)),
+    };
+    let run = match ctx.services.launch(&p, (true, None), &lease, &ctx.links).await {
         Ok((run, _)) => run,
         Err(e) => return (RunState::Idle, Err(e)),
     };
@@ -113,7 +136,12 @@ async fn launch(
 /// Server start: runs again a processor stored as STARTED; one that cannot start is marked
 /// FAILED with the reason.
 async fn recover(ctx: &Ctx, p: Processor) -> (RunState, Result<Processor, ControlError>) {
-    match ctx.services.launch(&p, true, None, &ctx.links).await {
+    let lease = match ctx.services.take_lease(&p.id).await {
+        Ok(Lease::Elsewhere) => return (RunState::Idle, Ok(p)),
+        Ok(l) => l,
+        Err(e) => return (RunState::Idle, Err(e)),
+    };
+    match ctx.services.launch(&p, (true, None), &lease, &ctx.links).await {
         Ok((run, restored)) => {
             // No caller waits on a server start's log line: it is written with the others
             // (one durable write for all) while the processors already run.

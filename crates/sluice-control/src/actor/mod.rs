@@ -177,6 +177,13 @@ impl Actor {
 
     /// Asks the table, then the current state's handler.
     async fn handle(&mut self, request: Request) -> Result<Processor, ControlError> {
+        // A run whose node lost the lease (found paused, say) runs elsewhere now: it is dropped.
+        if let RunState::Running(run) | RunState::Paused(run) = &self.state {
+            if run.fence.as_ref().is_some_and(|f| !f.holds()) {
+                tracing::warn!("dropping a run whose lease this node lost");
+                self.stop_run().await;
+            }
+        }
         let p = self.ctx.services.store.processor_by_id(&self.id).await?;
         self.name_span(&p).await;
         let to = match request.action() {

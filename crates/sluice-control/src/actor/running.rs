@@ -42,6 +42,11 @@ pub(super) async fn handle(
 /// reason when it failed.
 pub(super) async fn on_exit(ctx: &Ctx, processor_id: &str, run: Running, reason: ExitReason) -> RunState {
     ctx.services.halt(processor_id, run).await;
+    if reason == ExitReason::LeaseLost {
+        // Another node runs the processor now: the stored state and its log are its own.
+        tracing::warn!("run stopped: this node lost the processor's lease");
+        return RunState::Idle;
+    }
     let Ok(mut p) = ctx.services.store.processor_by_id(processor_id).await else { return RunState::Idle };
     let (state, msg, what, domain) = match reason {
         ExitReason::Failed(m, d) => (ProcessorState::Failed, Some(m), "failed", Some(d.as_str())),

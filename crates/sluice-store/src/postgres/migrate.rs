@@ -12,6 +12,7 @@ use crate::StoreResult;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_nodes.sql")),
+    (3, include_str!("../../migrations/postgres/0003_leases.sql")),
 ];
 
 /// The advisory lock key of migrations ("sluice" then 1).

@@ -3,8 +3,8 @@
 //! operation keeps the SQLite store's semantics.
 
 mod bootstrap;
+mod coordination;
 mod migrate;
-mod nodes;
 mod store_impl;
 
 use std::str::FromStr;
@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-
-pub use nodes::Node;
 
 pub(crate) use crate::sql_error::backend;
 use crate::{Sealer, StoreError, StoreResult};
@@ -64,6 +62,12 @@ impl PostgresStore {
         self.sealer = Some(Arc::new(sealer));
         self.seal_clear_secrets().await?;
         Ok(self)
+    }
+
+    /// The credential of calls between nodes sharing this database and its sealing key (see
+    /// [`Sealer::node_token`]); `None` for a store opened without a sealer.
+    pub fn node_token(&self) -> Option<String> {
+        self.sealer.as_ref().map(|s| s.node_token().to_string())
     }
 
     /// The schema version now in force.
