@@ -147,6 +147,20 @@ async fn processors_spread_over_three_nodes_and_every_node_answers_for_each() {
         .await;
     }
 
+    // And the list, likewise.
+    for (id, c) in &clients {
+        eventually(15, || async {
+            let b = c.get(&format!("{}/ws/processors", streams)).await.body;
+            let results = b["results"].as_array().cloned().unwrap_or_default();
+            assert_eq!(results.len(), 3, "the list on {}: {}", id, b);
+            results
+                .iter()
+                .all(|p| p["state"] == "STARTED" && p["stats"]["inputMessageCount"].as_u64().unwrap_or(0) > 0)
+                .then_some(())
+        })
+        .await;
+    }
+
     // The cluster endpoint: every node, its address and heartbeat, what it runs; alike from
     // every node.
     let v = view(&c1).await;
@@ -293,9 +307,18 @@ async fn window_output_survives(label: &str, how: Leave, bound: Duration) {
     let c = cl.client(&survivor);
     let (next, at) = wait_running(&c, key, Some(&owner), bound).await;
     eprintln!("{:?} of {}: {} runs w {} ms after the signal", how, owner, next, (at - signalled).as_millis());
-    let status = blocking(move || leaving.wait_exit(Duration::from_secs(30))).await;
-    if let Leave::Drain = how {
-        assert!(status.is_some_and(|s| s.success()), "a drained node exits 0: {:?}", status);
+    let (left_dir, status) = blocking(move || (leaving.dir.clone(), leaving.wait_exit(Duration::from_secs(30)))).await;
+    let _ = std::fs::remove_dir_all(left_dir);
+    match how {
+        Leave::Drain => assert!(status.is_some_and(|s| s.success()), "a drained node exits 0: {:?}", status),
+        // Its heartbeat stopped with it: DOWN once it is 6 s old.
+        Leave::Crash => {
+            eventually(15, || async {
+                let v = view(&c).await;
+                nodes(&v).iter().any(|n| n["id"] == owner.as_str() && n["state"] == "DOWN").then_some(())
+            })
+            .await
+        }
     }
 
     // Seconds 30..60, and a reading at 75 s that closes [50,60) (its own window stays open).
@@ -468,6 +491,11 @@ async fn an_owner_stopped_past_its_lease_writes_nothing_when_it_wakes_up() {
     // The woken node lives on, and every node, itself included, lists the processor under the
     // new owner only.
     assert!(woken.wait_exit(Duration::ZERO).is_none(), "the woken node stays up");
+    eventually(15, || async {
+        let v = view(&c).await;
+        nodes(&v).iter().any(|n| n["id"] == owner.as_str() && n["state"] == "LIVE").then_some(())
+    })
+    .await;
     let woken_client = Client { base: format!("http://{}", woken.addr), ..c.clone() };
     for client in [&c1, &c, &woken_client] {
         let v = view(client).await;
@@ -477,6 +505,9 @@ async fn an_owner_stopped_past_its_lease_writes_nothing_when_it_wakes_up() {
     produce_all(&input, vec![format!(r#"{{"_id": {}}}"#, total)]).await;
     eventually(30, || async { documents(&db, "out").await.iter().any(|d| int(d, "_id") == Some(total)).then_some(()) })
         .await;
+    let woken_dir = woken.dir.clone();
+    drop(woken);
+    let _ = std::fs::remove_dir_all(woken_dir);
 }
 
 #[tokio::test]
@@ -501,6 +532,7 @@ async fn a_node_on_postgresql_without_a_checkpoint_store_refuses_to_start() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
+            let _ = std::fs::remove_dir_all(&dir);
             panic!("it started without --checkpoint-store: {}", String::from_utf8_lossy(&out.stdout));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
