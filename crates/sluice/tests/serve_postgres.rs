@@ -10,15 +10,28 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use support::cluster::KEY;
 use support::postgres::{fresh_database, query_texts};
 use support::*;
 
-/// The sealing key every node of a test shares.
-const KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+/// The `file://` URL of the checkpoint directory the nodes on the database of `url` share (a
+/// node on PostgreSQL needs a checkpoint store every node reads).
+fn shared_checkpoints(url: &str) -> String {
+    let db = url.rsplit('/').next().expect("a database name");
+    let dir = std::env::temp_dir().join(format!("sluice-checkpoints-{}", db));
+    std::fs::create_dir_all(&dir).expect("the checkpoint directory");
+    format!("file://{}", dir.display())
+}
 
-/// A node on the database of `url`, with its own data dir.
+/// A node on the database of `url`, with its own data dir and the database's shared checkpoint
+/// directory.
 fn node(url: &str, name: &str) -> Server {
-    Server::start_with(&temp_dir(name), &["--store", url], &[("SLUICE_SECRET_KEY", KEY)])
+    let checkpoints = shared_checkpoints(url);
+    Server::start_with(
+        &temp_dir(name),
+        &["--store", url, "--checkpoint-store", &checkpoints],
+        &[("SLUICE_SECRET_KEY", KEY)],
+    )
 }
 
 /// Whether a node printed the first start's credentials.
@@ -166,9 +179,12 @@ async fn client_commands_write_to_the_shared_store() {
 #[tokio::test]
 async fn a_node_without_the_shared_sealing_key_refuses_to_start() {
     let url = fresh_database("nokey").await;
+    // With a checkpoint store, so that the key is all it lacks.
+    let checkpoints = shared_checkpoints(&url);
     let serve = |extra: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--checkpoint-store", &checkpoints])
+            .arg("--data-dir")
             .arg(temp_dir("pg-nokey"))
             .args(extra)
             .env_remove("SLUICE_SECRET_KEY")

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod cluster;
 pub mod contract;
 pub mod crashes;
 pub mod postgres;
@@ -150,6 +151,31 @@ impl Server {
         assert!(sent.success(), "SIGTERM to {}", pid);
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "graceful shutdown exits 0, got {:?}", status);
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `TERM`, `KILL`...) and returns at once.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill").args([&format!("-{}", signal), &self.child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "SIG{} to {}", signal, self.child.id());
+    }
+
+    /// Its exit status once it has exited, waiting at most `wait`; None while it still runs.
+    pub fn wait_exit(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// SIGKILL (a crash).
