@@ -41,10 +41,20 @@ pub struct BenchArgs {
     /// authenticated GETs/s and latency of a `sluice serve` child, and start to first output.
     /// `control`: one processor's calls while another's start waits on a broker that never
     /// answers, and the recovery of many processors at a server start against starts one by one.
+    /// `cluster`: three nodes on one PostgreSQL database (`--store`): API latency with
+    /// `--processors` processors of which `--running` run, takeover after SIGKILL, drain.
     target: Option<String>,
-    /// Processors recovered at once in `control` (compared with 5 started one after another).
-    #[arg(long, default_value_t = 50)]
-    processors: usize,
+    /// Processors recovered at once in `control` (compared with 5 started one after another);
+    /// processors created in `cluster` (default 1,000 there).
+    #[arg(long)]
+    processors: Option<usize>,
+    /// Processors running in `cluster`.
+    #[arg(long, default_value_t = 30)]
+    running: usize,
+    /// The PostgreSQL server for `cluster`, whose user may create databases
+    /// (`scripts/test-servers.sh` exports one as SLUICE_TEST_POSTGRES).
+    #[arg(long, env = "SLUICE_TEST_POSTGRES")]
+    store: Option<String>,
     /// GETs of a processor in `control` while another processor's start waits on a silent broker.
     #[arg(long, default_value_t = 100)]
     calls: usize,
@@ -140,9 +150,17 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
         }
         Some("control") => {
             return crate::bench_control::run(crate::bench_control::ControlBench {
-                processors: args.processors.max(5),
+                processors: args.processors.unwrap_or(50).max(5),
                 calls: args.calls.max(1),
                 brokers: args.brokers,
+            })
+        }
+        Some("cluster") => {
+            return crate::bench_cluster::run(crate::bench_cluster::ClusterBench {
+                store: args.store.ok_or("bench cluster needs --store postgres://... (or SLUICE_TEST_POSTGRES)")?,
+                processors: args.processors.unwrap_or(1000).max(1),
+                running: args.running,
+                calls: args.calls.max(1),
             })
         }
         Some("merge") => {
@@ -152,7 +170,10 @@ pub fn bench(args: BenchArgs) -> Result<(), String> {
             })
         }
         Some(other) => {
-            return Err(format!("unknown benchmark '{}': the choices are api, control, kafka, merge, or none", other))
+            return Err(format!(
+                "unknown benchmark '{}': the choices are api, cluster, control, kafka, merge, or none",
+                other
+            ))
         }
     }
     let plan = parse_pipeline_json(CANONICAL_PIPELINE).map_err(|e| e.to_string())?;

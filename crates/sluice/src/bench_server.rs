@@ -27,6 +27,8 @@ pub struct ServerChild {
     pub stderr: Arc<Mutex<Vec<String>>>,
     /// Remove the data dir when dropped.
     remove_dir: bool,
+    /// What it was started with beyond the data dir, for a restart.
+    extra: Vec<String>,
 }
 
 impl Drop for ServerChild {
@@ -43,7 +45,21 @@ impl ServerChild {
     /// Starts a server on an empty `dir`, on core 0 alone when `pin` and `taskset` is there.
     pub fn start(dir: PathBuf, pin: bool) -> Result<ServerChild, String> {
         let _ = std::fs::remove_dir_all(&dir);
-        ServerChild::spawn(dir, pin)
+        ServerChild::spawn(dir, pin, Vec::new())
+    }
+
+    /// Starts a server on an empty `dir` with these further arguments (a node of several:
+    /// `--store`, `--node-id`, `--checkpoint-store`).
+    pub fn start_with(dir: PathBuf, extra: Vec<String>) -> Result<ServerChild, String> {
+        let _ = std::fs::remove_dir_all(&dir);
+        ServerChild::spawn(dir, false, extra)
+    }
+
+    /// Sends the server a signal (`TERM`, `KILL`, ...).
+    pub fn signal(&self, name: &str) -> Result<(), String> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args([&format!("-{}", name), &pid]).status().map_err(|e| e.to_string())?;
+        Ok(())
     }
 
     /// Stops this server with SIGTERM (its processors stay STARTED in the store) and starts a
@@ -53,7 +69,7 @@ impl ServerChild {
         Command::new("kill").args(["-TERM", &pid]).status().map_err(|e| e.to_string())?;
         self.child.wait().map_err(|e| e.to_string())?;
         self.remove_dir = false;
-        let mut next = ServerChild::spawn(self.dir.clone(), self.pinned)?;
+        let mut next = ServerChild::spawn(self.dir.clone(), self.pinned, std::mem::take(&mut self.extra))?;
         next.group = std::mem::take(&mut self.group);
         next.public = std::mem::take(&mut self.public);
         next.private = std::mem::take(&mut self.private);
@@ -65,7 +81,7 @@ impl ServerChild {
         self.stderr.lock().ok()?.iter().find(|l| l.contains(needle)).cloned()
     }
 
-    fn spawn(dir: PathBuf, pin: bool) -> Result<ServerChild, String> {
+    fn spawn(dir: PathBuf, pin: bool, extra: Vec<String>) -> Result<ServerChild, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let pinned = pin && Command::new("taskset").arg("--version").output().is_ok_and(|o| o.status.success());
         let mut cmd = if pinned {
@@ -78,6 +94,7 @@ impl ServerChild {
         let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--data-dir"])
             .arg(&dir)
+            .args(&extra)
             .env("SLUICE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -107,6 +124,6 @@ impl ServerChild {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Ok(ServerChild { child, base, group, public, private, dir, pinned, stderr, remove_dir: true })
+        Ok(ServerChild { child, base, group, public, private, dir, pinned, stderr, remove_dir: true, extra })
     }
 }

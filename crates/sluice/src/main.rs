@@ -8,6 +8,7 @@ mod bench;
 mod bench_api;
 mod bench_baseline;
 mod bench_checkpoint;
+mod bench_cluster;
 mod bench_control;
 mod bench_kafka;
 mod bench_lines;

@@ -480,9 +480,10 @@ async fn an_owner_stopped_past_its_lease_writes_nothing_when_it_wakes_up() {
     assert!(watched.saw_marker, "the change stream saw the marker written after the watch");
     assert!(
         watched.after_position.is_empty(),
-        "writes reached the output after {} lost its lease and woke up: {:?}",
+        "{} writes reached the output after {} lost its lease and woke up, the first: {:?}",
+        watched.after_position.len(),
         owner,
-        watched.after_position
+        &watched.after_position[..watched.after_position.len().min(5)]
     );
     let mut after = documents(&db, "out").await;
     after.retain(|d| d.get_str("_id") != Ok("marker"));

@@ -70,6 +70,22 @@ impl PostgresStore {
         self.sealer.as_ref().map(|s| s.node_token().to_string())
     }
 
+    /// Makes database `name` (dropped first if it exists) on the server of `url`, whose user may
+    /// create databases; the URL of the new database. For benchmarks that need an empty store.
+    pub async fn create_database(url: &str, name: &str) -> StoreResult<String> {
+        use sqlx::Connection as _;
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::Backend(format!("not a plain database name: {:?}", name)));
+        }
+        let mut admin = sqlx::PgConnection::connect(url).await.map_err(backend)?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {}", name)).execute(&mut admin).await.map_err(backend)?;
+        sqlx::query(&format!("CREATE DATABASE {}", name)).execute(&mut admin).await.map_err(backend)?;
+        let (head, query) = url.split_once('?').map_or((url, None), |(h, q)| (h, Some(q)));
+        let (server, _) =
+            head.rsplit_once('/').ok_or_else(|| StoreError::Backend("the PostgreSQL URL has no database".into()))?;
+        Ok(format!("{}/{}{}", server, name, query.map(|q| format!("?{}", q)).unwrap_or_default()))
+    }
+
     /// The schema version now in force.
     pub async fn schema_version(&self) -> StoreResult<i64> {
         migrate::current_version(&self.pool).await
