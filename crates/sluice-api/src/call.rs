@@ -43,7 +43,15 @@ pub async fn shape_errors(State(state): State<Arc<AppState>>, req: Request<axum:
     }
     // Requests without credentials (a Digest client's first, or a flood) are answered a few at
     // a time, so that they cannot crowd out signed-in callers.
-    let signed = credentials.contains_key(header::AUTHORIZATION) || session::cookie(&credentials).is_some();
+    // So are calls between nodes (a forwarded start may wait on its processor's systems), once
+    // their token checks out.
+    let node_call = req
+        .headers()
+        .get(sluice_control::NODE_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| state.controller.is_node_token(t));
+    let signed =
+        credentials.contains_key(header::AUTHORIZATION) || session::cookie(&credentials).is_some() || node_call;
     let _permit = if signed { None } else { state.anonymous.acquire().await.ok() };
     let info = RequestInfo { method: req.method().clone(), uri: uri.to_string(), credentials, peer };
     let r = next.run(req).await;

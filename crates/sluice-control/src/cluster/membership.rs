@@ -53,13 +53,18 @@ impl Controller {
         Ok(Some(ClusterListing { now: view.now, nodes: view.nodes, placed }))
     }
 
+    /// Whether `token` is the node token of this cluster (no single server has one).
+    pub fn is_node_token(&self, token: &str) -> bool {
+        self.services.cluster.get().is_some_and(|c| c.peers.accepts(token))
+    }
+
     /// Carries out a request another node forwarded (`token` is what the call presented):
     /// the HTTP status and the body to answer.
     pub async fn serve_forwarded(&self, token: Option<&str>, processor_id: &str, body: &[u8]) -> (u16, Json) {
-        let Some(cluster) = self.services.cluster.get() else {
+        if self.services.cluster.get().is_none() {
             return (404, forward::error_json(&ControlError::Internal("this server is not one of several".into())));
-        };
-        if !token.is_some_and(|t| cluster.peers.accepts(t)) {
+        }
+        if !token.is_some_and(|t| self.is_node_token(t)) {
             return (401, forward::error_json(&ControlError::Internal("not a node of this cluster".into())));
         }
         let request =
