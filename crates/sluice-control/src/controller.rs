@@ -149,14 +149,44 @@ impl Controller {
         if let Some(live) = self.live_stats(&p.id) {
             return Some(live);
         }
+        if p.state == ProcessorState::Created {
+            return None;
+        }
         if let Some(published) = self.published_stats(&p.id).await {
             return Some(published);
         }
+        self.stats_after_run(p).await
+    }
+
+    /// The stats of each of these processors, as [`Controller::stats_of`] gives them, with one
+    /// read of the statistics other nodes published for all of them.
+    pub async fn stats_of_all(&self, ps: &[Processor]) -> Vec<Option<LiveStats>> {
+        let wanted: Vec<String> = ps
+            .iter()
+            .filter(|p| p.state != ProcessorState::Created && self.services.view(&p.id).is_none())
+            .map(|p| p.id.clone())
+            .collect();
+        let mut published = self.published_stats_of(&wanted).await;
+        let mut all = Vec::with_capacity(ps.len());
+        for p in ps {
+            let s = match self.live_stats(&p.id) {
+                Some(live) => Some(live),
+                None if p.state == ProcessorState::Created => None,
+                None => match published.remove(&p.id) {
+                    Some(s) => Some(s),
+                    None => self.stats_after_run(p).await,
+                },
+            };
+            all.push(s);
+        }
+        all
+    }
+
+    /// The stats of a processor that is not running here: its last run's final figures, or after
+    /// a server restart the counters of its newest checkpoint (read once).
+    async fn stats_after_run(&self, p: &Processor) -> Option<LiveStats> {
         if let Some(last) = self.services.ended(&p.id) {
             return Some(last);
-        }
-        if p.state == ProcessorState::Created {
-            return None;
         }
         let (store, id) = (self.services.checkpoints.clone(), p.id.clone());
         let saved = tokio::task::spawn_blocking(move || saved_state::saved_stats(store.as_ref(), &id)).await;

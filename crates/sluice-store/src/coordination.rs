@@ -119,4 +119,6 @@ pub trait Coordination: Send + Sync {
     async fn publish_stats(&self, node_id: &str, stats: &[(String, String)]) -> StoreResult<()>;
     /// The statistics last published for a processor, with when.
     async fn published_stats(&self, processor_id: &str) -> StoreResult<Option<(i64, String)>>;
+    /// The statistics last published for each of these processors that has some, by id.
+    async fn published_stats_of(&self, processor_ids: &[String]) -> StoreResult<Vec<(String, String)>>;
 }

@@ -33,7 +33,7 @@ async fn pause_resume_enos_actions_and_delete_reach_the_owner_from_any_node() {
     assert_eq!(co.get(&p).await.body["state"], "PAUSED");
     assert_eq!(cx.get(&p).await.body["state"], "PAUSED");
     let v = view(&cx).await;
-    assert_eq!(running_on(&v, &group, "ws", "p"), [owner.clone()], "still the owner's: {}", v);
+    assert_eq!(running_on(&v, &group, "ws", "p"), std::slice::from_ref(&owner), "still the owner's: {}", v);
     let paused_at = co.get(&p).await.body["stats"]["inputMessageCount"].as_u64().expect("a count");
     // A refusal from the owner comes back whole.
     let r = cx.post(&format!("{}:pause", p), &json!({})).await;
@@ -44,7 +44,7 @@ async fn pause_resume_enos_actions_and_delete_reach_the_owner_from_any_node() {
     let r = cx.post(&format!("{}:resume", p), &json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(co.get(&p).await.body["state"], "STARTED");
-    assert_eq!(running_on(&view(&c1).await, &group, "ws", "p"), [owner.clone()]);
+    assert_eq!(running_on(&view(&c1).await, &group, "ws", "p"), std::slice::from_ref(&owner));
     eventually(15, || async {
         let n = co.get(&p).await.body["stats"]["inputMessageCount"].as_u64().unwrap_or(0);
         (n > paused_at).then_some(())

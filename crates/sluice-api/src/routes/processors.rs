@@ -80,10 +80,9 @@ pub async fn list(
     let ctx = call.begin(&state, &ops::LIST_PROCESSORS, &group).await?;
     let page = q.page()?;
     let w = find(&state, &ctx, &tenant).await?;
-    let mut items = Vec::new();
-    for p in state.store.processors(&w.id).await? {
-        items.push(with_stats(&state, &ctx, &w, &p).await);
-    }
+    let ps = state.store.processors(&w.id).await?;
+    let stats = state.controller.stats_of_all(&ps).await;
+    let items: Vec<Json> = ps.iter().zip(&stats).map(|(p, s)| shape::processor(&ctx, &w, p, s.as_ref())).collect();
     Ok(reply::list(page.body(items, ctx.self_link(&call.path)), &ctx.version, ctx.flags))
 }
 

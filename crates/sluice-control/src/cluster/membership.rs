@@ -2,7 +2,7 @@
 //! heartbeat and leases and take orphaned processors), sending requests to the node that runs a
 //! processor, taking those the others send, and what the cluster looks like.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::{json, Value as Json};
@@ -93,6 +93,19 @@ impl Controller {
         let Some(body) = forward::request_json(request) else { return Ok(false) };
         cluster.peers.forward(&address, processor_id, &body).await?;
         Ok(true)
+    }
+
+    /// The statistics other nodes last published for these processors, by id (none on a single
+    /// server).
+    pub(crate) async fn published_stats_of(&self, ids: &[String]) -> HashMap<String, LiveStats> {
+        let Some(cluster) = self.services.cluster.get() else { return HashMap::new() };
+        match cluster.store.published_stats_of(ids).await {
+            Ok(rows) => rows.into_iter().filter_map(|(id, j)| Some((id, serde_json::from_str(&j).ok()?))).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the processors' published statistics");
+                HashMap::new()
+            }
+        }
     }
 
     /// The statistics the node running a processor last published, with several nodes.

@@ -258,4 +258,18 @@ impl Coordination for PostgresStore {
             .map_err(backend)?;
         row.map(|r| Ok((r.try_get("at").map_err(backend)?, r.try_get("stats").map_err(backend)?))).transpose()
     }
+
+    async fn published_stats_of(&self, processor_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+        if processor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT processor_id, stats FROM processor_stats WHERE processor_id = ANY($1)")
+            .bind(processor_ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("processor_id").map_err(backend)?, r.try_get("stats").map_err(backend)?)))
+            .collect()
+    }
 }

@@ -93,6 +93,8 @@ async fn only_the_holder_publishes_statistics() {
     assert_eq!(stats, "{\"n\":1}");
     assert!(at > 0);
     assert_eq!(s.published_stats("b").await.unwrap(), None);
+    let ids = ["a".to_string(), "b".to_string()];
+    assert_eq!(s.published_stats_of(&ids).await.unwrap(), vec![("a".to_string(), "{\"n\":1}".to_string())]);
     // The processor's deletion takes its lease and statistics along.
     s.delete_processor("a").await.unwrap();
     assert_eq!(s.published_stats("a").await.unwrap(), None);
