@@ -73,6 +73,10 @@ impl SaslMechanism {
     }
 }
 
+/// The first wait before reconnecting to a broker (librdkafka's default is 100 ms): see
+/// [`KafkaConnection::client_config`].
+const RECONNECT_BACKOFF_MS: &str = "20";
+
 /// Everything needed to reach a Kafka cluster. `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct KafkaConnection {
@@ -132,6 +136,15 @@ impl KafkaConnection {
         }
         // librdkafka logs through its own callback; keep its noise out of stderr.
         c.set("log_level", "3");
+        // A new client's first request goes to the bootstrap address; the answer names the
+        // brokers, librdkafka retires the bootstrap entry and drops what was waiting on it, and
+        // asks again once it may open the next connection: half of reconnect.backoff.ms after the
+        // last one (its sparse-connection interval). With the default 100 ms that wait is ~50 ms
+        // on every start's first metadata request (and every reader's first fetch); at 20 ms it
+        // is librdkafka's floor of 11 ms. A broker that stays down is still retried with a
+        // backoff that doubles up to reconnect.backoff.max.ms (10 s). The connection's `config`
+        // may set it otherwise.
+        c.set("reconnect.backoff.ms", RECONNECT_BACKOFF_MS);
         for (k, v) in &self.extra {
             c.set(k, v);
         }
@@ -188,5 +201,13 @@ mod tests {
         let cfg = c.client_config().unwrap();
         assert_eq!(cfg.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
         assert_eq!(cfg.get("security.protocol"), Some("sasl_ssl"));
+    }
+
+    #[test]
+    fn reconnect_backoff_is_short_unless_the_connection_sets_it() {
+        let c = KafkaConnection::plaintext("k", "h:1");
+        assert_eq!(c.client_config().unwrap().get("reconnect.backoff.ms"), Some(RECONNECT_BACKOFF_MS));
+        let own = KafkaConnection { extra: vec![("reconnect.backoff.ms".into(), "250".into())], ..c };
+        assert_eq!(own.client_config().unwrap().get("reconnect.backoff.ms"), Some("250"));
     }
 }
