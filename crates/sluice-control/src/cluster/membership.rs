@@ -110,15 +110,7 @@ impl Controller {
 
     /// The statistics the node running a processor last published, with several nodes.
     pub(crate) async fn published_stats(&self, processor_id: &str) -> Option<LiveStats> {
-        let cluster = self.services.cluster.get()?;
-        match cluster.store.published_stats(processor_id).await {
-            Ok(Some((_, json))) => serde_json::from_str(&json).ok(),
-            Ok(None) | Err(StoreError::NotFound) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read a processor's published statistics");
-                None
-            }
-        }
+        self.published_stats_of(&[processor_id.to_string()]).await.remove(processor_id)
     }
 }
 
