@@ -162,6 +162,15 @@ pub trait Connector: Sync {
         Err(cannot_play(c, Role::Source))
     }
 
+    /// Readies what opening a `$source` of connection `c` with these checked options needs
+    /// from the upstream system, ahead of the opening (blocking), so that sources opening
+    /// together pay for it once: a Kafka cluster's shared client connects and learns the
+    /// topics' partitions. What it returns keeps it ready while held. Best effort: a failure
+    /// is left for the opening to report.
+    fn prepare_source(&self, _c: &ConnectionRef<'_>, _options: &StageOptions) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+
     /// Reaches the system behind connection `c` as a processor would (blocking, a few seconds
     /// at most): `Err` says why it cannot be used (unreachable, a refused password, an untrusted
     /// certificate). Connectors with nothing to reach before a processor uses them answer Ok.

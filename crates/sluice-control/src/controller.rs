@@ -18,6 +18,7 @@ use crate::actor::{ActorHandle, Request};
 use crate::endpoints;
 use crate::error::ControlError;
 use crate::ids::{new_id, now_ms};
+use crate::recovery::Recovery;
 use crate::request::{Modification, StartOptions};
 use crate::runner::LiveStats;
 use crate::saved_state::{self, StageState};
@@ -246,14 +247,20 @@ impl Controller {
     /// that cannot start is marked FAILED with the reason. Returns how many run.
     pub async fn recover(&self) -> Result<usize, ControlError> {
         let stored = self.services.store.processors_in_state(ProcessorState::Started).await?;
-        self.recover_these(stored.iter().map(|p| p.id.clone()).collect()).await
+        let recovery = Recovery::prepare(&self.services, &stored).await;
+        self.recover_these(stored.iter().map(|p| p.id.clone()).collect(), Some(recovery)).await
     }
 
-    /// Runs again the processors of these ids that are stored as STARTED.
-    pub(crate) async fn recover_these(&self, ids: Vec<String>) -> Result<usize, ControlError> {
+    /// Runs again the processors of these ids that are stored as STARTED; with what a recovery
+    /// of many read for them all.
+    pub(crate) async fn recover_these(
+        &self,
+        ids: Vec<String>,
+        recovery: Option<Arc<Recovery>>,
+    ) -> Result<usize, ControlError> {
         let asks = ids.iter().map(|id| {
-            let actor = self.actor(id);
-            async move { actor.ask(Request::Recover).await }
+            let (actor, recovery) = (self.actor(id), recovery.clone());
+            async move { actor.ask(Request::Recover(recovery)).await }
         });
         let mut n = 0;
         for answer in join_all(asks).await {

@@ -191,6 +191,14 @@ fn open_source(
     }
 }
 
+/// Readies the upstream system of the checked `$source` ahead of its opening (blocking), as
+/// its connector does it (`Connector::prepare_source`); `None` when there is nothing to ready.
+pub fn prepare_source(wiring: &Wiring, conns: &[Connection]) -> Option<Box<dyn std::any::Any + Send>> {
+    let w = wiring.source.as_ref()?;
+    let c = connection(conns, &w.connection).ok()?;
+    connector_for(&c, Role::Source).ok()?.prepare_source(&c, &w.options)
+}
+
 /// Opens the checked `$source` alone (blocking, as [`open`]).
 pub fn open_source_of(
     plan: &Plan,

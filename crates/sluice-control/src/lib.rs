@@ -11,6 +11,7 @@ mod error;
 mod ids;
 pub mod lifecycle;
 mod oplog;
+mod recovery;
 mod request;
 mod runner;
 mod saved_state;

@@ -23,6 +23,7 @@ use crate::endpoints;
 use crate::error::ControlError;
 use crate::ids::now_ms;
 use crate::oplog::LogWriter;
+use crate::recovery::Known;
 use crate::runner::{executor, Exit, LiveStats, RunSpec, RunView, Running, StateLimit, SAMPLE_CAPACITY};
 
 /// How often a running processor takes a checkpoint unless its options say otherwise.
@@ -114,6 +115,17 @@ impl Services {
     /// Parses and checks a pipeline against the workspace's connections, keeping what the
     /// connectors read for opening them.
     pub async fn wire(&self, ws: &Workspace, pipeline: &Json, options: &Json) -> Result<Wired, ControlError> {
+        let conns = self.store.connections(&ws.id).await?;
+        self.wire_with(pipeline, options, conns)
+    }
+
+    /// Parses and checks a pipeline against connections already read.
+    pub fn wire_with(
+        &self,
+        pipeline: &Json,
+        options: &Json,
+        conns: Vec<sluice_store::Connection>,
+    ) -> Result<Wired, ControlError> {
         if !pipeline.is_array() {
             return Err(ControlError::Invalid("pipeline must be an array of stages".into()));
         }
@@ -121,7 +133,6 @@ impl Services {
             return Err(ControlError::Invalid("options must be an object".into()));
         }
         let plan = parse_pipeline_json(&pipeline.to_string()).map_err(|e| ControlError::Invalid(e.to_string()))?;
-        let conns = self.store.connections(&ws.id).await?;
         let wiring = endpoints::check(&plan, options, &conns).map_err(ControlError::Invalid)?;
         Ok(Wired { plan, wiring, conns })
     }
@@ -161,16 +172,17 @@ impl Services {
     }
 
     /// Opens the processor's connections and starts its run under `lease`, restored from its
-    /// last checkpoint when `resume`; its end and its health changes are sent to `links`. Returns
-    /// the run and the sequence number restored. The lease is given back when the start fails.
+    /// last checkpoint when `resume`; its end and its health changes are sent to `links`. Its
+    /// workspace and connections are read now unless a recovery `known` them. Returns the run
+    /// and the sequence number restored. The lease is given back when the start fails.
     pub async fn launch(
         &self,
         p: &Processor,
         (resume, start_at): (bool, Option<i64>),
-        lease: &Lease,
+        (lease, known): (&Lease, Option<Known>),
         links: &RunLinks,
     ) -> Result<(Running, Option<u64>), ControlError> {
-        let launched = self.launch_under(p, resume, start_at, lease.fence(), links).await;
+        let launched = self.launch_under(p, (resume, start_at), (lease.fence(), known), links).await;
         if launched.is_err() {
             self.give_back(&p.id, lease).await;
         }
@@ -180,14 +192,20 @@ impl Services {
     async fn launch_under(
         &self,
         p: &Processor,
-        resume: bool,
-        start_at: Option<i64>,
-        fence: Option<Arc<Fence>>,
+        (resume, start_at): (bool, Option<i64>),
+        (fence, known): (Option<Arc<Fence>>, Option<Known>),
         links: &RunLinks,
     ) -> Result<(Running, Option<u64>), ControlError> {
-        let ws = self.store.workspace_by_id(&p.workspace_id).await?;
+        let (ws, conns) = match known {
+            Some(k) => (k.ws, k.conns.to_vec()),
+            None => {
+                let ws = self.store.workspace_by_id(&p.workspace_id).await?;
+                let conns = self.store.connections(&ws.id).await?;
+                (ws, conns)
+            }
+        };
         // A pipeline that no longer checks (a connection deleted since) cannot start.
-        let Wired { plan, wiring, conns } = self.wire(&ws, &p.pipeline, &p.options).await.map_err(|e| match e {
+        let Wired { plan, wiring, conns } = self.wire_with(&p.pipeline, &p.options, conns).map_err(|e| match e {
             ControlError::Invalid(m) => ControlError::StartFailed(m),
             other => other,
         })?;

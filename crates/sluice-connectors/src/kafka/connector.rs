@@ -1,5 +1,7 @@
 //! The Kafka connector of the registry: `$source` (a consumer of its topics) and `$emit`.
 
+use std::any::Any;
+
 use sluice_engine::{Sink, Source};
 use sluice_pipeline::SinkSpec;
 use sluice_types::ConnectionType;
@@ -27,6 +29,12 @@ impl Connector for KafkaConnector {
             }
             other => Err(format!("a Kafka connection cannot be used as {}", other.role().stage())),
         }
+    }
+
+    fn prepare_source(&self, c: &ConnectionRef<'_>, options: &StageOptions) -> Option<Box<dyn Any + Send>> {
+        let opts = options.get::<KafkaSourceOptions>()?;
+        let conn = KafkaConnection::from_settings(c.name, c.config).ok()?;
+        KafkaSource::prepare(&conn, opts).ok().map(|held| Box::new(held) as Box<dyn Any + Send>)
     }
 
     fn probe(&self, c: &ConnectionRef<'_>) -> Result<(), String> {

@@ -105,10 +105,7 @@ impl KafkaSource {
         let mut parts = Vec::new();
         let mut index = Vec::new();
         for (t, topic) in opts.topics.iter().enumerate() {
-            let ids = metadata.partitions(topic, |c| partitions_of(c, topic, OPEN_TIMEOUT)).map_err(|e| {
-                drain(&metadata);
-                metadata.context().0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
-            })?;
+            let ids = topic_partitions(&metadata, conn, topic)?;
             let mut by_id = vec![u32::MAX; ids.iter().max().map_or(0, |m| *m as usize + 1)];
             for id in ids {
                 by_id[id as usize] = parts.len() as u32;
@@ -135,6 +132,17 @@ impl KafkaSource {
             last_probe: None,
             last_discovery: Instant::now(),
         })
+    }
+
+    /// Readies what opening such a source needs, ahead of it: the cluster's shared client,
+    /// connected, with the topics' partitions learnt. Sources of these settings opening while
+    /// the returned client is held take both from it instead of waiting on the brokers.
+    pub fn prepare(conn: &KafkaConnection, opts: &KafkaSourceOptions) -> Result<impl Send + 'static, String> {
+        let metadata = shared_client(&conn.client_config()?).map_err(|e| format!("connection {}: {}", conn.name, e))?;
+        for topic in &opts.topics {
+            topic_partitions(&metadata, conn, topic)?;
+        }
+        Ok(metadata)
     }
 
     /// How long the brokers may stay unreachable before [`Source::poll`] fails (tests shorten it).
@@ -344,6 +352,15 @@ impl KafkaSource {
         }
         Ok(())
     }
+}
+
+/// The partition ids of `topic` as the shared client knows them (asked now unless just learnt),
+/// or why they cannot be known, naming the connection.
+fn topic_partitions(metadata: &SharedClient, conn: &KafkaConnection, topic: &str) -> Result<Vec<i32>, String> {
+    metadata.partitions(topic, |c| partitions_of(c, topic, OPEN_TIMEOUT)).map_err(|e| {
+        drain(metadata);
+        metadata.context().0.explain(format!("connection {}: topic {}: {}", conn.name, topic, e))
+    })
 }
 
 /// The partition ids of `topic`, or why they cannot be known.

@@ -10,6 +10,7 @@ use super::{Ctx, Request, RunState};
 use crate::error::ControlError;
 use crate::ids::now_ms;
 use crate::lifecycle::{transition, Action};
+use crate::recovery::Known;
 use crate::request::{Modification, StartOptions};
 use crate::saved_state;
 use crate::services::Lease;
@@ -24,8 +25,11 @@ pub(super) async fn handle(
     let answer = match request {
         Request::Start(opts) => return start(ctx, p, to, opts).await,
         Request::Resume => return launch(ctx, p, to, "resumed").await,
-        Request::Recover if p.state == ProcessorState::Started => return recover(ctx, p).await,
-        Request::Recover => Ok(p),
+        Request::Recover(recovery) if p.state == ProcessorState::Started => {
+            let known = recovery.and_then(|r| r.known(&p));
+            return recover(ctx, p, known).await;
+        }
+        Request::Recover(_) => Ok(p),
         // Stored as running but not yet recovered: only the store changes.
         Request::Stop => ctx.services.record(&mut p, to, "stopped").await.map(|_| p),
         Request::Pause => ctx.services.record(&mut p, to, "paused").await.map(|_| p),
@@ -55,7 +59,7 @@ async fn start(
         Ok(l) => l,
         Err(e) => return (RunState::Idle, Err(e)),
     };
-    let (run, restored) = match ctx.services.launch(&p, (resume, start_at), &lease, &ctx.links).await {
+    let (run, restored) = match ctx.services.launch(&p, (resume, start_at), (&lease, None), &ctx.links).await {
         Ok(r) => r,
         // Its connections could not be opened (brokers unreachable, a refused password, an
         // untrusted certificate): the processor shows why, as after a failed run.
@@ -120,7 +124,7 @@ async fn launch(
         Ok(l) => l,
         Err(e) => return (RunState::Idle, Err(e)),
     };
-    let run = match ctx.services.launch(&p, (true, None), &lease, &ctx.links).await {
+    let run = match ctx.services.launch(&p, (true, None), (&lease, None), &ctx.links).await {
         Ok((run, _)) => run,
         Err(e) => return (RunState::Idle, Err(e)),
     };
@@ -135,13 +139,13 @@ async fn launch(
 
 /// Server start: runs again a processor stored as STARTED; one that cannot start is marked
 /// FAILED with the reason.
-async fn recover(ctx: &Ctx, p: Processor) -> (RunState, Result<Processor, ControlError>) {
+async fn recover(ctx: &Ctx, p: Processor, known: Option<Known>) -> (RunState, Result<Processor, ControlError>) {
     let lease = match ctx.services.take_lease(&p.id).await {
         Ok(Lease::Elsewhere) => return (RunState::Idle, Ok(p)),
         Ok(l) => l,
         Err(e) => return (RunState::Idle, Err(e)),
     };
-    match ctx.services.launch(&p, (true, None), &lease, &ctx.links).await {
+    match ctx.services.launch(&p, (true, None), (&lease, known), &ctx.links).await {
         Ok((run, restored)) => {
             // No caller waits on a server start's log line: it is written with the others
             // (one durable write for all) while the processors already run.

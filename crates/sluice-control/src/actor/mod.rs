@@ -13,12 +13,13 @@ mod running;
 use std::sync::Arc;
 
 use sluice_engine::{HealthEvent, ResetTo};
-use sluice_store::Processor;
+use sluice_store::{Processor, Workspace};
 use tokio::sync::mpsc::{self, unbounded_channel, UnboundedReceiver};
 use tokio::sync::oneshot;
 
 use crate::error::ControlError;
 use crate::lifecycle::{transition, Action};
+use crate::recovery::Recovery;
 use crate::request::{Modification, StartOptions};
 use crate::runner::{Exit, Running};
 use crate::services::{RunLinks, Services};
@@ -45,8 +46,9 @@ pub(crate) enum Request {
     ResetOffsets(ResetTo),
     /// DELETE of one stage's saved state (by pipeline index).
     DropStageState(usize),
-    /// Server start: run again a processor the store says is STARTED.
-    Recover,
+    /// Server start: run again a processor the store says is STARTED; with what a recovery of
+    /// many read for them all.
+    Recover(Option<Arc<Recovery>>),
 }
 
 impl Request {
@@ -60,7 +62,7 @@ impl Request {
             Request::Modify(_) => Action::Modify,
             Request::Delete => Action::Delete,
             Request::ResetOffsets(_) | Request::DropStageState(_) => Action::Reset,
-            Request::Recover => return None,
+            Request::Recover(_) => return None,
         })
     }
 }
@@ -185,7 +187,11 @@ impl Actor {
             }
         }
         let p = self.ctx.services.store.processor_by_id(&self.id).await?;
-        self.name_span(&p).await;
+        let known = match &request {
+            Request::Recover(Some(recovery)) => recovery.known(&p).map(|k| k.ws),
+            _ => None,
+        };
+        self.name_span(&p, known).await;
         let to = match request.action() {
             Some(action) => transition(p.state, action)?,
             None => p.state,
@@ -199,13 +205,18 @@ impl Actor {
         answer
     }
 
-    /// Records the processor's group, workspace and name on its span (again after a rename).
-    async fn name_span(&mut self, p: &Processor) {
+    /// Records the processor's group, workspace and name on its span (again after a rename);
+    /// its workspace is read unless already `known`.
+    async fn name_span(&mut self, p: &Processor, known: Option<Workspace>) {
         if self.named.as_deref() == Some(p.name.as_str()) {
             return;
         }
         let span = tracing::Span::current();
-        if let Ok(ws) = self.ctx.services.store.workspace_by_id(&p.workspace_id).await {
+        let ws = match known {
+            Some(ws) => Ok(ws),
+            None => self.ctx.services.store.workspace_by_id(&p.workspace_id).await,
+        };
+        if let Ok(ws) = ws {
             span.record("group", ws.group_id.as_str());
             span.record("workspace", ws.name.as_str());
         }

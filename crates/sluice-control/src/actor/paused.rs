@@ -28,7 +28,7 @@ pub(super) async fn handle(
             ctx.services.halt(&p.id, run).await;
             (RunState::Idle, idle::delete(ctx, p).await)
         }
-        Request::Recover => (RunState::Paused(run), Ok(p)),
+        Request::Recover(_) => (RunState::Paused(run), Ok(p)),
         other => {
             let e = inconsistent(&p, &other);
             (RunState::Paused(run), Err(e))

@@ -30,7 +30,7 @@ pub(super) async fn handle(
             ctx.services.halt(&p.id, run).await;
             (RunState::Idle, idle::delete(ctx, p).await)
         }
-        Request::Recover => (RunState::Running(run), Ok(p)),
+        Request::Recover(_) => (RunState::Running(run), Ok(p)),
         other => {
             let e = inconsistent(&p, &other);
             (RunState::Running(run), Err(e))

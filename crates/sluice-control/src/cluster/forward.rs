@@ -34,7 +34,9 @@ pub(crate) fn request_json(r: &Request) -> Option<Json> {
         Request::Pause => json!({"action": "pause"}),
         Request::Resume => json!({"action": "resume"}),
         Request::Delete => json!({"action": "delete"}),
-        Request::Modify(_) | Request::ResetOffsets(_) | Request::DropStageState(_) | Request::Recover => return None,
+        Request::Modify(_) | Request::ResetOffsets(_) | Request::DropStageState(_) | Request::Recover(_) => {
+            return None
+        }
     })
 }
 
@@ -162,7 +164,7 @@ mod tests {
             let j = request_json(&r).unwrap();
             assert_eq!(format!("{:?}", request_of(&j).unwrap()), format!("{:?}", r));
         }
-        assert!(request_json(&Request::Recover).is_none());
+        assert!(request_json(&Request::Recover(None)).is_none());
         assert!(request_of(&json!({"action": "explode"})).is_err());
         let errors = [
             ControlError::NotFound,

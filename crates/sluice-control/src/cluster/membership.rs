@@ -164,7 +164,7 @@ async fn take_orphans(controller: Weak<Controller>) {
             }
             let (c, taking) = (c.clone(), taking.clone());
             tokio::spawn(async move {
-                match c.recover_these(vec![id.clone()]).await {
+                match c.recover_these(vec![id.clone()], None).await {
                     Ok(1) => tracing::info!(processor = %id, "took over an orphaned processor"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(processor = %id, error = %e, "cannot take over an orphaned processor"),
