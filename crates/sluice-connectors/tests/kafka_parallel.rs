@@ -5,13 +5,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_connectors::kafka::{KafkaConnection, KafkaSource, KafkaSourceOptions};
-use sluice_engine::{Source, SourceRecord};
+use sluice_engine::Source;
 use sluice_mql::json::parse_document;
-use sluice_mql::Value;
-use support::kafka::{broker, create_topic, produce, unique_topic, Msg};
+use support::kafka::{broker, create_topic, produce, take_numbered, unique_topic, Msg};
 
 const PARTITIONS: i32 = 4;
 const PER_PARTITION: i64 = 60;
@@ -25,24 +24,8 @@ fn open(topic: &str, group: &str, parallelism: u32) -> KafkaSource {
     source
 }
 
-/// Polls until `count` records came, or panics after 30 s; each as (partition, seq).
 fn take(source: &mut KafkaSource, count: usize) -> Vec<(i64, i64)> {
-    let start = Instant::now();
-    let mut got = Vec::new();
-    while got.len() < count {
-        assert!(start.elapsed() < Duration::from_secs(30), "{} of {} records within 30 s", got.len(), count);
-        let mut out = Vec::new();
-        source.poll(count - got.len(), &mut out).expect("poll");
-        if out.is_empty() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        for r in out {
-            let SourceRecord::FromPartition { doc, .. } = r else { panic!("a decoded record") };
-            let field = |k: &str| doc.get(k).and_then(Value::as_exact_i64).expect("an integer field");
-            got.push((field("p"), field("seq")));
-        }
-    }
-    got
+    take_numbered(source, count)
 }
 
 /// Each partition's sequence numbers, in the order they arrived.

@@ -8,6 +8,7 @@ mod deliveries;
 mod emit_options;
 mod key_format;
 mod position;
+mod reader_hub;
 mod readers;
 mod record;
 mod settings;

@@ -21,7 +21,7 @@ use sluice_mql::Value;
 
 use super::cached_watermarks::cached_high_watermark;
 use super::client_errors::{drain, metadata_unless_refused, ErrorsContext};
-use super::readers::{Read, Readers, Start};
+use super::readers::{Next, Read, Readers, Start};
 use super::record::Decoding;
 use super::shared_client::{shared_client, SharedClient};
 use crate::outage::Outage;
@@ -251,6 +251,15 @@ impl KafkaSource {
         self.group.as_ref()
     }
 
+    /// Whether this source and `other` are read by the same readers (they read the same
+    /// partitions from the same offsets with the same settings).
+    pub fn shares_readers_with(&self, other: &KafkaSource) -> bool {
+        match (&self.readers, &other.readers) {
+            (Some(a), Some(b)) => a.same_readers(b),
+            _ => false,
+        }
+    }
+
     /// How many reader threads run (0 before the first poll).
     pub fn reader_count(&self) -> usize {
         self.readers.as_ref().map_or(0, Readers::count)
@@ -398,12 +407,17 @@ impl Source for KafkaSource {
         while n < max {
             let next = match self.readers.as_mut() {
                 Some(r) => r.next(),
-                None => Ok(None),
+                None => Ok(Next::Empty),
             };
             match next.map_err(|e| self.error(e))? {
-                None => break,
-                Some(Read::Error(e)) => self.on_error(e)?,
-                Some(Read::Record { part, offset, record }) => {
+                Next::Empty => break,
+                // Left behind by readers it shared: its own start at its next offsets.
+                Next::Detached => {
+                    self.readers = None;
+                    break;
+                }
+                Next::Read(Read::Error(e)) => self.on_error(e)?,
+                Next::Read(Read::Record { part, offset, record }) => {
                     self.outage.ok();
                     self.parts[part as usize].next = Some(offset + 1);
                     out.push(record);

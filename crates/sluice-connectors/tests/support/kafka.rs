@@ -299,3 +299,26 @@ impl Drop for OwnApacheKafka {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Polls `source` until `count` records came, or panics after 30 s; each as its `(p, seq)`
+/// fields (messages written as `{"p": partition, "seq": n}`).
+pub fn take_numbered(source: &mut dyn sluice_engine::Source, count: usize) -> Vec<(i64, i64)> {
+    use sluice_engine::SourceRecord;
+    use sluice_mql::Value;
+    let start = Instant::now();
+    let mut got = Vec::new();
+    while got.len() < count {
+        assert!(start.elapsed() < Duration::from_secs(30), "{} of {} records within 30 s", got.len(), count);
+        let mut out = Vec::new();
+        source.poll(count - got.len(), &mut out).expect("poll");
+        if out.is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for r in out {
+            let SourceRecord::FromPartition { doc, .. } = r else { panic!("a decoded record") };
+            let field = |k: &str| doc.get(k).and_then(Value::as_exact_i64).expect("an integer field");
+            got.push((field("p"), field("seq")));
+        }
+    }
+    got
+}
