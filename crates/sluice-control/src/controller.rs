@@ -247,8 +247,13 @@ impl Controller {
     /// that cannot start is marked FAILED with the reason. Returns how many run.
     pub async fn recover(&self) -> Result<usize, ControlError> {
         let stored = self.services.store.processors_in_state(ProcessorState::Started).await?;
+        let ids = stored.iter().map(|p| p.id.clone()).collect();
+        // Nodes sharing a store change rows of other nodes' processors: each reads its own.
+        if self.services.cluster.get().is_some() {
+            return self.recover_these(ids, None).await;
+        }
         let recovery = Recovery::prepare(&self.services, &stored).await;
-        self.recover_these(stored.iter().map(|p| p.id.clone()).collect(), Some(recovery)).await
+        self.recover_these(ids, Some(recovery)).await
     }
 
     /// Runs again the processors of these ids that are stored as STARTED; with what a recovery

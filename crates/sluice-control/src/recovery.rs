@@ -5,8 +5,10 @@
 //!   connections are known (a Kafka cluster's shared client connects and learns the topics'
 //!   partitions), so the processors' openings find it ready instead of each waiting on it.
 //!
-//! Each actor still reads its own processor's row and checks its pipeline, so what it runs is
-//! what the store holds when its turn comes.
+//! Each actor checks its processor's pipeline itself. It takes the row read for the recovery
+//! only when it has handled no request before (every change of a row goes through its
+//! processor's actor, and a single server recovers before it serves); otherwise it reads the row
+//! again, so what it runs is what the store holds when its turn comes.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -29,6 +31,8 @@ pub(crate) struct Known {
 pub(crate) struct Recovery {
     /// Workspace id → its row and connections.
     known: HashMap<String, Known>,
+    /// The processors' rows as read, by id.
+    rows: HashMap<String, Processor>,
     /// What the connectors readied (shared clients); held until the recovery is over.
     held: Mutex<Vec<Box<dyn Any + Send>>>,
 }
@@ -53,7 +57,8 @@ impl Recovery {
             let Ok(conns) = services.store.connections(&ws.id).await else { continue };
             known.insert(ws.id.clone(), Known { ws, conns: Arc::new(conns) });
         }
-        let recovery = Arc::new(Recovery { known, held: Mutex::new(Vec::new()) });
+        let rows = processors.iter().map(|p| (p.id.clone(), p.clone())).collect();
+        let recovery = Arc::new(Recovery { known, rows, held: Mutex::new(Vec::new()) });
         let mut readied = HashSet::new();
         for p in processors {
             let Some(k) = recovery.known.get(&p.workspace_id) else { continue };
@@ -73,6 +78,11 @@ impl Recovery {
             });
         }
         recovery
+    }
+
+    /// The row of processor `id` as read for the recovery.
+    pub fn row(&self, id: &str) -> Option<Processor> {
+        self.rows.get(id).cloned()
     }
 
     /// The workspace and connections read for processor `p`, if they were.

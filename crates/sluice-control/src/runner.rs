@@ -83,8 +83,9 @@ pub struct RunSpec {
     pub processor_id: String,
     /// Which run this is.
     pub run_id: u64,
-    /// Its executor, not yet restored.
-    pub exec: Executor,
+    /// Opens its connectors and builds its executor, on the run's own thread before it
+    /// restores (blocking: a Kafka source may ask the brokers); `Err` says why it cannot start.
+    pub build: Box<dyn FnOnce() -> Result<Executor, String> + Send>,
     /// Its output log.
     pub log: TestLog,
     /// Its dead letters, when they are kept in memory.
@@ -255,7 +256,7 @@ fn drive(
 ) {
     let RunSpec {
         run_id,
-        mut exec,
+        build,
         mut checkpointer,
         resume,
         start_at,
@@ -268,6 +269,13 @@ fn drive(
     } = spec;
     // Every log line of the run, its connectors' included, carries the processor's names.
     let _in_span = span.enter();
+    let mut exec = match build() {
+        Ok(exec) => exec,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
     let mut restored = if resume { checkpointer.restore_latest(&mut exec) } else { checkpointer.clear().map(|_| None) };
     if let (Ok(_), Some(t)) = (&restored, start_at) {
         if let Err(e) = exec.start_source_at(t) {

@@ -26,6 +26,30 @@ use crate::oplog::LogWriter;
 use crate::recovery::Known;
 use crate::runner::{executor, Exit, LiveStats, RunSpec, RunView, Running, StateLimit, SAMPLE_CAPACITY};
 
+/// Opened endpoints as the processor's tier allows them: no more partitions than its limit,
+/// as many readers as its parallelism; with several nodes, sinks that write only under `fence`.
+fn fit_to_tier(
+    mut endpoints: endpoints::Endpoints,
+    tier: Tier,
+    fence: Option<Arc<Fence>>,
+) -> Result<endpoints::Endpoints, String> {
+    let partitions = endpoints.source.partitions();
+    if let Some(limit) = tier.kafka_partition_limit().filter(|l| partitions > *l) {
+        return Err(format!(
+            "the $source reads {} partitions, more than the {} a processor of tier {} may read: run it on a larger tier",
+            partitions,
+            limit,
+            tier.as_str()
+        ));
+    }
+    endpoints.source.allow_parallelism(tier.max_parallelism());
+    if let Some(f) = fence {
+        endpoints.sink = FencedSink::wrap(endpoints.sink, f.clone());
+        endpoints.dlq = FencedSink::wrap(endpoints.dlq, f);
+    }
+    Ok(endpoints)
+}
+
 /// How often a running processor takes a checkpoint unless its options say otherwise.
 pub const DEFAULT_CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 /// The processor option (a Sluice extension) that sets its checkpoint interval in milliseconds.
@@ -210,40 +234,27 @@ impl Services {
             other => other,
         })?;
         let (log, dlq_log) = (TestLog::new(SAMPLE_CAPACITY), TestLog::new(endpoints::DLQ_KEPT));
-        let mut endpoints = {
-            let (plan, id) = (plan.clone(), p.id.clone());
-            let logs = (log.clone(), dlq_log.clone());
-            tokio::task::spawn_blocking(move || endpoints::open(&plan, wiring, &conns, logs, &id))
-                .await?
-                .map_err(ControlError::StartFailed)?
-        };
         let tier = p.tier.unwrap_or(ws.tier);
-        let partitions = endpoints.source.partitions();
-        if let Some(limit) = tier.kafka_partition_limit().filter(|l| partitions > *l) {
-            return Err(ControlError::StartFailed(format!(
-                "the $source reads {} partitions, more than the {} a processor of tier {} may read: run it on a larger tier",
-                partitions,
-                limit,
-                tier.as_str()
-            )));
-        }
-        endpoints.source.allow_parallelism(tier.max_parallelism());
-        if let Some(f) = &fence {
-            endpoints.sink = FencedSink::wrap(endpoints.sink, f.clone());
-            endpoints.dlq = FencedSink::wrap(endpoints.dlq, f.clone());
-        }
         let mut checkpointer = Checkpointer::new(self.checkpoints.clone(), &p.id, fingerprint(&p.pipeline));
         if let Some(f) = &fence {
             checkpointer = checkpointer.fenced(f.clone());
         }
         let state_limit = state_limit(tier, &p.options);
         let health = Health::new(retry_limit(&p.options), Some(links.health.clone()));
-        let exec = executor(&plan, &p.name, endpoints, &state_limit, (health.clone(), self.clock.clone()))
-            .map_err(ControlError::StartFailed)?;
+        // Opened on the run's thread: a start costs one thread, and opening blocks nobody else.
+        let build = {
+            let (id, name, logs, fence) = (p.id.clone(), p.name.clone(), (log.clone(), dlq_log.clone()), fence.clone());
+            let (limit, health, clock) = (state_limit.clone(), health.clone(), self.clock.clone());
+            move || {
+                let endpoints = endpoints::open(&plan, wiring, &conns, logs, &id)?;
+                let endpoints = fit_to_tier(endpoints, tier, fence)?;
+                executor(&plan, &name, endpoints, &limit, (health, clock))
+            }
+        };
         let spec = RunSpec {
             processor_id: p.id.clone(),
             run_id: self.next_run.fetch_add(1, Ordering::Relaxed),
-            exec,
+            build: Box::new(build),
             log,
             dlq_log,
             checkpointer,

@@ -203,8 +203,7 @@ impl KafkaSource {
                 offset: p.next,
             })
             .collect();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let readers = (self.parallelism as usize).min(cores);
+        let readers = (self.parallelism as usize).min(cores());
         let started = Readers::start(&self.config, starts, readers, self.decoding, "sluice-kafka-reader")
             .map_err(|e| self.error(e))?;
         self.readers = Some(started);
@@ -361,6 +360,12 @@ impl KafkaSource {
         }
         Ok(())
     }
+}
+
+/// The machine's cores, as the process may use them (asked once: it reads the cgroup's files).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The partition ids of `topic` as the shared client knows them (asked now unless just learnt),

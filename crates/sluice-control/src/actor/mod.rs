@@ -114,7 +114,13 @@ impl ActorHandle {
             name = tracing::field::Empty
         );
         let links = RunLinks { exits, health };
-        let actor = Actor { id: processor_id, ctx: Ctx { services, links }, state: RunState::Idle, named: None };
+        let actor = Actor {
+            id: processor_id,
+            ctx: Ctx { services, links },
+            state: RunState::Idle,
+            handled_any: false,
+            named: None,
+        };
         tokio::spawn(tracing::Instrument::instrument(actor.run(rx, exits_rx, health_rx), span));
         ActorHandle { tx }
     }
@@ -140,6 +146,9 @@ struct Actor {
     id: String,
     ctx: Ctx,
     state: RunState,
+    /// Whether it has handled a request yet: until then its processor's row is as it was
+    /// before the actor began (every change of the row goes through its actor).
+    handled_any: bool,
     /// The processor's name as the span last recorded it.
     named: Option<String>,
 }
@@ -186,7 +195,16 @@ impl Actor {
                 self.stop_run().await;
             }
         }
-        let p = self.ctx.services.store.processor_by_id(&self.id).await?;
+        // A recovery's row is taken when nothing could have changed it since it was read.
+        let first = !std::mem::replace(&mut self.handled_any, true);
+        let read = match &request {
+            Request::Recover(Some(recovery)) if first => recovery.row(&self.id),
+            _ => None,
+        };
+        let p = match read {
+            Some(p) => p,
+            None => self.ctx.services.store.processor_by_id(&self.id).await?,
+        };
         let known = match &request {
             Request::Recover(Some(recovery)) => recovery.known(&p).map(|k| k.ws),
             _ => None,
