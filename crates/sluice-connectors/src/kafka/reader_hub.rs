@@ -67,8 +67,10 @@ pub(crate) struct Hub {
     pub consumers: Vec<Arc<BaseConsumer>>,
     /// Watermark index → the consumer that reads it.
     pub reader_of: Vec<usize>,
-    shared: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    /// What its reader threads hand batches through.
+    pub shared: Arc<Shared>,
+    /// Tells its reader threads to end.
+    pub stop: Arc<AtomicBool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -127,14 +129,13 @@ impl Hub {
         consumers: Vec<Arc<BaseConsumer>>,
         reader_of: Vec<usize>,
         starts: Vec<Option<i64>>,
-    ) -> (Arc<Hub>, Arc<Shared>, Arc<AtomicBool>, Subscription) {
+    ) -> (Arc<Hub>, Subscription) {
         let shared = Arc::new(Shared { state: Mutex::new(HubState { subscribers: Vec::new(), next: starts }) });
-        let stop = Arc::new(AtomicBool::new(false));
         let hub = Arc::new(Hub {
             consumers,
             reader_of,
             shared: shared.clone(),
-            stop: stop.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
             threads: Mutex::new(Vec::new()),
         });
         let first = subscribe(&hub, &mut locked(&shared.state));
@@ -146,7 +147,7 @@ impl Hub {
             });
             all.entry(key).or_default().push(Arc::downgrade(&hub));
         }
-        (hub, shared, stop, first)
+        (hub, first)
     }
 
     /// Keeps the hub's reader threads, for its end to stop and join them.

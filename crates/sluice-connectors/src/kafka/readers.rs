@@ -105,11 +105,11 @@ impl Readers {
             consumers.push(Arc::new(consumer));
             assigned.push(parts);
         }
-        let (hub, shared, stop, place) = Hub::new(key, consumers.clone(), reader_of, offsets);
+        let (hub, place) = Hub::new(key, consumers.clone(), reader_of, offsets);
         let mut threads = Vec::with_capacity(readers);
         for (r, (consumer, parts)) in consumers.into_iter().zip(assigned).enumerate() {
             let lookup: Vec<(String, i32, u32)> = parts.into_iter().map(|p| (p.topic, p.partition, p.part)).collect();
-            let (shared, stop) = (shared.clone(), stop.clone());
+            let (shared, stop) = (hub.shared.clone(), hub.stop.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("{}-{}", thread_name, r))
                 .spawn(move || read(&consumer, &lookup, decoding, &shared, &stop))
