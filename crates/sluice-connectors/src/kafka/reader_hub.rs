@@ -23,11 +23,12 @@ use rdkafka::consumer::BaseConsumer;
 
 use super::readers::Read;
 use super::record::Decoding;
+use super::shared_client::settings_key;
 
 /// How long a hub with several sources waits for room in one source's queue before detaching it.
-pub(crate) const DETACH_AFTER: Duration = Duration::from_millis(100);
+const DETACH_AFTER: Duration = Duration::from_millis(100);
 /// Batches a source may have waiting, per reader, before the hub waits for it.
-pub(crate) const QUEUED_BATCHES: usize = 4;
+const QUEUED_BATCHES: usize = 4;
 
 /// A source's place at a hub: its queue of batches and whether the hub let it go.
 pub(crate) struct Subscription {
@@ -51,13 +52,14 @@ struct Subscriber {
     detached: Arc<AtomicBool>,
 }
 
-/// What a hub's reader threads and its subscribers share.
-pub(crate) struct HubState {
+/// A hub's subscribers and how far it has handed each partition out.
+struct HubState {
     subscribers: Vec<Subscriber>,
     /// Per partition (by watermark index): the offset after the last message handed out.
     next: Vec<Option<i64>>,
 }
 
+/// What a hub's reader threads and its subscribers share.
 pub(crate) struct Shared {
     state: Mutex<HubState>,
 }
@@ -103,15 +105,7 @@ fn next_id() -> u64 {
 /// fetch; they never join or commit), the decoding, the number of readers and the partitions
 /// in watermark order. It stays in memory only.
 pub(crate) fn key_of(config: &ClientConfig, decoding: Decoding, readers: usize, parts: &[(String, i32)]) -> String {
-    let mut pairs: Vec<(&String, &String)> = config.config_map().iter().filter(|(k, _)| *k != "group.id").collect();
-    pairs.sort();
-    let mut key = format!("{:?}\u{1}{}\u{2}", decoding, readers);
-    for (k, v) in pairs {
-        key.push_str(k);
-        key.push('\u{1}');
-        key.push_str(v);
-        key.push('\u{2}');
-    }
+    let mut key = format!("{:?}\u{1}{}\u{2}{}", decoding, readers, settings_key(config, &["group.id"]));
     for (t, p) in parts {
         key.push_str(t);
         key.push('\u{1}');

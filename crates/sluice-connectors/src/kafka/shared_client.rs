@@ -77,9 +77,10 @@ fn clients() -> &'static Mutex<HashMap<String, Weak<SharedClient>>> {
     CLIENTS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The settings as one key: every property, in name order. It stays in memory only.
-fn key_of(config: &ClientConfig) -> String {
-    let mut pairs: Vec<(&String, &String)> = config.config_map().iter().collect();
+/// The settings as one key: every property but `skip`, in name order. It stays in memory only.
+pub(crate) fn settings_key(config: &ClientConfig, skip: &[&str]) -> String {
+    let mut pairs: Vec<(&String, &String)> =
+        config.config_map().iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
     pairs.sort();
     let mut key = String::new();
     for (k, v) in pairs {
@@ -94,7 +95,7 @@ fn key_of(config: &ClientConfig) -> String {
 /// The shared client of `config` (a connection's settings, without any group), made when no
 /// source holds one.
 pub(crate) fn shared_client(config: &ClientConfig) -> Result<Arc<SharedClient>, String> {
-    let key = key_of(config);
+    let key = settings_key(config, &[]);
     let mut live = locked(clients());
     if let Some(client) = live.get(&key).and_then(Weak::upgrade) {
         return Ok(client);
